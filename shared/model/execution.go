@@ -1,0 +1,180 @@
+package model
+
+// Execution is one run of a pipeline, rendered as Gate renders it. The store
+// keeps the header (everything but Stages) as one record and each stage as a
+// record of its own.
+type Execution struct {
+	ID                      ExecutionID      `json:"id"`
+	Type                    string           `json:"type"`
+	Application             ApplicationName  `json:"application"`
+	Name                    string           `json:"name"`
+	PipelineConfigID        PipelineID       `json:"pipelineConfigId,omitempty"`
+	PipelineVersion         int              `json:"pipelineVersion,omitempty"`
+	Status                  Status           `json:"status"`
+	BuildTime               int64            `json:"buildTime"`
+	StartTime               int64            `json:"startTime,omitempty"`
+	EndTime                 int64            `json:"endTime,omitempty"`
+	Trigger                 ExecutionTrigger `json:"trigger"`
+	Canceled                bool             `json:"canceled"`
+	CanceledBy              string           `json:"canceledBy,omitempty"`
+	CancellationReason      string           `json:"cancellationReason,omitempty"`
+	Paused                  *PausedDetails   `json:"paused,omitempty"`
+	LimitConcurrent         bool             `json:"limitConcurrent"`
+	MaxConcurrentExecutions int              `json:"maxConcurrentExecutions,omitempty"`
+	KeepWaitingPipelines    bool             `json:"keepWaitingPipelines"`
+	Origin                  string           `json:"origin,omitempty"`
+	Notifications           []map[string]any `json:"notifications,omitempty"`
+	SpelEvaluator           string           `json:"spelEvaluator,omitempty"`
+	Stages                  []StageExecution `json:"stages"`
+
+	// Orchestration holds the engine's bookkeeping for this run. It is not
+	// part of Gate's shape but is stored with the header.
+	Orchestration Orchestration `json:"orchestration"`
+
+	// Revision is the store's optimistic-concurrency counter: an update
+	// succeeds only if the stored revision still equals it.
+	Revision int64 `json:"-"`
+}
+
+// Orchestration is the engine's bookkeeping on an execution header.
+type Orchestration struct {
+	// Token is the task token the pipeline state machine waits on until every
+	// stage is finished.
+	Token string `json:"token,omitempty"`
+	// QueueToken is the task token of a run waiting for a concurrency slot.
+	QueueToken string `json:"queueToken,omitempty"`
+	// Attempt counts pipeline state machine runs (restarts start new ones).
+	Attempt int `json:"attempt,omitempty"`
+	// FailAtEnd records that a stage halted its branch and asked the pipeline
+	// to fail once the other branches finish.
+	FailAtEnd bool `json:"failAtEnd,omitempty"`
+	// Finalized records that the end of the run has been handled.
+	Finalized bool `json:"finalized,omitempty"`
+}
+
+// PausedDetails records who paused a run and for how long.
+type PausedDetails struct {
+	PauseTime  int64  `json:"pauseTime,omitempty"`
+	ResumeTime int64  `json:"resumeTime,omitempty"`
+	PausedBy   string `json:"pausedBy,omitempty"`
+	ResumedBy  string `json:"resumedBy,omitempty"`
+	PausedMs   int64  `json:"pausedMs,omitempty"`
+}
+
+// ExecutionTrigger says what started a run: its type, user, parameters and
+// artifacts, plus whatever the trigger source attached.
+type ExecutionTrigger struct {
+	Type       string         `json:"type"`
+	User       string         `json:"user,omitempty"`
+	Parameters map[string]any `json:"parameters"`
+	Artifacts  []Artifact     `json:"artifacts"`
+	// ParentExecution is set when another pipeline's stage started this run.
+	ParentExecutionID ExecutionID `json:"parentExecutionId,omitempty"`
+	ParentStageID     StageID     `json:"parentPipelineStageId,omitempty"`
+	Extra             Extra       `json:"-"`
+}
+
+type executionTriggerJSON ExecutionTrigger
+
+// UnmarshalJSON keeps what the trigger source attached.
+func (t *ExecutionTrigger) UnmarshalJSON(b []byte) error {
+	var v executionTriggerJSON
+	extra, err := decodeWithExtra(b, &v)
+	if err != nil {
+		return err
+	}
+	*t = ExecutionTrigger(v)
+	t.Extra = extra
+	return nil
+}
+
+// MarshalJSON writes back what the trigger source attached.
+func (t ExecutionTrigger) MarshalJSON() ([]byte, error) {
+	if t.Parameters == nil {
+		t.Parameters = map[string]any{}
+	}
+	if t.Artifacts == nil {
+		t.Artifacts = []Artifact{}
+	}
+	return encodeWithExtra(executionTriggerJSON(t), t.Extra)
+}
+
+// Synthetic stage owners, as Spinnaker names them.
+const (
+	StageBefore = "STAGE_BEFORE"
+	StageAfter  = "STAGE_AFTER"
+)
+
+// StageExecution is one stage of a run.
+type StageExecution struct {
+	ID                   StageID            `json:"id"`
+	RefID                string             `json:"refId"`
+	Type                 string             `json:"type"`
+	Name                 string             `json:"name"`
+	Status               Status             `json:"status"`
+	StartTime            int64              `json:"startTime,omitempty"`
+	EndTime              int64              `json:"endTime,omitempty"`
+	Context              map[string]any     `json:"context"`
+	Outputs              map[string]any     `json:"outputs"`
+	Tasks                []TaskExecution    `json:"tasks"`
+	RequisiteStageRefIDs []string           `json:"requisiteStageRefIds"`
+	ParentStageID        StageID            `json:"parentStageId,omitempty"`
+	SyntheticStageOwner  string             `json:"syntheticStageOwner,omitempty"`
+	LastModified         *LastModified      `json:"lastModified,omitempty"`
+	Orchestration        StageOrchestration `json:"orchestration"`
+
+	// Revision is the store's optimistic-concurrency counter.
+	Revision int64 `json:"-"`
+}
+
+// StageOrchestration is the engine's bookkeeping on a stage.
+type StageOrchestration struct {
+	// Attempt counts runs of this stage (a restart starts a new one).
+	Attempt int `json:"attempt,omitempty"`
+	// Token is the task token the stage state machine waits on (a manual
+	// judgment, a paused stage, a wait that may be cut short).
+	Token string `json:"token,omitempty"`
+	// TaskStartTime is when the current task started, for task timeouts.
+	TaskStartTime int64 `json:"taskStartTime,omitempty"`
+	// Polls counts polls in the current state machine run, so long polling
+	// continues in a fresh run before the history limit.
+	Polls int `json:"polls,omitempty"`
+}
+
+// LastModified records who last acted on a stage (a manual judgment, a skip).
+type LastModified struct {
+	User string `json:"user,omitempty"`
+	Time int64  `json:"lastModifiedTime,omitempty"`
+}
+
+// TaskExecution is one task of a stage.
+type TaskExecution struct {
+	ID                string `json:"id"`
+	Name              string `json:"name"`
+	ImplementingClass string `json:"implementingClass,omitempty"`
+	Status            Status `json:"status"`
+	StartTime         int64  `json:"startTime,omitempty"`
+	EndTime           int64  `json:"endTime,omitempty"`
+	StageStart        bool   `json:"stageStart"`
+	StageEnd          bool   `json:"stageEnd"`
+}
+
+// StageByRefID returns the top-level stage with the given refId, or nil.
+func (e *Execution) StageByRefID(refID string) *StageExecution {
+	for i := range e.Stages {
+		if e.Stages[i].RefID == refID && e.Stages[i].ParentStageID == "" {
+			return &e.Stages[i]
+		}
+	}
+	return nil
+}
+
+// StageByID returns the stage with the given id, or nil.
+func (e *Execution) StageByID(id StageID) *StageExecution {
+	for i := range e.Stages {
+		if e.Stages[i].ID == id {
+			return &e.Stages[i]
+		}
+	}
+	return nil
+}
