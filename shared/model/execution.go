@@ -45,9 +45,9 @@ type Orchestration struct {
 	QueueToken string `json:"queueToken,omitempty"`
 	// Attempt counts pipeline state machine runs (restarts start new ones).
 	Attempt int `json:"attempt,omitempty"`
-	// FailAtEnd records that a stage halted its branch and asked the pipeline
-	// to fail once the other branches finish.
-	FailAtEnd bool `json:"failAtEnd,omitempty"`
+	// Halted records that a stage failed the pipeline: running stages stop
+	// and no stage starts.
+	Halted bool `json:"halted,omitempty"`
 	// Finalized records that the end of the run has been handled.
 	Finalized bool `json:"finalized,omitempty"`
 }
@@ -136,9 +136,12 @@ type StageOrchestration struct {
 	Token string `json:"token,omitempty"`
 	// TaskStartTime is when the current task started, for task timeouts.
 	TaskStartTime int64 `json:"taskStartTime,omitempty"`
-	// Polls counts polls in the current state machine run, so long polling
-	// continues in a fresh run before the history limit.
-	Polls int `json:"polls,omitempty"`
+	// WakePending records a change (a judgment, a skip, a cancel, a pause or
+	// a resume) that a parked stage must see; parking consumes it.
+	WakePending bool `json:"wakePending,omitempty"`
+	// Config is the stage as configured, before expressions were evaluated;
+	// a restarted stage starts again from it.
+	Config map[string]any `json:"config,omitempty"`
 }
 
 // LastModified records who last acted on a stage (a manual judgment, a skip).

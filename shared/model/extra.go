@@ -8,9 +8,20 @@ import (
 	"sync"
 )
 
-// Extra holds the JSON fields of an object that its Go type does not declare.
-// They are written back unchanged, so configurations round-trip.
+// Extra holds the JSON fields of an object that its Go type does not declare,
+// and declared fields given explicitly with an empty value (false, [], "")
+// that omitempty would drop. They are written back unchanged, so
+// configurations round-trip.
 type Extra map[string]json.RawMessage
+
+// isEmptyJSON reports whether a raw value is one omitempty would omit.
+func isEmptyJSON(v json.RawMessage) bool {
+	switch string(bytes.TrimSpace(v)) {
+	case "false", "0", `""`, "[]", "{}", "null":
+		return true
+	}
+	return false
+}
 
 var knownFields sync.Map // reflect.Type -> map[string]bool
 
@@ -48,7 +59,7 @@ func decodeWithExtra(data []byte, dst any) (Extra, error) {
 	known := fieldsOf(reflect.TypeOf(dst).Elem())
 	var extra Extra
 	for k, v := range all {
-		if known[k] {
+		if known[k] && !isEmptyJSON(v) {
 			continue
 		}
 		if extra == nil {

@@ -1,0 +1,39 @@
+# gennaker — common tasks. `make demo` runs the main job, `make test` runs
+# every test the project has (it installs the npm tools it needs first).
+
+GO       ?= go
+BIN      := bin
+NPM_STAMP := node_modules/.stamp
+
+.PHONY: all build test test-go check-asl deps demo clean bench
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/gennaker ./cmd/gennaker
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(NPM_STAMP)
+
+# asl-validator checks every state machine against the Amazon States Language
+# as Step Functions accepts it.
+check-asl: deps
+	@for f in statemachines/*.asl.json; do \
+		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; \
+	done
+
+test: deps check-asl
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/ ./shared/api/
+
+demo: build
+	$(BIN)/gennaker demo
+
+clean:
+	rm -rf $(BIN) node_modules

@@ -1,0 +1,152 @@
+package model
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSpinnakerExportRoundTrips(t *testing.T) {
+	raw, err := os.ReadFile("testdata/spinnaker-export.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Pipeline
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("load export: %v", err)
+	}
+	if p.Name != "Deploy to prod" || len(p.Stages) != 3 || p.Stages[2].StageTimeoutMs != 600000 {
+		t.Fatalf("declared fields not read: %+v", p)
+	}
+	if got := string(p.Stages[0].Extra["waitTime"]); got != "30" {
+		t.Fatalf("stage field waitTime kept as %q", got)
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got any
+	_ = json.Unmarshal(raw, &want)
+	_ = json.Unmarshal(out, &got)
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("round trip changed the pipeline:\nwant %s\ngot  %s", raw, out)
+	}
+}
+
+func TestStatusPredicates(t *testing.T) {
+	cases := []struct {
+		s                          Status
+		complete, halt, successful bool
+	}{
+		{StatusNotStarted, false, false, false},
+		{StatusRunning, false, false, false},
+		{StatusPaused, false, false, false},
+		{StatusSucceeded, true, false, true},
+		{StatusFailedContinue, true, false, true},
+		{StatusSkipped, true, false, true},
+		{StatusTerminal, true, true, false},
+		{StatusCanceled, true, true, false},
+		{StatusStopped, true, true, false},
+		{StatusBuffered, false, false, false},
+	}
+	for _, c := range cases {
+		t.Run(string(c.s), func(t *testing.T) {
+			if c.s.IsComplete() != c.complete || c.s.IsHalt() != c.halt || c.s.IsSuccessful() != c.successful {
+				t.Fatalf("%s: complete=%v halt=%v successful=%v", c.s, c.s.IsComplete(), c.s.IsHalt(), c.s.IsSuccessful())
+			}
+		})
+	}
+	var s Status
+	if err := json.Unmarshal([]byte(`"DONE"`), &s); err == nil || !strings.Contains(err.Error(), `unknown status "DONE"`) {
+		t.Fatalf("unknown status accepted: %v", err)
+	}
+}
+
+func TestFailureBehaviourFromFlags(t *testing.T) {
+	tr, fa := true, false
+	cases := []struct {
+		name                   string
+		fail, cont, completeOB *bool
+		want                   FailureBehaviour
+	}{
+		{"defaults halt the pipeline", nil, nil, nil, HaltPipeline},
+		{"halt branch", &fa, &fa, nil, HaltBranch},
+		{"halt branch then fail", &fa, &fa, &tr, HaltBranchThenFail},
+		{"ignore", &fa, &tr, nil, IgnoreFailure},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := FailureBehaviourOf(c.fail, c.cont, c.completeOB); got != c.want {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+type knownTypes map[string][]string // type -> required fields
+
+func (k knownTypes) ValidateStage(s *Stage) (bool, []Problem) {
+	req, ok := k[s.Type]
+	if !ok {
+		return false, nil
+	}
+	var probs []Problem
+	for _, f := range req {
+		if _, ok := s.Extra[f]; !ok {
+			probs = append(probs, Problem{Path: f, Message: "is required"})
+		}
+	}
+	return true, probs
+}
+
+func (k knownTypes) StageTypes() []string { return []string{"noop", "wait"} }
+
+func TestValidateListsEveryProblemWithItsPath(t *testing.T) {
+	types := knownTypes{"wait": {"waitTime"}, "noop": nil}
+	cases := []struct {
+		name string
+		json string
+		want []string
+	}{
+		{"valid", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop"},{"refId":"2","type":"wait","waitTime":1,"requisiteStageRefIds":["1"]}]}`, nil},
+		{"missing requisite", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop"},{"refId":"2","type":"noop"},{"refId":"3","type":"noop"},{"refId":"4","type":"noop","requisiteStageRefIds":["9"]}]}`,
+			[]string{`stages[3].requisiteStageRefIds[0]: no stage with refId "9"`}},
+		{"duplicate refId", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop"},{"refId":"1","type":"noop"}]}`,
+			[]string{`stages[1].refId: duplicate refId "1" (also stages[0])`}},
+		{"cycle", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop","requisiteStageRefIds":["3"]},{"refId":"2","type":"noop","requisiteStageRefIds":["1"]},{"refId":"3","type":"noop","requisiteStageRefIds":["2"]}]}`,
+			[]string{`stages: requisiteStageRefIds form a cycle: 1 -> 3 -> 2 -> 1`}},
+		{"unknown type and missing field", `{"application":"a","name":"p","stages":[{"refId":"1","type":"deployy"},{"refId":"2","type":"wait"}]}`,
+			[]string{`stages[0].type: unknown stage type "deployy" (known types: noop, wait)`, `stages[1].waitTime: is required`}},
+		{"missing name and application", `{"stages":[]}`, []string{"application: is required", "name: is required"}},
+		{"bad window", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop","restrictExecutionDuringTimeWindow":true,"restrictedExecutionWindow":{"whitelist":[{"startHour":25,"startMin":0,"endHour":3,"endMin":0}],"days":[8]}}]}`,
+			[]string{"stages[0].restrictedExecutionWindow.whitelist[0]: hours must be 0-23 and minutes 0-59", "stages[0].restrictedExecutionWindow.days[0]: day 8 is not 1 (Monday) to 7 (Sunday)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var p Pipeline
+			if err := json.Unmarshal([]byte(c.json), &p); err != nil {
+				t.Fatal(err)
+			}
+			err := Validate(&p, types)
+			if c.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected problems: %v", err)
+				}
+				return
+			}
+			ve, ok := err.(*ValidationError)
+			if !ok {
+				t.Fatalf("err = %v, want a ValidationError", err)
+			}
+			var got []string
+			for _, p := range ve.Problems {
+				got = append(got, p.String())
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("problems:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
