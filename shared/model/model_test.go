@@ -121,7 +121,7 @@ func TestValidateListsEveryProblemWithItsPath(t *testing.T) {
 			[]string{`stages[0].type: unknown stage type "deployy" (known types: noop, wait)`, `stages[1].waitTime: is required`}},
 		{"missing name and application", `{"stages":[]}`, []string{"application: is required", "name: is required"}},
 		{"bad window", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop","restrictExecutionDuringTimeWindow":true,"restrictedExecutionWindow":{"whitelist":[{"startHour":25,"startMin":0,"endHour":3,"endMin":0}],"days":[8]}}]}`,
-			[]string{"stages[0].restrictedExecutionWindow.whitelist[0]: hours must be 0-23 and minutes 0-59", "stages[0].restrictedExecutionWindow.days[0]: day 8 is not 1 (Monday) to 7 (Sunday)"}},
+			[]string{"stages[0].restrictedExecutionWindow.whitelist[0]: hours must be 0-23 and minutes 0-59", "stages[0].restrictedExecutionWindow.days[0]: day 8 is not 1 (Sunday) to 7 (Saturday)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -105,7 +105,8 @@ type StageEnabled struct {
 // ExecutionWindow restricts when a stage may start.
 type ExecutionWindow struct {
 	Whitelist []TimeRange `json:"whitelist,omitempty"`
-	// Days are ISO weekdays, 1 (Monday) to 7 (Sunday); empty means every day.
+	// Days are Spinnaker's weekday numbers, 1 (Sunday) to 7 (Saturday), as
+	// Deck writes them; empty means every day.
 	Days   []int         `json:"days,omitempty"`
 	Jitter *WindowJitter `json:"jitter,omitempty"`
 	// TimeZone is an IANA zone name such as "Europe/Paris"; empty means UTC.

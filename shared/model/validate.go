@@ -134,7 +134,7 @@ func validateWindow(path string, w *ExecutionWindow) []Problem {
 	}
 	for i, d := range w.Days {
 		if d < 1 || d > 7 {
-			probs = append(probs, Problem{Path: fmt.Sprintf("%s.days[%d]", path, i), Message: fmt.Sprintf("day %d is not 1 (Monday) to 7 (Sunday)", d)})
+			probs = append(probs, Problem{Path: fmt.Sprintf("%s.days[%d]", path, i), Message: fmt.Sprintf("day %d is not 1 (Sunday) to 7 (Saturday)", d)})
 		}
 	}
 	return probs

@@ -1,0 +1,33 @@
+package stages
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+func TestNoopStage(t *testing.T) {
+	tests := []struct {
+		name  string
+		stage string
+	}{
+		{"bare", `{"refId":"1","type":"noop"}`},
+		{"with fields of its own", `{"refId":"1","type":"noop","comments":"joins the branches"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stageFromJSON(t, tt.stage)
+			checkProblems(t, NoopStage{}.Validate(s))
+			cfg, _ := StageConfig(s)
+			tasks, err := NoopStage{}.Plan(&model.StageExecution{Context: cfg})
+			if err != nil || len(tasks) != 1 {
+				t.Fatalf("plan = %v, %v; want one task", tasks, err)
+			}
+			r, err := DoNothingTask{}.Execute(context.Background(), newRun(cfg))
+			if err != nil || r.Status != model.StatusSucceeded {
+				t.Fatalf("got %s, %v; want SUCCEEDED", r.Status, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package stages
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+// HTTPDoer sends HTTP requests; *http.Client is one.
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Registry holds the stage types and tasks a runtime knows. It is filled at
+// start-up and only read afterwards.
+type Registry struct {
+	defs  map[string]Definition
+	tasks map[string]Task
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{defs: map[string]Definition{}, tasks: map[string]Task{}}
+}
+
+// Register adds a stage type and the tasks it plans. Registering a type or a
+// task name twice is a programming error and panics.
+func (r *Registry) Register(d Definition, tasks ...Task) {
+	if _, dup := r.defs[d.Type()]; dup {
+		panic(fmt.Sprintf("stages: stage type %q registered twice", d.Type()))
+	}
+	r.defs[d.Type()] = d
+	for _, t := range tasks {
+		r.RegisterTask(t)
+	}
+}
+
+// RegisterTask adds a task shared by several stage types. Registering the
+// same task value again is allowed; another task under the same name panics.
+func (r *Registry) RegisterTask(t Task) {
+	if prev, dup := r.tasks[t.Name()]; dup && prev != t {
+		panic(fmt.Sprintf("stages: task %q registered twice", t.Name()))
+	}
+	r.tasks[t.Name()] = t
+}
+
+// Definition returns the stage type, or an error naming it and the known ones.
+func (r *Registry) Definition(typ string) (Definition, error) {
+	d, ok := r.defs[typ]
+	if !ok {
+		return nil, fmt.Errorf("unknown stage type %q (known types: %s)", typ, strings.Join(r.StageTypes(), ", "))
+	}
+	return d, nil
+}
+
+// Task returns the named task, or an error naming it.
+func (r *Registry) Task(name string) (Task, error) {
+	t, ok := r.tasks[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown task %q", name)
+	}
+	return t, nil
+}
+
+// ValidateStage implements model.StageValidator.
+func (r *Registry) ValidateStage(s *model.Stage) (bool, []model.Problem) {
+	d, ok := r.defs[s.Type]
+	if !ok {
+		return false, nil
+	}
+	return true, d.Validate(s)
+}
+
+// StageTypes lists the known stage types in order.
+func (r *Registry) StageTypes() []string {
+	types := make([]string, 0, len(r.defs))
+	for t := range r.defs {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types
+}
+
+var _ model.StageValidator = (*Registry)(nil)
+
+func sprintf(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}

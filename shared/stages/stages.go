@@ -1,0 +1,155 @@
+// Package stages defines what a stage type is and what a task does, and holds
+// the registry of stage types a runtime knows.
+//
+// A stage definition declares: it validates its configuration and plans an
+// ordered list of tasks by name. A task does one thing: it reads the stage,
+// acts, and returns a status — RUNNING (call me again after a backoff),
+// SUCCEEDED, or a failure — with context for later tasks of the stage and
+// outputs for later stages. The orchestrator and the stage state machine do
+// the looping, so no task ever blocks waiting.
+package stages
+
+import (
+	"context"
+	"time"
+
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+// Definition is one Spinnaker stage type.
+type Definition interface {
+	// Type is the Spinnaker stage type, such as "wait" or "manualJudgment".
+	Type() string
+	// Validate checks the stage's own fields when a pipeline is saved. Paths
+	// are relative to the stage ("waitTime"). Fields holding expressions
+	// cannot be checked before the run and should be accepted.
+	Validate(s *model.Stage) []model.Problem
+	// Plan returns the names of the stage's tasks, in order, from its context
+	// after expressions were evaluated. Every name must be a registered task.
+	Plan(s *model.StageExecution) ([]string, error)
+}
+
+// Task does one thing. Every task may run more than once for the same step
+// (Lambda and Step Functions retry), so it must find its own earlier work
+// done rather than repeat it.
+type Task interface {
+	// Name is the task's verb-noun name, such as "WaitForJudgment".
+	Name() string
+	// Execute acts and reports. A returned error is a failure the task could
+	// not express as a Result; it fails the stage with the error's message.
+	Execute(ctx context.Context, run *Run) (Result, error)
+}
+
+// Canceler is a task that must clean up when its run is canceled.
+type Canceler interface {
+	// Cancel is called once when the run is canceled while this task is
+	// running. What it returns is merged into the stage context.
+	Cancel(ctx context.Context, run *Run) (map[string]any, error)
+}
+
+// TimeoutTask is a polling task with a bound of its own.
+type TimeoutTask interface {
+	// Timeout bounds the task from its first execution; 0 means no bound.
+	Timeout(s *model.StageExecution) time.Duration
+}
+
+// Wake says how a RUNNING task wants to be called again.
+type Wake int
+
+const (
+	// Poll: call again after Backoff.
+	Poll Wake = iota
+	// Sleep: call again after Backoff, or earlier when woken (a skipped
+	// wait, a cancel, a pause).
+	Sleep
+	// Callback: call again only when woken (a manual judgment is made, the
+	// run is canceled or resumed).
+	Callback
+)
+
+// Result is what a task reports.
+type Result struct {
+	// Status is RUNNING, SUCCEEDED, or a failure: TERMINAL (the stage's
+	// failure behaviour decides what the pipeline does), STOPPED (halt this
+	// branch quietly), FAILED_CONTINUE, or CANCELED.
+	Status model.Status
+	// Context is merged into the stage context, for later tasks of the stage.
+	Context map[string]any
+	// Outputs is merged into the stage outputs, for later stages.
+	Outputs map[string]any
+	// Backoff is how long to wait before the next call of a RUNNING task.
+	Backoff time.Duration
+	// Wake is how a RUNNING task is called again.
+	Wake Wake
+}
+
+// Running asks to be polled again after backoff.
+func Running(backoff time.Duration) Result {
+	return Result{Status: model.StatusRunning, Backoff: backoff}
+}
+
+// Succeeded ends the task successfully.
+func Succeeded() Result { return Result{Status: model.StatusSucceeded} }
+
+// Failed ends the task with TERMINAL and records the message where Spinnaker
+// users look for it: context.exception.details.errors.
+func Failed(format string, args ...any) Result {
+	return Result{Status: model.StatusTerminal, Context: ExceptionContext(sprintf(format, args...))}
+}
+
+// ExceptionContext is Spinnaker's shape for a stage's failure message.
+func ExceptionContext(msg string) map[string]any {
+	return map[string]any{
+		"exception": map[string]any{
+			"exceptionType": "gennaker",
+			"shouldRetry":   false,
+			"details": map[string]any{
+				"error":  msg,
+				"errors": []any{msg},
+			},
+		},
+	}
+}
+
+// Run is what a task sees of the run it belongs to.
+type Run struct {
+	// Execution is the header with every stage, as last stored.
+	Execution *model.Execution
+	// Stage is the stage being run; its Context holds the evaluated config
+	// and what earlier tasks of the stage recorded.
+	Stage *model.StageExecution
+	// Services reach beyond the stage.
+	Services *Services
+	// Now is the time the task is run.
+	Now time.Time
+}
+
+// Services are what tasks may use beyond their own stage.
+type Services struct {
+	// Pipelines starts, reads and cancels other runs (the pipeline stage).
+	Pipelines Pipelines
+	// HTTP sends webhooks; nil means http.DefaultClient.
+	HTTP HTTPDoer
+}
+
+// TriggerRequest asks for a pipeline to run.
+type TriggerRequest struct {
+	Application model.ApplicationName
+	// PipelineID names the pipeline configuration to run.
+	PipelineID model.PipelineID
+	Trigger    model.ExecutionTrigger
+	// IdempotencyKey makes a retried request return the run the first one
+	// started instead of starting another.
+	IdempotencyKey string
+}
+
+// Pipelines starts, reads and cancels runs.
+type Pipelines interface {
+	// Trigger starts a run and returns its id. Requests with the same
+	// IdempotencyKey return the same run.
+	Trigger(ctx context.Context, req TriggerRequest) (model.ExecutionID, error)
+	// Get returns a run with its stages, or an error wrapping store.ErrNotFound.
+	Get(ctx context.Context, id model.ExecutionID) (*model.Execution, error)
+	// Cancel cancels a run; canceling a finished run does nothing.
+	Cancel(ctx context.Context, id model.ExecutionID, user, reason string) error
+}
