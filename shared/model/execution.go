@@ -134,6 +134,10 @@ type StageOrchestration struct {
 	// Token is the task token the stage state machine waits on (a manual
 	// judgment, a paused stage, a wait that may be cut short).
 	Token string `json:"token,omitempty"`
+	// DispatchedAt is when the orchestrator started the stage's state
+	// machine (ms); until the stage records that it runs, this is what says
+	// it will.
+	DispatchedAt int64 `json:"dispatchedAt,omitempty"`
 	// TaskStartTime is when the current task started, for task timeouts.
 	TaskStartTime int64 `json:"taskStartTime,omitempty"`
 	// WakePending records a change (a judgment, a skip, a cancel, a pause or

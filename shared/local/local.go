@@ -1,0 +1,206 @@
+// Package local assembles gennaker's local runtime: the embedded store, the
+// Amazon States Language interpreter running the state machines in
+// statemachines/, and the orchestrator behind them, in one process.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/shared/store/embedded"
+	"github.com/gennaker/gennaker/statemachines"
+)
+
+// Function names the state machines invoke, as the CDK app names the Lambda
+// functions.
+const (
+	OrchestratorFunction = "orchestrator"
+	TasksFunction        = "tasks"
+)
+
+// Options configure a local runtime.
+type Options struct {
+	// DataDir holds the store file; created if missing.
+	DataDir string
+	// Store overrides the embedded store (tests use other backends); the
+	// runtime does not close a store it was given.
+	Store store.Store
+	// Registry overrides the stage types; nil means every built-in type.
+	Registry *stages.Registry
+	// HTTP sends webhooks; nil means the default client.
+	HTTP   stages.HTTPDoer
+	Logger *slog.Logger
+}
+
+// Runtime is the whole platform in one process.
+type Runtime struct {
+	Store        store.Store
+	Orchestrator *orchestration.Orchestrator
+	ASL          *asl.Runtime
+	ownStore     bool
+}
+
+// Open builds the runtime and resumes every run that was in progress.
+func Open(ctx context.Context, opts Options) (*Runtime, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Runtime{Store: opts.Store}
+	if r.Store == nil {
+		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", opts.DataDir, err)
+		}
+		s, err := embedded.Open(filepath.Join(opts.DataDir, "gennaker.db"))
+		if err != nil {
+			return nil, err
+		}
+		r.Store, r.ownStore = s, true
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = stages.Builtin()
+	}
+	orch := orchestration.New(orchestration.Options{
+		Store:    r.Store,
+		Registry: reg,
+		HTTP:     opts.HTTP,
+		Logger:   log,
+	})
+	rt, err := asl.New(asl.Options{
+		Journal: r.Store.Records(),
+		Functions: map[string]asl.Function{
+			OrchestratorFunction: orch.HandleJSON,
+			TasksFunction:        orch.HandleJSON,
+		},
+		Logger: log,
+	})
+	if err != nil {
+		r.closeStore()
+		return nil, err
+	}
+	r.ASL = rt
+	machines := orchestration.Machines{}
+	for name, def := range statemachines.Definitions() {
+		arn, err := rt.RegisterStateMachine(name, Substitute(def))
+		if err != nil {
+			r.closeStore()
+			return nil, fmt.Errorf("state machine %s: %w", name, err)
+		}
+		switch name {
+		case "pipeline":
+			machines.Pipeline = arn
+		case "stage":
+			machines.Stage = arn
+		}
+	}
+	orch.SetMachines(machines)
+	orch.SetEngine(Engine{rt})
+	r.Orchestrator = orch
+	if err := rt.Start(ctx); err != nil {
+		r.closeStore()
+		return nil, fmt.Errorf("resume state machines: %w", err)
+	}
+	return r, nil
+}
+
+// Substitute applies the definition substitutions the CDK app applies in the
+// cloud, naming the local functions instead of Lambda ARNs.
+func Substitute(def []byte) []byte {
+	s := strings.NewReplacer(
+		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+OrchestratorFunction,
+		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction,
+	).Replace(string(def))
+	return []byte(s)
+}
+
+// Close stops the state-machine runtime and the store. Runs in progress stay
+// recorded and resume at the next Open.
+func (r *Runtime) Close() error {
+	err := r.ASL.Close()
+	return errors.Join(err, r.closeStore())
+}
+
+func (r *Runtime) closeStore() error {
+	if r.ownStore {
+		return r.Store.Close()
+	}
+	return nil
+}
+
+// Engine adapts the local ASL runtime to orchestration.Engine.
+type Engine struct{ RT *asl.Runtime }
+
+var _ orchestration.Engine = Engine{}
+
+// StartExecution implements orchestration.Engine.
+func (e Engine) StartExecution(ctx context.Context, machine, name string, input json.RawMessage) (string, error) {
+	arn, err := e.RT.StartExecution(ctx, machine, name, input)
+	var exists *asl.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return "", fmt.Errorf("start %s: %w", name, err)
+	}
+	return arn, err
+}
+
+// SendTaskSuccess implements orchestration.Engine.
+func (e Engine) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	return taskErr(e.RT.SendTaskSuccess(ctx, token, output))
+}
+
+// SendTaskFailure implements orchestration.Engine.
+func (e Engine) SendTaskFailure(ctx context.Context, token, name, cause string) error {
+	return taskErr(e.RT.SendTaskFailure(ctx, token, name, cause))
+}
+
+// SendTaskHeartbeat implements orchestration.Engine.
+func (e Engine) SendTaskHeartbeat(ctx context.Context, token string) error {
+	return taskErr(e.RT.SendTaskHeartbeat(ctx, token))
+}
+
+func taskErr(err error) error {
+	var gone *asl.TaskDoesNotExist
+	var timedOut *asl.TaskTimedOut
+	if errors.As(err, &gone) || errors.As(err, &timedOut) {
+		return fmt.Errorf("%w: %v", orchestration.ErrTaskGone, err)
+	}
+	return err
+}
+
+// StopExecution implements orchestration.Engine.
+func (e Engine) StopExecution(ctx context.Context, arn, name, cause string) error {
+	return e.RT.StopExecution(ctx, arn, name, cause)
+}
+
+// DescribeExecution implements orchestration.Engine.
+func (e Engine) DescribeExecution(ctx context.Context, arn string) (orchestration.ExecutionDescription, error) {
+	d, err := e.RT.DescribeExecution(ctx, arn)
+	var missing *asl.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return orchestration.ExecutionDescription{}, fmt.Errorf("%w: %v", orchestration.ErrExecutionNotFound, err)
+	}
+	if err != nil {
+		return orchestration.ExecutionDescription{}, err
+	}
+	return orchestration.ExecutionDescription{
+		ExecutionArn: arn,
+		Status:       string(d.Status),
+		Input:        d.Input,
+		Output:       d.Output,
+		Error:        d.Error,
+		Cause:        d.Cause,
+		StartDate:    d.StartDate,
+		StopDate:     d.StopDate,
+	}, nil
+}
+

@@ -1,0 +1,432 @@
+package orchestration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// startPipeline runs when the pipeline machine starts (or restarts) a run:
+// it records the token the machine waits on, takes a concurrency slot or
+// queues the run, and starts the stages that can start.
+func (o *Orchestrator) startPipeline(ctx context.Context, req Request) error {
+	e, err := o.updateHeader(ctx, req.ExecutionID, func(e *model.Execution) (bool, error) {
+		if e.Orchestration.Attempt != req.Attempt || e.Orchestration.Token == req.TaskToken {
+			return false, nil
+		}
+		e.Orchestration.Token = req.TaskToken
+		return true, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return transient("execution %s: %w", req.ExecutionID, err)
+	}
+	if err != nil {
+		return err
+	}
+	if e.Orchestration.Attempt != req.Attempt || e.Status.IsComplete() {
+		// A newer attempt owns the run, or it ended while this one started
+		// (canceled while queued): let this machine finish.
+		return o.sendToken(ctx, req.TaskToken)
+	}
+	if e.Status == model.StatusNotStarted {
+		started, err := o.takeSlot(ctx, e)
+		if err != nil || !started {
+			return err
+		}
+	}
+	return o.advance(ctx, req.ExecutionID)
+}
+
+func pipelineLease(id model.PipelineID) string { return "pipeline/" + string(id) }
+
+// withPipelineLock runs fn holding the pipeline's concurrency lease.
+func (o *Orchestrator) withPipelineLock(ctx context.Context, pipeline model.PipelineID, owner string, fn func() error) error {
+	name := pipelineLease(pipeline)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := o.store.Leases().Acquire(ctx, name, owner, 30*time.Second)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return transient("pipeline %s: concurrency lock is busy", pipeline)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	defer func() { _ = o.store.Leases().Release(context.WithoutCancel(ctx), name, owner) }()
+	return fn()
+}
+
+// takeSlot runs the concurrency queue of e's pipeline now that e has
+// arrived, and reports whether e itself may start.
+func (o *Orchestrator) takeSlot(ctx context.Context, e *model.Execution) (bool, error) {
+	if !e.LimitConcurrent || e.PipelineConfigID == "" {
+		return o.markRunning(ctx, e.ID)
+	}
+	started, err := o.fillSlots(ctx, e, e.ID)
+	if err != nil {
+		return false, err
+	}
+	isE := false
+	for _, id := range started {
+		if id == e.ID {
+			isE = true
+			continue
+		}
+		if err := o.advance(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return isE, nil
+}
+
+// fillSlots starts waiting runs of a pipeline while its concurrency limit
+// allows, in queue order: the oldest first when keepWaitingPipelines is set,
+// else only the newest (the older waiting runs are canceled, superseded). A
+// run whose state machine has not yet reached StartPipeline holds its place
+// in the queue: it fills the slots itself when it arrives.
+func (o *Orchestrator) fillSlots(ctx context.Context, e *model.Execution, owner model.ExecutionID) ([]model.ExecutionID, error) {
+	limit := max(e.MaxConcurrentExecutions, 1)
+	var started []model.ExecutionID
+	err := o.withPipelineLock(ctx, e.PipelineConfigID, string(owner), func() error {
+		active, err := o.store.Executions().ListByPipeline(ctx, e.PipelineConfigID, store.ListOptions{
+			Statuses: []model.Status{model.StatusRunning, model.StatusPaused, model.StatusSuspended},
+		})
+		if err != nil {
+			return err
+		}
+		waiting, err := o.store.Executions().ListByPipeline(ctx, e.PipelineConfigID, store.ListOptions{
+			Statuses: []model.Status{model.StatusNotStarted},
+		})
+		if err != nil {
+			return err
+		}
+		// Listings are newest first.
+		if e.KeepWaitingPipelines {
+			sort.SliceStable(waiting, func(i, j int) bool { return olderThan(&waiting[i], &waiting[j]) })
+		} else if len(waiting) > 1 {
+			for _, w := range waiting[1:] {
+				if err := o.cancelWaiting(ctx, w.ID, fmt.Sprintf("superseded by a newer run (%s)", waiting[0].ID)); err != nil {
+					return err
+				}
+			}
+			waiting = waiting[:1]
+		}
+		free := limit - len(active)
+		for _, w := range waiting {
+			if free <= 0 || w.Orchestration.Token == "" {
+				break
+			}
+			ok, err := o.markRunning(ctx, w.ID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				started = append(started, w.ID)
+				free--
+			}
+		}
+		return nil
+	})
+	return started, err
+}
+
+func olderThan(a, b *model.Execution) bool {
+	if a.BuildTime != b.BuildTime {
+		return a.BuildTime < b.BuildTime
+	}
+	return a.ID < b.ID
+}
+
+func (o *Orchestrator) markRunning(ctx context.Context, id model.ExecutionID) (bool, error) {
+	e, err := o.updateHeader(ctx, id, func(e *model.Execution) (bool, error) {
+		if e.Status != model.StatusNotStarted || e.Canceled {
+			return false, nil
+		}
+		e.Status = model.StatusRunning
+		e.StartTime = o.nowMs()
+		return true, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return e.Status == model.StatusRunning, nil
+}
+
+// cancelWaiting cancels a queued run and lets its machine finish.
+func (o *Orchestrator) cancelWaiting(ctx context.Context, id model.ExecutionID, reason string) error {
+	e, err := o.updateHeader(ctx, id, func(e *model.Execution) (bool, error) {
+		if e.Status != model.StatusNotStarted {
+			return false, nil
+		}
+		e.Canceled = true
+		e.CancellationReason = reason
+		e.Status = model.StatusCanceled
+		e.EndTime = o.nowMs()
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return o.sendToken(ctx, e.Orchestration.Token)
+}
+
+// startWaiting gives the slot a finished run frees to the runs waiting.
+func (o *Orchestrator) startWaiting(ctx context.Context, e *model.Execution) error {
+	if !e.LimitConcurrent || e.PipelineConfigID == "" {
+		return nil
+	}
+	started, err := o.fillSlots(ctx, e, "finalize-"+e.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range started {
+		if err := o.advance(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advance starts every stage that may start now, and hands the pipeline
+// machine its token back when no stage is running or can start.
+func (o *Orchestrator) advance(ctx context.Context, id model.ExecutionID) error {
+	e, err := o.store.Executions().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if e.Status == model.StatusNotStarted {
+		return nil
+	}
+	stopping := e.Canceled || e.Orchestration.Halted
+	busy := false
+	now := o.nowMs()
+	for i := range e.Stages {
+		s := &e.Stages[i]
+		if s.ParentStageID != "" {
+			continue
+		}
+		dispatched := s.Orchestration.DispatchedAt > 0
+		stale := dispatched && now-s.Orchestration.DispatchedAt > redispatchAfter.Milliseconds()
+		switch {
+		case s.Status == model.StatusRunning || s.Status == model.StatusPaused || s.Status == model.StatusSuspended:
+			busy = true
+		case s.Status != model.StatusNotStarted:
+		case stopping:
+			if !dispatched {
+				continue
+			}
+			if !stale {
+				busy = true // its run will see the stop and cancel it
+				continue
+			}
+			// Its machine never ran (the process died between dispatch and
+			// start): nothing else will end it.
+			if _, err := o.updateStage(ctx, e.ID, s.ID, func(st *model.StageExecution) (bool, error) {
+				if st.Status != model.StatusNotStarted {
+					return false, nil
+				}
+				st.Status = model.StatusCanceled
+				st.EndTime = now
+				return true, nil
+			}); err != nil {
+				return err
+			}
+		case requisitesMet(e, s):
+			busy = true
+			if e.Status == model.StatusPaused || (dispatched && !stale) {
+				continue
+			}
+			if err := o.dispatch(ctx, e.ID, s); err != nil {
+				return err
+			}
+		}
+	}
+	if busy {
+		return nil
+	}
+	return o.sendToken(ctx, e.Orchestration.Token)
+}
+
+// redispatchAfter is how long a dispatched stage may take to record that it
+// runs before its machine is started again (a no-op if it was started).
+const redispatchAfter = time.Minute
+
+// dispatch records that a stage's machine is being started, then starts it.
+// Recording first means a stop that comes meanwhile wakes the stage, and a
+// stage is never running without the run knowing.
+func (o *Orchestrator) dispatch(ctx context.Context, id model.ExecutionID, s *model.StageExecution) error {
+	st, err := o.updateStage(ctx, id, s.ID, func(st *model.StageExecution) (bool, error) {
+		if st.Status != model.StatusNotStarted || st.Orchestration.Attempt != s.Orchestration.Attempt {
+			return false, nil
+		}
+		st.Orchestration.DispatchedAt = o.nowMs()
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if st.Status != model.StatusNotStarted || st.Orchestration.Attempt != s.Orchestration.Attempt {
+		return nil
+	}
+	return o.startStageMachine(ctx, id, st)
+}
+
+// requisitesMet reports whether every requisite of s has ended successfully.
+func requisitesMet(e *model.Execution, s *model.StageExecution) bool {
+	for _, ref := range s.RequisiteStageRefIDs {
+		r := e.StageByRefID(ref)
+		if r == nil || !r.Status.IsSuccessful() {
+			return false
+		}
+	}
+	return true
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// stageMachineName is the deterministic name of a stage's run: the stage id,
+// its name for people reading the Step Functions console, and the attempt.
+func stageMachineName(s *model.StageExecution) string {
+	label := unsafeName.ReplaceAllString(s.Name, "_")
+	if len(label) > 30 {
+		label = label[:30]
+	}
+	if label == "" {
+		label = "stage"
+	}
+	return fmt.Sprintf("%s-%s-%d", s.ID, label, s.Orchestration.Attempt)
+}
+
+func (o *Orchestrator) startStageMachine(ctx context.Context, id model.ExecutionID, s *model.StageExecution) error {
+	name := stageMachineName(s)
+	input, _ := json.Marshal(map[string]any{
+		"executionId": id,
+		"stageId":     s.ID,
+		"attempt":     s.Orchestration.Attempt,
+		"name":        name,
+		"generation":  0,
+		"polls":       0,
+	})
+	if _, err := o.engine.StartExecution(ctx, o.machines.Stage, name, input); err != nil {
+		return transient("start stage %q (%s) of %s: %w", s.Name, s.ID, id, err)
+	}
+	return nil
+}
+
+// finalizePipeline decides a run's final status once no stage runs.
+func (o *Orchestrator) finalizePipeline(ctx context.Context, req Request) error {
+	e, err := o.store.Executions().Get(ctx, req.ExecutionID)
+	if err != nil {
+		return err
+	}
+	if e.Orchestration.Attempt != req.Attempt {
+		return nil
+	}
+	final := finalStatus(e)
+	h, err := o.updateHeader(ctx, req.ExecutionID, func(h *model.Execution) (bool, error) {
+		if h.Orchestration.Finalized || h.Orchestration.Attempt != req.Attempt {
+			return false, nil
+		}
+		h.Status = final
+		if h.EndTime == 0 {
+			h.EndTime = o.nowMs()
+		}
+		h.Orchestration.Finalized = true
+		h.Orchestration.Token = ""
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return o.startWaiting(ctx, h)
+}
+
+// finalStatus is Spinnaker's rule for a finished run's status.
+func finalStatus(e *model.Execution) model.Status {
+	if e.Canceled && !e.Orchestration.Halted {
+		return model.StatusCanceled
+	}
+	var top []*model.StageExecution
+	for i := range e.Stages {
+		if e.Stages[i].ParentStageID == "" {
+			top = append(top, &e.Stages[i])
+		}
+	}
+	all := func(ok func(model.Status) bool) bool {
+		for _, s := range top {
+			if !ok(s.Status) {
+				return false
+			}
+		}
+		return true
+	}
+	anyIs := func(st model.Status) bool {
+		for _, s := range top {
+			if s.Status == st {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case len(top) > 0 && all(func(s model.Status) bool { return s == model.StatusSkipped }):
+		return model.StatusSkipped
+	case all(model.Status.IsSuccessful):
+		return model.StatusSucceeded
+	case anyIs(model.StatusTerminal):
+		return model.StatusTerminal
+	case anyIs(model.StatusCanceled):
+		return model.StatusCanceled
+	case anyIs(model.StatusStopped):
+		for _, s := range top {
+			if s.Status == model.StatusStopped && s.Context["completeOtherBranchesThenFail"] == true {
+				return model.StatusTerminal
+			}
+		}
+		return model.StatusSucceeded
+	default:
+		return model.StatusTerminal
+	}
+}
+
+// failPipeline records an error the pipeline machine caught, so the run
+// does not stay RUNNING.
+func (o *Orchestrator) failPipeline(ctx context.Context, req Request) error {
+	msg := "the pipeline state machine failed"
+	if req.Error != nil {
+		msg = fmt.Sprintf("the pipeline state machine failed: %s: %s", req.Error.Error, req.Error.Cause)
+	}
+	o.log.ErrorContext(ctx, "pipeline failed", "executionId", req.ExecutionID, "error", msg)
+	h, err := o.updateHeader(ctx, req.ExecutionID, func(h *model.Execution) (bool, error) {
+		if h.Orchestration.Attempt != req.Attempt || h.Orchestration.Finalized {
+			return false, nil
+		}
+		h.Status = model.StatusTerminal
+		h.CancellationReason = msg
+		h.EndTime = o.nowMs()
+		h.Orchestration.Finalized = true
+		return true, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return o.startWaiting(ctx, h)
+}

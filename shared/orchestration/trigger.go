@@ -1,0 +1,184 @@
+package orchestration
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// ErrPipelineDisabled: a disabled pipeline was asked to run.
+var ErrPipelineDisabled = errors.New("pipeline is disabled")
+
+// TriggerError says why a trigger was refused: what the caller must fix.
+type TriggerError struct {
+	Problems []model.Problem
+}
+
+func (e *TriggerError) Error() string {
+	return (&model.ValidationError{Problems: e.Problems}).Error()
+}
+
+// Trigger starts a run of a stored pipeline configuration. It checks the
+// parameters against the pipeline's parameterConfig (applying defaults),
+// refuses a disabled pipeline, stores the run with all its stages, and
+// starts the pipeline state machine named after the run.
+func (o *Orchestrator) Trigger(ctx context.Context, req stages.TriggerRequest) (model.ExecutionID, error) {
+	p, err := o.store.Pipelines().Get(ctx, req.PipelineID)
+	if err != nil {
+		return "", fmt.Errorf("pipeline %s: %w", req.PipelineID, err)
+	}
+	if req.Application != "" && p.Application != req.Application {
+		return "", fmt.Errorf("pipeline %s of application %s: %w", req.PipelineID, req.Application, store.ErrNotFound)
+	}
+	return o.TriggerPipeline(ctx, p, req.Trigger, req.IdempotencyKey)
+}
+
+// TriggerPipeline starts a run of the given configuration.
+func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, trigger model.ExecutionTrigger, idempotencyKey string) (model.ExecutionID, error) {
+	if p.Disabled {
+		return "", fmt.Errorf("pipeline %q of %s: %w; enable it before running it", p.Name, p.Application, ErrPipelineDisabled)
+	}
+	if err := model.Validate(p, o.registry); err != nil {
+		return "", fmt.Errorf("pipeline %q of %s is invalid: %w", p.Name, p.Application, err)
+	}
+	params, probs := resolveParameters(p.ParameterConfig, trigger.Parameters)
+	if len(probs) > 0 {
+		return "", &TriggerError{Problems: probs}
+	}
+	trigger.Parameters = params
+	if trigger.Type == "" {
+		trigger.Type = "manual"
+	}
+	id := model.ExecutionID(o.newID())
+	if idempotencyKey != "" {
+		sum := sha256.Sum256([]byte(idempotencyKey))
+		id = model.ExecutionID("x" + strings.ToUpper(hex.EncodeToString(sum[:]))[:25])
+	}
+	now := o.nowMs()
+	e := &model.Execution{
+		ID:                      id,
+		Type:                    "PIPELINE",
+		Application:             p.Application,
+		Name:                    p.Name,
+		PipelineConfigID:        p.ID,
+		Status:                  model.StatusNotStarted,
+		BuildTime:               now,
+		Trigger:                 trigger,
+		LimitConcurrent:         p.LimitsConcurrency(),
+		MaxConcurrentExecutions: p.MaxConcurrentExecutions,
+		KeepWaitingPipelines:    p.KeepWaitingPipelines,
+		Notifications:           p.Notifications,
+		SpelEvaluator:           p.SpelEvaluator,
+		Origin:                  "api",
+		Orchestration:           model.Orchestration{Attempt: 1},
+	}
+	for i := range p.Stages {
+		cfg, err := p.Stages[i].Config()
+		if err != nil {
+			return "", err
+		}
+		reqs := p.Stages[i].RequisiteStageRefIDs
+		if reqs == nil {
+			reqs = []string{}
+		}
+		e.Stages = append(e.Stages, model.StageExecution{
+			ID:                   model.StageID(o.newID()),
+			RefID:                p.Stages[i].RefID,
+			Type:                 p.Stages[i].Type,
+			Name:                 p.Stages[i].Name,
+			Status:               model.StatusNotStarted,
+			Context:              cfg,
+			Outputs:              map[string]any{},
+			Tasks:                []model.TaskExecution{},
+			RequisiteStageRefIDs: reqs,
+			Orchestration:        model.StageOrchestration{Attempt: 1, Config: cfg},
+		})
+	}
+	if err := o.store.Executions().Create(ctx, e); err != nil {
+		if idempotencyKey != "" && errors.Is(err, store.ErrConflict) {
+			return id, o.startPipelineMachine(ctx, id, 1)
+		}
+		return "", fmt.Errorf("store execution of %q: %w", p.Name, err)
+	}
+	if err := o.startPipelineMachine(ctx, id, 1); err != nil {
+		// Nothing runs this execution: record why rather than leave it waiting.
+		_, _ = o.updateHeader(ctx, id, func(h *model.Execution) (bool, error) {
+			h.Status = model.StatusTerminal
+			h.EndTime = o.nowMs()
+			h.Orchestration.Finalized = true
+			return true, nil
+		})
+		return "", fmt.Errorf("start execution %s of %q: %w", id, p.Name, err)
+	}
+	return id, nil
+}
+
+func (o *Orchestrator) startPipelineMachine(ctx context.Context, id model.ExecutionID, attempt int) error {
+	name := string(id)
+	if attempt > 1 {
+		name = fmt.Sprintf("%s-a%d", id, attempt)
+	}
+	input, _ := json.Marshal(map[string]any{"executionId": id, "attempt": attempt})
+	_, err := o.engine.StartExecution(ctx, o.machines.Pipeline, name, input)
+	return err
+}
+
+// resolveParameters applies defaults and checks required parameters and
+// options, as Spinnaker does when a pipeline is triggered.
+func resolveParameters(cfg []model.Parameter, given map[string]any) (map[string]any, []model.Problem) {
+	out := map[string]any{}
+	for k, v := range given {
+		out[k] = v
+	}
+	var probs []model.Problem
+	for i, p := range cfg {
+		v, ok := out[p.Name]
+		if !ok || v == nil || v == "" {
+			if p.Default != nil && p.Default != "" {
+				out[p.Name] = p.Default
+				continue
+			}
+			if p.Required {
+				probs = append(probs, model.Problem{
+					Path:    "parameters." + p.Name,
+					Message: fmt.Sprintf("required parameter %q has no value (parameterConfig[%d])", p.Name, i),
+				})
+			}
+			if !ok {
+				out[p.Name] = nil
+			}
+			continue
+		}
+		if p.HasOptions && len(p.Options) > 0 {
+			allowed := make([]string, 0, len(p.Options))
+			match := false
+			for _, opt := range p.Options {
+				allowed = append(allowed, fmt.Sprint(opt.Value))
+				if reflect.DeepEqual(opt.Value, v) || fmt.Sprint(opt.Value) == fmt.Sprint(v) {
+					match = true
+				}
+			}
+			if !match {
+				probs = append(probs, model.Problem{
+					Path:    "parameters." + p.Name,
+					Message: fmt.Sprintf("%v is not one of the options of %q: %s", v, p.Name, strings.Join(allowed, ", ")),
+				})
+			}
+		}
+	}
+	return out, probs
+}
+
+// Get returns a run with its stages.
+func (o *Orchestrator) Get(ctx context.Context, id model.ExecutionID) (*model.Execution, error) {
+	return o.store.Executions().Get(ctx, id)
+}
