@@ -72,7 +72,7 @@ func New(opts Options) *Orchestrator {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
-	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP}
+	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store}
 	return o
 }
 

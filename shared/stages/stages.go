@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
 )
 
 // Definition is one Spinnaker stage type.
@@ -128,8 +129,11 @@ type Run struct {
 type Services struct {
 	// Pipelines starts, reads and cancels other runs (the pipeline stage).
 	Pipelines Pipelines
-	// HTTP sends webhooks; nil means http.DefaultClient.
+	// HTTP sends webhooks; nil means a client with a 30 s timeout.
 	HTTP HTTPDoer
+	// Store reads applications (traffic guards) and holds leases (cluster
+	// locks).
+	Store store.Store
 }
 
 // TriggerRequest asks for a pipeline to run.
