@@ -1,0 +1,97 @@
+// Package cloud wires gennaker for AWS Lambda: the DynamoDB store, the Step
+// Functions engine and the orchestrator, from the environment the CDK app
+// gives each function. functions/<name>/main.go calls it once at cold start
+// and hands the handler to the Lambda runtime.
+package cloud
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
+)
+
+// The environment variables every function reads. The CDK app sets them.
+const (
+	EnvConfigTable        = "GENNAKER_CONFIG_TABLE"
+	EnvExecutionsTable    = "GENNAKER_EXECUTIONS_TABLE"
+	EnvRuntimeTable       = "GENNAKER_RUNTIME_TABLE"
+	EnvPipelineMachineArn = "GENNAKER_PIPELINE_STATE_MACHINE_ARN"
+	EnvStageMachineArn    = "GENNAKER_STAGE_STATE_MACHINE_ARN"
+	EnvEventBusName       = "GENNAKER_EVENT_BUS_NAME"
+)
+
+// Config is what a function learns from its environment.
+type Config struct {
+	Tables   dynamodb.Tables
+	Machines orchestration.Machines
+	EventBus string
+}
+
+// ConfigFromEnv reads the configuration; it names every variable missing.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Tables: dynamodb.Tables{
+			Config:     getenv(EnvConfigTable),
+			Executions: getenv(EnvExecutionsTable),
+			Runtime:    getenv(EnvRuntimeTable),
+		},
+		Machines: orchestration.Machines{
+			Pipeline: getenv(EnvPipelineMachineArn),
+			Stage:    getenv(EnvStageMachineArn),
+		},
+		EventBus: getenv(EnvEventBusName),
+	}
+	var missing []error
+	for name, v := range map[string]string{
+		EnvConfigTable: c.Tables.Config, EnvExecutionsTable: c.Tables.Executions, EnvRuntimeTable: c.Tables.Runtime,
+		EnvPipelineMachineArn: c.Machines.Pipeline, EnvStageMachineArn: c.Machines.Stage,
+	} {
+		if v == "" {
+			missing = append(missing, fmt.Errorf("environment variable %s is not set", name))
+		}
+	}
+	if err := errors.Join(missing...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Platform is what the functions share: the store and the orchestrator.
+type Platform struct {
+	Store        store.Store
+	Orchestrator *orchestration.Orchestrator
+	Registry     *stages.Registry
+	Logger       *slog.Logger
+}
+
+// New builds the platform on a DynamoDB client and an engine (Step Functions
+// in the cloud; the local runtime in tests).
+func New(cfg Config, db dynamodb.API, engine orchestration.Engine, httpClient stages.HTTPDoer, log *slog.Logger) *Platform {
+	if log == nil {
+		log = slog.Default()
+	}
+	st := dynamodb.New(db, cfg.Tables)
+	reg := stages.Builtin()
+	orch := orchestration.New(orchestration.Options{
+		Store:    st,
+		Engine:   engine,
+		Machines: cfg.Machines,
+		Registry: reg,
+		HTTP:     httpClient,
+		Logger:   log,
+	})
+	return &Platform{Store: st, Orchestrator: orch, Registry: reg, Logger: log}
+}
+
+// API is the HTTP API the api function serves behind API Gateway — the same
+// handler `gennaker up` serves.
+func (p *Platform) API() http.Handler {
+	return api.New(api.Options{Store: p.Store, Orchestrator: p.Orchestrator, Registry: p.Registry, Logger: p.Logger})
+}

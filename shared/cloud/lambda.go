@@ -1,0 +1,61 @@
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
+	"github.com/aws/aws-xray-sdk-go/xray"
+)
+
+// Trace instruments every AWS SDK client built from cfg with X-Ray, so each
+// DynamoDB and Step Functions call is a subsegment of the function's trace.
+func Trace(cfg *aws.Config) {
+	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
+}
+
+// Logger logs JSON to standard output, where Lambda sends it to CloudWatch.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// StepHandler is a state machine step: a raw JSON payload in and out.
+type StepHandler func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error)
+
+// Traced wraps a step so each invocation is logged with its trace id,
+// request id, action, execution and stage ids, and failures with the error.
+// The step's error is returned unchanged: the state machines route on its
+// type name.
+func Traced(log *slog.Logger, next StepHandler) StepHandler {
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var ids struct {
+			Action      string `json:"action"`
+			ExecutionID string `json:"executionId"`
+			StageID     string `json:"stageId"`
+		}
+		_ = json.Unmarshal(payload, &ids)
+		attrs := []any{"action", ids.Action, "executionId", ids.ExecutionID}
+		if ids.StageID != "" {
+			attrs = append(attrs, "stageId", ids.StageID)
+		}
+		if id := xray.TraceID(ctx); id != "" {
+			attrs = append(attrs, "traceId", id)
+		} else if h := os.Getenv("_X_AMZN_TRACE_ID"); h != "" {
+			attrs = append(attrs, "traceHeader", h)
+		}
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			attrs = append(attrs, "requestId", lc.AwsRequestID)
+		}
+		out, err := next(ctx, payload)
+		if err != nil {
+			log.ErrorContext(ctx, "step failed", append(attrs, "error", err.Error())...)
+			return nil, err
+		}
+		log.InfoContext(ctx, "step done", append(attrs, "result", string(out))...)
+		return out, nil
+	}
+}
