@@ -210,7 +210,7 @@ func TestMapToleratedFailures(t *testing.T) {
 		"F":{"Type":"Fail","Error":"BadItem","Cause":"bad"},"P":{"Type":"Pass","End":true}}}`
 	tests := []struct {
 		name, tolerance, input string
-		want               string // output, or an error name prefixed with "!"
+		want                   string // output, or an error name prefixed with "!"
 	}{
 		{"count within", `"ToleratedFailureCount":1`, `["ok","bad","ok"]`, `["ok",{"Error":"BadItem","Cause":"bad"},"ok"]`},
 		{"count exceeded", `"ToleratedFailureCount":1`, `["bad","bad","ok"]`, "!" + asl.ErrorExceedToleratedFailures},

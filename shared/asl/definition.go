@@ -154,7 +154,7 @@ func (g *graph) functionNames() []string {
 	for _, name := range g.order {
 		s := g.states[name]
 		if s.resource != nil {
-			if fn := s.resource.staticFunction(s.parameters); fn != "" {
+			if fn := s.resource.staticFunction(); fn != "" {
 				out = append(out, fn)
 			}
 		}

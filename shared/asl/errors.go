@@ -166,5 +166,5 @@ func (e *TaskTimedOut) Error() string {
 // ErrClosed is returned by API calls on a closed Runtime.
 var ErrClosed = errors.New("asl: runtime is closed")
 
-// ErrNotStarted is returned by StartExecution before Start has been called.
+// ErrNotStarted is returned by StartExecution until Start has loaded the journal.
 var ErrNotStarted = errors.New("asl: runtime is not started")

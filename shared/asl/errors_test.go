@@ -51,7 +51,9 @@ func (s *script) attempts() int {
 	return len(s.payloads)
 }
 
-func named(name string) error { return messages.InvokeResponse_Error{Type: name, Message: name + " happened"} }
+func named(name string) error {
+	return messages.InvokeResponse_Error{Type: name, Message: name + " happened"}
+}
 
 // taskWith builds a machine around one lambda:invoke task with the given
 // Retry/Catch fields; catchers may go to "Caught" or "Other".

@@ -20,11 +20,13 @@ var errExecutionEnded = errors.New("execution ended")
 
 // execution is one loaded, running execution.
 type execution struct {
-	rt      *Runtime
-	sm      *StateMachine
-	smName  string
-	input   any // decoded execution input, for $$.Execution.Input
-	started string
+	rt *Runtime
+	sm *StateMachine
+	// Identity, fixed for the execution's life.
+	arn, name, smArn, smName string
+	startDate                time.Time
+	input                    any // decoded execution input, for $$.Execution.Input
+	started                  string
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -48,17 +50,21 @@ func (r *Runtime) newExecution(rec *executionRecord, sm *StateMachine, frames ma
 	}
 	smName, _ := machineNameOf(rec.StateMachineArn)
 	x := &execution{
-		rt:      r,
-		sm:      sm,
-		smName:  smName,
-		input:   input,
-		started: formatTime(rec.StartDate),
-		done:    make(chan struct{}),
-		ended:   make(chan struct{}),
-		rec:     *rec,
-		frames:  frames,
-		pending: map[string]*pendingTask{},
-		written: map[string]bool{},
+		rt:        r,
+		sm:        sm,
+		arn:       rec.Arn,
+		name:      rec.Name,
+		smArn:     rec.StateMachineArn,
+		smName:    smName,
+		startDate: rec.StartDate,
+		input:     input,
+		started:   formatTime(rec.StartDate),
+		done:      make(chan struct{}),
+		ended:     make(chan struct{}),
+		rec:       *rec,
+		frames:    frames,
+		pending:   map[string]*pendingTask{},
+		written:   map[string]bool{},
 	}
 	for id := range frames {
 		x.written[id] = true
@@ -88,7 +94,7 @@ func (x *execution) registerResumedTokens() {
 // run interprets the execution until it ends or the runtime closes.
 func (x *execution) run() {
 	if x.sm.timeoutSeconds > 0 {
-		deadline := x.rec.StartDate.Add(x.rt.duration(float64(x.sm.timeoutSeconds)))
+		deadline := x.startDate.Add(x.rt.duration(float64(x.sm.timeoutSeconds)))
 		x.mu.Lock()
 		x.timer = time.AfterFunc(max(deadline.Sub(x.rt.now()), 0), func() {
 			x.finish(StatusTimedOut, nil, &Error{Name: ErrorTimeout, Cause: fmt.Sprintf("The execution timed out after %d seconds.", x.sm.timeoutSeconds)})
@@ -97,23 +103,29 @@ func (x *execution) run() {
 	}
 	root := x.newFrame(rootFrameID, x.sm.graph, x.input)
 	out, err := root.run(x.ctx)
+	if errors.Is(context.Cause(x.ctx), errRuntimeClosed) {
+		x.stopTimer()
+		return // resumes on the next Start
+	}
 	switch se, isStates := asStatesError(err); {
 	case err == nil:
 		x.finish(StatusSucceeded, out, nil)
 	case isStates:
 		x.finish(StatusFailed, nil, se)
-	case errors.Is(context.Cause(x.ctx), errRuntimeClosed):
-		x.stopTimer()
-		return // resumes on the next Start
 	case x.ctx.Err() == nil:
 		// A journal failure: the execution cannot record progress. It stays
 		// RUNNING in the journal and resumes on the next Start.
-		x.rt.log.Error("execution stalled", "execution", x.rec.Arn, "err", err)
+		x.rt.log.Error("execution stalled", "execution", x.arn, "err", err)
 		x.stopTimer()
 		return
 	}
-	<-x.ended
-	x.cleanup()
+	// Ended here or by StopExecution, a timeout or the history limit;
+	// whoever ended it writes the final record.
+	select {
+	case <-x.ended:
+		x.cleanup()
+	case <-x.rt.ctx.Done():
+	}
 }
 
 // finish ends the execution once: it records the final status durably,
@@ -178,15 +190,15 @@ func (x *execution) cleanup() {
 	x.pending = map[string]*pendingTask{}
 	x.mu.Unlock()
 	for _, id := range ids {
-		if err := x.rt.journal.Delete(ctx, frameKey(x.rec.Arn, id)); err != nil {
-			x.rt.log.Warn("cannot delete frame record", "execution", x.rec.Arn, "frame", id, "err", err)
+		if err := x.rt.journal.Delete(ctx, frameKey(x.arn, id)); err != nil {
+			x.rt.log.Warn("cannot delete frame record", "execution", x.arn, "frame", id, "err", err)
 		}
 	}
 	for _, p := range pending {
 		x.rt.abandon(p)
 	}
 	x.rt.mu.Lock()
-	delete(x.rt.active, x.rec.Arn)
+	delete(x.rt.active, x.arn)
 	x.rt.mu.Unlock()
 	close(x.done)
 }
@@ -262,9 +274,9 @@ func (x *execution) noteWritten(id string) {
 func (x *execution) contextObject(f *frame, s *state, token string, item *mapItem) any {
 	c := map[string]any{
 		"Execution": map[string]any{
-			"Id":           x.rec.Arn,
+			"Id":           x.arn,
 			"Input":        x.input,
-			"Name":         x.rec.Name,
+			"Name":         x.name,
 			"RoleArn":      roleArn,
 			"StartTime":    x.started,
 			"RedriveCount": json.Number("0"),
@@ -275,7 +287,7 @@ func (x *execution) contextObject(f *frame, s *state, token string, item *mapIte
 			"RetryCount":  intNumber(int64(f.pos.RetryCount)),
 		},
 		"StateMachine": map[string]any{
-			"Id":   x.rec.StateMachineArn,
+			"Id":   x.smArn,
 			"Name": x.smName,
 		},
 	}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -679,35 +678,4 @@ func (p *parser) catchers(v any, where string) []*catcher {
 		out = append(out, c)
 	}
 	return out
-}
-
-// waitDeadline computes when a Wait state entered at now ends.
-func (s *state) waitDeadline(env *evalEnv, now time.Time, scale func(float64) time.Duration) (time.Time, error) {
-	switch {
-	case s.seconds != nil:
-		return now.Add(scale(float64(*s.seconds))), nil
-	case s.timestamp != nil:
-		return *s.timestamp, nil
-	case s.secondsPath != nil:
-		v, ok := env.resolve(s.secondsPath)
-		if !ok {
-			return time.Time{}, runtimeError("Invalid path '%s' : No results for path: %s", s.secondsPath.text, s.secondsPath.text)
-		}
-		n, ok := intValue(v)
-		if !ok || n < 0 || n > 99999999 {
-			return time.Time{}, runtimeError("The SecondsPath parameter does not reference a valid integer value: %s", mustJSON(v))
-		}
-		return now.Add(scale(float64(n))), nil
-	default:
-		v, ok := env.resolve(s.timestampPath)
-		if !ok {
-			return time.Time{}, runtimeError("Invalid path '%s' : No results for path: %s", s.timestampPath.text, s.timestampPath.text)
-		}
-		str, _ := v.(string)
-		t, ok := parseTimestamp(str)
-		if !ok {
-			return time.Time{}, runtimeError("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s", mustJSON(v))
-		}
-		return t, nil
-	}
 }

@@ -24,8 +24,8 @@ func TestPathGet(t *testing.T) {
 		"o": {"k1": 1, "k2": 2}
 	}`)
 	tests := []struct {
-		path  string
-		want  string // JSON; "" means not found
+		path string
+		want string // JSON; "" means not found
 	}{
 		{"$", ""}, // checked separately below
 		{"$.a.b.c", `1`},

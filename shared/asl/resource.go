@@ -37,7 +37,7 @@ type resource struct {
 	kind     resourceKind
 	pattern  integrationPattern
 	function string // resourceLambdaFunction: the function name
-	// staticFunction is the literal FunctionName of a lambda:invoke task,
+	// staticName is the literal FunctionName of a lambda:invoke task,
 	// empty when it comes from a path.
 	staticName string
 }
@@ -112,7 +112,7 @@ func (r *resource) validateParameters(t *template, raw any) error {
 }
 
 // staticFunction returns the function name the task always calls, or "".
-func (r *resource) staticFunction(*template) string {
+func (r *resource) staticFunction() string {
 	switch r.kind {
 	case resourceLambdaFunction:
 		return r.function

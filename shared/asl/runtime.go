@@ -95,7 +95,8 @@ type Runtime struct {
 	defs     map[string]*StateMachine // by definition hash
 	active   map[string]*execution    // loaded executions by ARN
 	tokens   map[string]*pendingTask  // waiting callback tasks by token
-	started  bool
+	starting bool                     // Start was called
+	started  bool                     // Start has loaded the journal
 	closed   bool
 
 	ctx    context.Context // cancelled by Close
@@ -234,17 +235,23 @@ func (r *Runtime) RegisterStateMachine(name string, definition []byte) (string, 
 // until they end or Close is called. Wait states and retry back-offs keep
 // their original deadlines, callback tasks keep their tokens, and a task that
 // was being invoked is invoked again.
+//
+// StartExecution fails with ErrNotStarted until Start has loaded the
+// journal. A Start that fails leaves the Runtime unusable: Close it and
+// create another. Only one Runtime may use a Journal at a time.
 func (r *Runtime) Start(ctx context.Context) error {
 	r.mu.Lock()
 	switch {
 	case r.closed:
 		r.mu.Unlock()
 		return ErrClosed
-	case r.started:
+	case r.starting:
 		r.mu.Unlock()
 		return errors.New("asl: runtime already started")
 	}
-	r.started = true
+	// New executions wait for started, set once the journal is loaded, so
+	// that none can slip between the scans below.
+	r.starting = true
 	r.mu.Unlock()
 
 	if err := r.loadMachines(ctx); err != nil {
@@ -317,8 +324,9 @@ func (r *Runtime) Start(ctx context.Context) error {
 	if r.closed {
 		return ErrClosed
 	}
+	r.started = true
 	for _, x := range resumed {
-		r.active[x.rec.Arn] = x
+		r.active[x.arn] = x
 		x.registerResumedTokens()
 		r.launch(x)
 	}
@@ -521,7 +529,11 @@ func sameJSON(a, b json.RawMessage) bool {
 func (r *Runtime) StopExecution(ctx context.Context, executionArn, errorName, cause string) error {
 	r.mu.Lock()
 	x := r.active[executionArn]
+	closed := r.closed
 	r.mu.Unlock()
+	if closed {
+		return fmt.Errorf("stop execution %s: %w", executionArn, ErrClosed)
+	}
 	if x == nil {
 		if _, err := r.describe(ctx, executionArn); err != nil {
 			return fmt.Errorf("stop execution %s: %w", executionArn, err)

@@ -20,7 +20,7 @@ var errTaskTimeout = errors.New("task timed out")
 func (f *frame) taskAttempt(ctx context.Context, s *state) (any, error) {
 	r := s.resource
 	if r.pattern == patternCallback && f.pos.Token == "" {
-		f.pos.Token = newToken(f.x.rec.Arn, f.id)
+		f.pos.Token = newToken(f.x.arn, f.id)
 		f.dirty = true
 	}
 	resumed := !f.pos.TaskStarted.IsZero()
@@ -59,9 +59,13 @@ func (f *frame) invokeTask(ctx context.Context, s *state) (any, error) {
 	}
 	result, err := f.callResource(tctx, s, eff)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errTaskTimeout) {
-		return nil, &Error{Name: ErrorTimeout, Cause: fmt.Sprintf("The task did not finish within %d seconds.", int(timeout/time.Second))}
+		return nil, timeoutError()
 	}
 	return result, err
+}
+
+func timeoutError() *Error {
+	return &Error{Name: ErrorTimeout, Cause: "The task did not finish within TimeoutSeconds."}
 }
 
 // taskTimers resolves TimeoutSeconds(Path) and HeartbeatSeconds(Path)
@@ -111,11 +115,11 @@ func (f *frame) callResource(ctx context.Context, s *state, eff any) (any, error
 	}
 	d, err := rt.Wait(ctx, arn)
 	if err != nil {
-		if cause := context.Cause(ctx); ctx.Err() != nil && !errors.Is(cause, errRuntimeClosed) {
+		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), errRuntimeClosed) {
 			// The parent task was stopped, timed out or cancelled by a
 			// failing sibling branch: the child stops too.
 			_ = rt.StopExecution(context.WithoutCancel(ctx), arn, "", "the parent task was cancelled")
-			return nil, cause
+			return nil, ctx.Err()
 		}
 		return nil, err
 	}
@@ -214,7 +218,7 @@ func (r *Runtime) invoke(ctx context.Context, name string, payload []byte) (json
 	case res := <-ch:
 		switch {
 		case ctx.Err() != nil:
-			return nil, context.Cause(ctx)
+			return nil, ctx.Err()
 		case res.panicked != nil:
 			r.log.Warn("function panicked", "function", name, "panic", res.panicked.Cause)
 			return nil, res.panicked
@@ -224,7 +228,7 @@ func (r *Runtime) invoke(ctx context.Context, name string, payload []byte) (json
 		}
 		return res.out, nil
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return nil, ctx.Err()
 	}
 }
 
@@ -320,12 +324,12 @@ func (f *frame) callbackTask(ctx context.Context, s *state, eff any, timeout, he
 		case <-heartbeatC:
 			heartbeatC = nil
 			if rt.claim(p) {
-				return nil, &Error{Name: ErrorHeartbeatTimeout, Cause: fmt.Sprintf("No heartbeat was received within %d seconds.", int(heartbeat/time.Second))}
+				return nil, &Error{Name: ErrorHeartbeatTimeout, Cause: "No heartbeat was received within HeartbeatSeconds."}
 			}
 		case <-timeoutC:
 			timeoutC = nil
 			if rt.claim(p) {
-				return nil, &Error{Name: ErrorTimeout, Cause: fmt.Sprintf("The task did not finish within %d seconds.", int(timeout/time.Second))}
+				return nil, timeoutError()
 			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -375,7 +379,7 @@ func (f *frame) startChild(ctx context.Context, s *state, eff any) (string, time
 	}
 	name, _ := params["Name"].(string)
 	if name == "" {
-		name = nameUUID(f.x.rec.Arn, f.id, s.name, f.pos.Entered.String(), fmt.Sprint(f.pos.RetryCount))
+		name = nameUUID(f.x.arn, f.id, s.name, fmt.Sprint(f.pos.Entered.UnixNano()), fmt.Sprint(f.pos.RetryCount))
 	}
 	rt := f.x.rt
 	arn, err := rt.startExecution(ctx, smArn, name, input, true)

@@ -442,4 +442,3 @@ func TestPipelineStageRunsChildAndCancelReachesIt(t *testing.T) {
 	assertStatus(t, waitDone(t, rt, id, 10*time.Second), model.StatusCanceled)
 	assertStatus(t, waitDone(t, rt, model.ExecutionID(childID), 10*time.Second), model.StatusCanceled)
 }
-

@@ -103,9 +103,7 @@ func (o *Orchestrator) fillSlots(ctx context.Context, e *model.Execution, owner 
 	limit := max(e.MaxConcurrentExecutions, 1)
 	var started []model.ExecutionID
 	err := o.withPipelineLock(ctx, e.PipelineConfigID, string(owner), func() error {
-		active, err := o.store.Executions().ListByPipeline(ctx, e.PipelineConfigID, store.ListOptions{
-			Statuses: []model.Status{model.StatusRunning, model.StatusPaused, model.StatusSuspended},
-		})
+		active, err := o.activeRuns(ctx, e.PipelineConfigID)
 		if err != nil {
 			return err
 		}
@@ -131,18 +129,64 @@ func (o *Orchestrator) fillSlots(ctx context.Context, e *model.Execution, owner 
 			if free <= 0 || w.Orchestration.Token == "" {
 				break
 			}
+			// Record the slot before the run starts, so a crash in between
+			// leaves a slot that pruning frees rather than an extra run.
+			if err := o.saveActiveRuns(ctx, e.PipelineConfigID, append(active, w.ID)); err != nil {
+				return err
+			}
 			ok, err := o.markRunning(ctx, w.ID)
 			if err != nil {
 				return err
 			}
 			if ok {
+				active = append(active, w.ID)
 				started = append(started, w.ID)
 				free--
 			}
 		}
-		return nil
+		return o.saveActiveRuns(ctx, e.PipelineConfigID, active)
 	})
 	return started, err
+}
+
+func slotsKey(id model.PipelineID) string { return "slots/" + string(id) }
+
+// activeRuns returns the runs holding a concurrency slot of a pipeline. The
+// slots live in one record read and written under the pipeline's lock:
+// listings by pipeline come from an index, which DynamoDB keeps only
+// eventually consistent, so they may not show a run that just started.
+// Each holder is checked with a consistent read and dropped once finished.
+func (o *Orchestrator) activeRuns(ctx context.Context, id model.PipelineID) ([]model.ExecutionID, error) {
+	raw, found, err := o.store.Records().Get(ctx, slotsKey(id))
+	if err != nil || !found {
+		return nil, err
+	}
+	var held []model.ExecutionID
+	if err := json.Unmarshal(raw, &held); err != nil {
+		return nil, fmt.Errorf("slots of pipeline %s: %w", id, err)
+	}
+	var active []model.ExecutionID
+	for _, r := range held {
+		h, err := o.store.Executions().GetHeader(ctx, r)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !h.Status.IsComplete() {
+			active = append(active, r)
+		}
+	}
+	return active, nil
+}
+
+func (o *Orchestrator) saveActiveRuns(ctx context.Context, id model.PipelineID, runs []model.ExecutionID) error {
+	if runs == nil {
+		runs = []model.ExecutionID{}
+	}
+	b, _ := json.Marshal(runs)
+	return o.store.Records().Put(ctx, slotsKey(id), b)
 }
 
 func olderThan(a, b *model.Execution) bool {

@@ -14,6 +14,8 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/asl/journaltest"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/shared/store/dynamodb/dynalitetest"
@@ -86,4 +88,19 @@ func (o *operations) String() string {
 		parts = append(parts, fmt.Sprintf("%s=%d", op, o.n[op]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// TestRecordsAreAJournal runs the state-machine runtime's journal
+// conformance suite on Records: the Lambda end-to-end suite journals there.
+func TestRecordsAreAJournal(t *testing.T) {
+	endpoint := dynalitetest.Start(t)
+	client := dynalitetest.Client(endpoint)
+	var n atomic.Int64
+	journaltest.Run(t, func(t *testing.T) asl.Journal {
+		tables := dynamodb.TablesWithPrefix(fmt.Sprintf("journal%d-", n.Add(1)))
+		if err := dynamodb.CreateTables(t.Context(), client, tables); err != nil {
+			t.Fatalf("create tables: %v", err)
+		}
+		return dynamodb.New(client, tables).Records()
+	})
 }

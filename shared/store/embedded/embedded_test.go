@@ -18,6 +18,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/asl/journaltest"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/storetest"
@@ -368,4 +370,12 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRecordsAreAJournal runs the state-machine runtime's journal
+// conformance suite on Records, which is what the local runtime journals to.
+func TestRecordsAreAJournal(t *testing.T) {
+	journaltest.Run(t, func(t *testing.T) asl.Journal {
+		return openAt(t, filepath.Join(t.TempDir(), "gennaker.db")).Records()
+	})
 }
