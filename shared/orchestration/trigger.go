@@ -58,6 +58,32 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 	if trigger.Type == "" {
 		trigger.Type = "manual"
 	}
+	e, err := o.newExecution(p, trigger, idempotencyKey)
+	if err != nil {
+		return "", err
+	}
+	id := e.ID
+	if err := o.store.Executions().Create(ctx, e); err != nil {
+		if idempotencyKey != "" && errors.Is(err, store.ErrConflict) {
+			return id, o.startPipelineMachine(ctx, id, 1)
+		}
+		return "", fmt.Errorf("store execution of %q: %w", p.Name, err)
+	}
+	if err := o.startPipelineMachine(ctx, id, 1); err != nil {
+		// Nothing runs this execution: record why rather than leave it waiting.
+		_, _ = o.updateHeader(ctx, id, func(h *model.Execution) (bool, error) {
+			h.Status = model.StatusTerminal
+			h.EndTime = o.nowMs()
+			h.Orchestration.Finalized = true
+			return true, nil
+		})
+		return "", fmt.Errorf("start execution %s of %q: %w", id, p.Name, err)
+	}
+	return id, nil
+}
+
+// newExecution builds a run of p, every stage NOT_STARTED.
+func (o *Orchestrator) newExecution(p *model.Pipeline, trigger model.ExecutionTrigger, idempotencyKey string) (*model.Execution, error) {
 	id := model.ExecutionID(o.newID())
 	if idempotencyKey != "" {
 		sum := sha256.Sum256([]byte(idempotencyKey))
@@ -84,7 +110,7 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 	for i := range p.Stages {
 		cfg, err := p.Stages[i].Config()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		reqs := p.Stages[i].RequisiteStageRefIDs
 		if reqs == nil {
@@ -103,23 +129,7 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 			Orchestration:        model.StageOrchestration{Attempt: 1, Config: cfg},
 		})
 	}
-	if err := o.store.Executions().Create(ctx, e); err != nil {
-		if idempotencyKey != "" && errors.Is(err, store.ErrConflict) {
-			return id, o.startPipelineMachine(ctx, id, 1)
-		}
-		return "", fmt.Errorf("store execution of %q: %w", p.Name, err)
-	}
-	if err := o.startPipelineMachine(ctx, id, 1); err != nil {
-		// Nothing runs this execution: record why rather than leave it waiting.
-		_, _ = o.updateHeader(ctx, id, func(h *model.Execution) (bool, error) {
-			h.Status = model.StatusTerminal
-			h.EndTime = o.nowMs()
-			h.Orchestration.Finalized = true
-			return true, nil
-		})
-		return "", fmt.Errorf("start execution %s of %q: %w", id, p.Name, err)
-	}
-	return id, nil
+	return e, nil
 }
 
 func (o *Orchestrator) startPipelineMachine(ctx context.Context, id model.ExecutionID, attempt int) error {

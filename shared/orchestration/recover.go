@@ -1,0 +1,82 @@
+package orchestration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// Reconcile finds runs that are stored but that no pipeline state machine
+// is running — a process killed between storing a run and starting its
+// machine leaves one — and starts their machines. Machines are named
+// deterministically, so reconciling a run whose machine exists does nothing.
+// It returns the runs it started.
+func (o *Orchestrator) Reconcile(ctx context.Context) ([]model.ExecutionID, error) {
+	apps, err := o.store.Applications().List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
+	names := map[model.ApplicationName]bool{}
+	for _, a := range apps {
+		names[a.Name] = true
+	}
+	var started []model.ExecutionID
+	var errs []error
+	for app := range names {
+		runs, err := o.store.Executions().ListByApplication(ctx, app, store.ListOptions{
+			Statuses: []model.Status{model.StatusNotStarted, model.StatusRunning, model.StatusPaused},
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reconcile %s: %w", app, err))
+			continue
+		}
+		for _, r := range runs {
+			ok, err := o.reconcileRun(ctx, &r)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
+				started = append(started, r.ID)
+			}
+		}
+	}
+	return started, errors.Join(errs...)
+}
+
+func (o *Orchestrator) reconcileRun(ctx context.Context, r *model.Execution) (bool, error) {
+	if r.Orchestration.Finalized || r.Orchestration.Token != "" {
+		return false, nil // its machine reached StartPipeline: it exists
+	}
+	attempt := max(r.Orchestration.Attempt, 1)
+	name := string(r.ID)
+	if attempt > 1 {
+		name = fmt.Sprintf("%s-a%d", r.ID, attempt)
+	}
+	_, err := o.engine.DescribeExecution(ctx, executionArnOf(o.machines.Pipeline, name))
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, ErrExecutionNotFound) {
+		return false, fmt.Errorf("reconcile %s: %w", r.ID, err)
+	}
+	o.log.WarnContext(ctx, "starting the state machine of a run that had none", "executionId", r.ID, "attempt", attempt)
+	if err := o.startPipelineMachine(ctx, r.ID, attempt); err != nil {
+		return false, fmt.Errorf("reconcile %s: %w", r.ID, err)
+	}
+	return true, nil
+}
+
+// executionArnOf derives a run's ARN from its state machine's ARN and name,
+// as Step Functions forms it.
+func executionArnOf(machine, name string) string {
+	const marker = ":stateMachine:"
+	for i := 0; i+len(marker) <= len(machine); i++ {
+		if machine[i:i+len(marker)] == marker {
+			return machine[:i] + ":execution:" + machine[i+len(marker):] + ":" + name
+		}
+	}
+	return machine + ":" + name
+}
