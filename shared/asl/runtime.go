@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -76,9 +77,17 @@ type ExecutionDescription struct {
 	HistoryEventCount int
 }
 
+// StateTransitions returns how many states this runtime has entered, over
+// all executions: what Step Functions would bill as state transitions.
+func (r *Runtime) StateTransitions() int64 { return r.transitions.Load() }
+
 // Runtime runs state machine executions durably: every execution's position
 // is kept in the Journal, so a new Runtime on the same Journal resumes them.
 type Runtime struct {
+	// transitions counts states entered, what Step Functions bills as
+	// state transitions.
+	transitions atomic.Int64
+
 	journal   Journal
 	functions map[string]Function
 	log       *slog.Logger

@@ -31,20 +31,26 @@ import (
 	"github.com/gennaker/gennaker/statemachines"
 )
 
-// invocations counts calls per function, as Lambda would bill them.
-type invocations struct{ orchestrator, tasks, api atomic.Int64 }
+// invocations counts calls per function, as Lambda would bill them, and how
+// long they took.
+type invocations struct {
+	orchestrator, tasks, api atomic.Int64
+	busy                     atomic.Int64 // nanoseconds spent in the orchestrator and tasks functions
+}
 
 type cloudHarness struct {
-	api   lambda.Handler
-	calls *invocations
-	rt    *asl.Runtime
+	api      lambda.Handler
+	calls    *invocations
+	rt       *asl.Runtime
+	capacity *capacity
 }
 
 func startCloud(t *testing.T) *cloudHarness {
 	t.Helper()
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
-	db := dynalitetest.Client(endpoint)
+	capa := &capacity{}
+	db := dynalitetest.Client(endpoint, capa.measure)
 	tables := dynamodb.TablesWithPrefix(fmt.Sprintf("gennaker-%d-", time.Now().UnixNano()))
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
@@ -72,6 +78,8 @@ func startCloud(t *testing.T) *cloudHarness {
 	invoke := func(h lambda.Handler, n *atomic.Int64) asl.Function {
 		return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 			n.Add(1)
+			start := time.Now()
+			defer func() { calls.busy.Add(int64(time.Since(start))) }()
 			return h.Invoke(ctx, payload)
 		}
 	}
@@ -104,7 +112,7 @@ func startCloud(t *testing.T) *cloudHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	return &cloudHarness{api: apiFn, calls: calls, rt: rt}
+	return &cloudHarness{api: apiFn, calls: calls, rt: rt, capacity: capa}
 }
 
 // call sends one API Gateway HTTP API event through the api function.

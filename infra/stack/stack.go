@@ -1,0 +1,212 @@
+// Package stack composes gennaker's AWS deployment from the constructs in
+// infra/constructs: storage, events, functions, orchestration and the API.
+// It decides nothing a construct could: it passes each what it needs from
+// the others, grants every function what the platform code calls, and names
+// the outputs.
+//
+// # The functions' environment
+//
+// Every function gets the same variables, named by shared/cloud, which
+// reads them at cold start (cloud.ConfigFromEnv):
+//
+//	GENNAKER_CONFIG_TABLE                 Config table (applications, pipeline configs)
+//	GENNAKER_EXECUTIONS_TABLE             Executions table (headers and stages)
+//	GENNAKER_RUNTIME_TABLE                Runtime table (leases, records; TTL "ttl")
+//	GENNAKER_PIPELINE_STATE_MACHINE_ARN   the pipeline state machine
+//	GENNAKER_STAGE_STATE_MACHINE_ARN      the stage state machine
+//	GENNAKER_EVENT_BUS_NAME               gennaker's EventBridge bus
+//
+// The names come from the shared/cloud constants, so the two cannot drift.
+package stack
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/gennaker/gennaker/infra/constructs/api"
+	"github.com/gennaker/gennaker/infra/constructs/events"
+	"github.com/gennaker/gennaker/infra/constructs/functions"
+	"github.com/gennaker/gennaker/infra/constructs/orchestration"
+	"github.com/gennaker/gennaker/infra/constructs/storage"
+	"github.com/gennaker/gennaker/shared/cloud"
+)
+
+// GennakerStackProps configures the deployment.
+type GennakerStackProps struct {
+	awscdk.StackProps
+	// Functions are the Lambda functions, built (infra/gobuild).
+	Functions []functions.Source
+	// Definitions are the state machines by name, as
+	// statemachines.Definitions returns them.
+	Definitions map[string][]byte
+	// Authorizer of the HTTP API: IAM or JWT.
+	Authorizer api.AuthorizerProps
+	// Throttle of the HTTP API. Zero values take the construct's defaults.
+	Throttle api.ThrottleProps
+	// LogRetention of every log group. Default one month.
+	LogRetention awslogs.RetentionDays
+}
+
+// Validate reports configuration the stack cannot be built from.
+func (p *GennakerStackProps) Validate() error {
+	if err := p.Authorizer.Validate(); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, f := range p.Functions {
+		have[f.Name] = true
+	}
+	if !have[apiFunction] {
+		return fmt.Errorf("no function %s (functions/%s/main.go): the HTTP API sends every request to it", apiFunction, apiFunction)
+	}
+	for name := range machineEnvironment {
+		if _, ok := p.Definitions[name]; !ok {
+			return fmt.Errorf("no state machine %s (statemachines/%s.asl.json): the functions are told its ARN", name, name)
+		}
+	}
+	return nil
+}
+
+// machineEnvironment names the variables under which the functions find the
+// state machines' ARNs.
+var machineEnvironment = map[string]string{
+	"pipeline": cloud.EnvPipelineMachineArn,
+	"stage":    cloud.EnvStageMachineArn,
+}
+
+// apiFunction serves the HTTP API.
+const apiFunction = "api"
+
+// functionSettings size the functions gennaker knows; others get the
+// Functions construct's defaults.
+var functionSettings = map[string]functions.Settings{
+	// API Gateway gives up on an HTTP API integration after 30 seconds.
+	apiFunction:    {MemorySize: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(29))},
+	"orchestrator": {MemorySize: 512, Timeout: awscdk.Duration_Minutes(jsii.Number(1))},
+	// A task does one thing, but that thing may be a slow cloud call (a
+	// Kubernetes apply, an Auto Scaling group update).
+	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+}
+
+// GennakerStack is the deployment.
+type GennakerStack struct {
+	awscdk.Stack
+	Storage       *storage.Storage
+	Events        *events.Events
+	Functions     *functions.Functions
+	Orchestration *orchestration.Orchestration
+	API           *api.API
+}
+
+// NewGennakerStack composes the deployment. It panics on props that do not
+// Validate.
+func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStackProps) *GennakerStack {
+	if err := props.Validate(); err != nil {
+		panic("gennaker stack: " + err.Error())
+	}
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("gennaker: serverless continuous delivery (Step Functions, Lambda, DynamoDB, API Gateway, EventBridge)")
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
+	s := &GennakerStack{Stack: stack}
+
+	s.Storage = storage.NewStorage(stack, "Storage", nil)
+	s.Events = events.NewEvents(stack, "Events", nil)
+
+	env := map[string]*string{
+		cloud.EnvConfigTable:     s.Storage.Config.TableName(),
+		cloud.EnvExecutionsTable: s.Storage.Executions.TableName(),
+		cloud.EnvRuntimeTable:    s.Storage.Runtime.TableName(),
+		cloud.EnvEventBusName:    s.Events.Bus.EventBusName(),
+	}
+	s.Functions = functions.NewFunctions(stack, "Functions", &functions.FunctionsProps{
+		Sources:      props.Functions,
+		Settings:     functionSettings,
+		Environment:  env,
+		LogRetention: props.LogRetention,
+	})
+
+	machines := map[string]orchestration.MachineProps{}
+	for name, def := range props.Definitions {
+		machines[name] = orchestration.MachineProps{
+			// Fixed names, unique per stack: see the orchestration package
+			// documentation for why the machines cannot have generated ones.
+			Name:       fmt.Sprintf("%s-%s", *stack.StackName(), name),
+			Definition: def,
+		}
+	}
+	fns := map[string]awslambda.IFunction{}
+	for name, fn := range s.Functions.All() {
+		fns[name] = fn
+	}
+	s.Orchestration = orchestration.NewOrchestration(stack, "Orchestration", &orchestration.OrchestrationProps{
+		Machines:     machines,
+		Functions:    fns,
+		LogRetention: props.LogRetention,
+	})
+
+	// Every function runs the shared platform code, which may read and
+	// write the store, start and drive pipeline runs, and publish events:
+	// the api triggers pipelines and answers manual judgments, the
+	// orchestrator and tasks run them, a trigger function starts them.
+	machineEnv := map[string]*string{}
+	for name, v := range machineEnvironment {
+		machineEnv[v] = s.Orchestration.Arn(name)
+	}
+	s.Functions.AddEnvironment(machineEnv)
+	for _, name := range s.Functions.Names() {
+		fn, _ := s.Functions.Get(name)
+		s.Storage.GrantData(fn)
+		s.Events.GrantPut(fn)
+		s.Orchestration.GrantControl(fn.Role())
+	}
+
+	handler, _ := s.Functions.Get(apiFunction)
+	s.API = api.NewAPI(stack, "Api", &api.APIProps{
+		Handler:      handler,
+		Authorizer:   props.Authorizer,
+		Throttle:     props.Throttle,
+		LogRetention: props.LogRetention,
+	})
+
+	output := func(id string, value *string, desc string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(desc)})
+	}
+	output("ApiUrl", s.API.URL(), "Base URL of the Gate-compatible API: point the gennaker CLI and spin here")
+	output("EventBusName", s.Events.Bus.EventBusName(), "EventBridge bus gennaker publishes its own events on")
+	output("ConfigTableName", s.Storage.Config.TableName(), "DynamoDB table of applications and pipeline configurations")
+	output("ExecutionsTableName", s.Storage.Executions.TableName(), "DynamoDB table of executions")
+	output("RuntimeTableName", s.Storage.Runtime.TableName(), "DynamoDB table of leases and records")
+	names := s.Orchestration.Names()
+	sort.Strings(names)
+	for _, name := range names {
+		sm, _ := s.Orchestration.StateMachine(name)
+		output(pascal(name)+"StateMachineArn", sm.StateMachineArn(),
+			fmt.Sprintf("Step Functions state machine of statemachines/%s.asl.json", name))
+	}
+	return s
+}
+
+func pascal(name string) string {
+	out := []rune{}
+	upper := true
+	for _, r := range name {
+		if r == '-' || r == '_' {
+			upper = true
+			continue
+		}
+		if upper && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		upper = false
+		out = append(out, r)
+	}
+	return string(out)
+}
