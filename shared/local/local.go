@@ -12,7 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/gennaker/gennaker/providers"
+	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -38,8 +41,14 @@ type Options struct {
 	// Registry overrides the stage types; nil means every built-in type.
 	Registry *stages.Registry
 	// HTTP sends webhooks; nil means the default client.
-	HTTP   stages.HTTPDoer
-	Logger *slog.Logger
+	HTTP stages.HTTPDoer
+	// Accounts are the deployment accounts (see providers.LoadAccounts); the
+	// local account is always added.
+	Accounts []providers.Account
+	// HealthInterval is how often the local provider health-checks its
+	// instances; 0 means one second.
+	HealthInterval time.Duration
+	Logger         *slog.Logger
 }
 
 // Runtime is the whole platform in one process.
@@ -47,7 +56,10 @@ type Runtime struct {
 	Store        store.Store
 	Orchestrator *orchestration.Orchestrator
 	ASL          *asl.Runtime
-	ownStore     bool
+	// Providers are the deployment accounts and their providers.
+	Providers *providers.Registry
+	local     *localprovider.Provider
+	ownStore  bool
 }
 
 // Open builds the runtime and resumes every run that was in progress.
@@ -67,15 +79,21 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		}
 		r.Store, r.ownStore = s, true
 	}
+	if err := r.openProviders(ctx, opts, log); err != nil {
+		r.closeStore()
+		return nil, err
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = stages.Builtin()
 	}
+	stages.UseProviders(reg, r.Providers)
 	orch := orchestration.New(orchestration.Options{
-		Store:    r.Store,
-		Registry: reg,
-		HTTP:     opts.HTTP,
-		Logger:   log,
+		Store:     r.Store,
+		Registry:  reg,
+		HTTP:      opts.HTTP,
+		Providers: r.Providers,
+		Logger:    log,
 	})
 	rt, err := asl.New(asl.Options{
 		Journal: r.Store.Records(),
@@ -86,6 +104,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		Logger: log,
 	})
 	if err != nil {
+		_ = r.local.Close()
 		r.closeStore()
 		return nil, err
 	}
@@ -94,6 +113,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	for name, def := range statemachines.Definitions() {
 		arn, err := rt.RegisterStateMachine(name, Substitute(def))
 		if err != nil {
+			_ = r.local.Close()
 			r.closeStore()
 			return nil, fmt.Errorf("state machine %s: %w", name, err)
 		}
@@ -108,8 +128,16 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	orch.SetEngine(Engine{rt})
 	r.Orchestrator = orch
 	if err := rt.Start(ctx); err != nil {
+		_ = r.local.Close()
 		r.closeStore()
 		return nil, fmt.Errorf("resume state machines: %w", err)
+	}
+	// A process killed between storing a run and starting its machine left
+	// a run nothing runs: start it now.
+	if started, err := orch.Reconcile(ctx); err != nil {
+		log.Warn("reconcile runs", "error", err)
+	} else if len(started) > 0 {
+		log.Info("started the state machines of runs that had none", "executions", started)
 	}
 	return r, nil
 }
@@ -128,7 +156,36 @@ func Substitute(def []byte) []byte {
 // recorded and resume at the next Open.
 func (r *Runtime) Close() error {
 	err := r.ASL.Close()
-	return errors.Join(err, r.closeStore())
+	return errors.Join(err, r.local.Close(), r.closeStore())
+}
+
+// openProviders starts the local provider, which brings back the recorded
+// server groups and load balancers, and builds the accounts' registry.
+func (r *Runtime) openProviders(ctx context.Context, opts Options, log *slog.Logger) error {
+	accts, err := providers.WithLocal(append([]providers.Account(nil), opts.Accounts...))
+	if err != nil {
+		return err
+	}
+	logDir := ""
+	if opts.DataDir != "" {
+		logDir = filepath.Join(opts.DataDir, "local", "logs")
+	}
+	lp, err := localprovider.New(ctx, localprovider.Options{
+		Records:        r.Store.Records(),
+		LogDir:         logDir,
+		HealthInterval: opts.HealthInterval,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	reg, err := providers.NewRegistry(accts, lp)
+	if err != nil {
+		_ = lp.Close()
+		return fmt.Errorf("accounts: %w", err)
+	}
+	r.local, r.Providers = lp, reg
+	return nil
 }
 
 func (r *Runtime) closeStore() error {
@@ -143,12 +200,15 @@ type Engine struct{ RT *asl.Runtime }
 
 var _ orchestration.Engine = Engine{}
 
-// StartExecution implements orchestration.Engine.
+// StartExecution implements orchestration.Engine. As on Step Functions, a
+// name already used by a finished run answers ExecutionAlreadyExists; the
+// orchestrator names runs deterministically so that a retried start finds
+// the first one, so that answer means the run was started.
 func (e Engine) StartExecution(ctx context.Context, machine, name string, input json.RawMessage) (string, error) {
 	arn, err := e.RT.StartExecution(ctx, machine, name, input)
 	var exists *asl.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
-		return "", fmt.Errorf("start %s: %w", name, err)
+		return asl.ExecutionArn(machine, name), nil
 	}
 	return arn, err
 }
@@ -203,4 +263,3 @@ func (e Engine) DescribeExecution(ctx context.Context, arn string) (orchestratio
 		StopDate:     d.StopDate,
 	}, nil
 }
-

@@ -22,6 +22,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
@@ -50,6 +51,8 @@ type Options struct {
 	Registry *stages.Registry
 	// HTTP sends webhooks; nil means a client with a sane timeout.
 	HTTP stages.HTTPDoer
+	// Providers reach the accounts deployment stages act in.
+	Providers *providers.Registry
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -72,7 +75,7 @@ func New(opts Options) *Orchestrator {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
-	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store}
+	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store, Providers: opts.Providers}
 	return o
 }
 

@@ -5,5 +5,6 @@ package stages
 func Builtin() *Registry {
 	r := NewRegistry()
 	RegisterFlowControl(r)
+	RegisterDeployments(r)
 	return r
 }

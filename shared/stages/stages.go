@@ -13,6 +13,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -134,6 +135,8 @@ type Services struct {
 	// Store reads applications (traffic guards) and holds leases (cluster
 	// locks).
 	Store store.Store
+	// Providers reach the accounts deployment stages act in.
+	Providers *providers.Registry
 }
 
 // TriggerRequest asks for a pipeline to run.

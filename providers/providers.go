@@ -1,0 +1,229 @@
+// Package providers adapts clouds to the few operations gennaker's
+// deployment stages need: server groups, load balancers and images.
+//
+// A provider registers under Spinnaker's name ("aws", "kubernetes", and our
+// "local"); an account names one set of credentials of one provider. The
+// deployment strategies, traffic guards and cluster locks in shared/stages
+// are written once against the interfaces here, never once per cloud.
+package providers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+// Errors implementations return, wrapped with the identity of the thing.
+var (
+	// ErrNotFound: the server group, load balancer or image does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnknownAccount: no account has that name.
+	ErrUnknownAccount = errors.New("unknown account")
+	// ErrUnknownProvider: no provider is registered under that name.
+	ErrUnknownProvider = errors.New("unknown cloud provider")
+)
+
+// Cloud is one account's view of its provider.
+type Cloud interface {
+	// Account is the account this view acts in.
+	Account() Account
+	ServerGroups() ServerGroups
+	LoadBalancers() LoadBalancers
+	Images() Images
+}
+
+// ServerGroups manages an account's server groups: versions of a cluster,
+// each a set of identical instances.
+type ServerGroups interface {
+	// Create starts a server group as spec says and returns it without
+	// waiting for its instances. It is idempotent by name: when a server
+	// group named spec.Name already exists in spec.Region it is returned as
+	// it is, unchanged, so a retried deploy finds its own work done.
+	Create(ctx context.Context, spec ServerGroupSpec) (*ServerGroup, error)
+	// Get returns the server group with its instances' health, or an error
+	// wrapping ErrNotFound.
+	Get(ctx context.Context, region, name string) (*ServerGroup, error)
+	// List returns the application's server groups in every region, oldest
+	// first. An application with none returns an empty list.
+	List(ctx context.Context, app string) ([]ServerGroup, error)
+	// SetEnabled puts the server group into its load balancers' rotation
+	// (true) or takes it out (false). Instances keep running either way.
+	// Setting the state it already has does nothing; a missing server group
+	// is an error wrapping ErrNotFound.
+	SetEnabled(ctx context.Context, region, name string, enabled bool) error
+	// Resize sets the capacity and starts or stops instances to reach its
+	// desired count; it returns before they are up. Idempotent.
+	Resize(ctx context.Context, region, name string, c Capacity) error
+	// Destroy takes the server group out of rotation, stops its instances
+	// and forgets it. Destroying a missing server group does nothing.
+	Destroy(ctx context.Context, region, name string) error
+}
+
+// LoadBalancers manages an account's load balancers.
+type LoadBalancers interface {
+	// Upsert creates the load balancer or updates it to match spec, and
+	// returns it. Idempotent.
+	Upsert(ctx context.Context, spec LoadBalancerSpec) (*LoadBalancer, error)
+	// Get returns the load balancer, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, region, name string) (*LoadBalancer, error)
+	// List returns every load balancer of the account, ordered by name.
+	List(ctx context.Context) ([]LoadBalancer, error)
+	// Delete stops and forgets the load balancer; deleting a missing one does
+	// nothing. Server groups that named it keep running.
+	Delete(ctx context.Context, region, name string) error
+}
+
+// Images finds what server groups are deployed from.
+type Images interface {
+	// Find returns the images whose name matches query (a substring; empty
+	// matches every image), newest first. None found is an empty list.
+	Find(ctx context.Context, query string) ([]Image, error)
+}
+
+// Capacity is how many instances a server group runs.
+type Capacity struct {
+	Min     int `json:"min"`
+	Max     int `json:"max"`
+	Desired int `json:"desired"`
+}
+
+// Health is an instance's state as the load balancer sees it, with
+// Spinnaker's names.
+type Health string
+
+// Instance health states.
+const (
+	// HealthStarting: the instance runs but has not answered a health
+	// check yet.
+	HealthStarting Health = "Starting"
+	// HealthUp: the last health check answered 2xx.
+	HealthUp Health = "Up"
+	// HealthDown: the instance answered a health check with an error, or did
+	// not answer after it had been up, or exited.
+	HealthDown Health = "Down"
+	// HealthOutOfService: healthy but its server group is disabled, or it is
+	// being drained before it stops.
+	HealthOutOfService Health = "OutOfService"
+)
+
+// Instance is one member of a server group.
+type Instance struct {
+	ID         string `json:"name"`
+	Health     Health `json:"healthState"`
+	LaunchTime int64  `json:"launchTime"`
+	// Address is where the instance serves, such as 127.0.0.1:41234.
+	Address string `json:"address,omitempty"`
+}
+
+// InstanceCounts counts a server group's instances by health, as Gate
+// reports them.
+type InstanceCounts struct {
+	Total        int `json:"total"`
+	Up           int `json:"up"`
+	Down         int `json:"down"`
+	Starting     int `json:"starting"`
+	OutOfService int `json:"outOfService"`
+	Unknown      int `json:"unknown"`
+}
+
+// Provenance records who and what created a server group.
+type Provenance struct {
+	Application model.ApplicationName `json:"application,omitempty"`
+	ExecutionID model.ExecutionID     `json:"executionId,omitempty"`
+	PipelineID  model.PipelineID      `json:"pipelineConfigId,omitempty"`
+	Pipeline    string                `json:"pipeline,omitempty"`
+	StageID     model.StageID         `json:"stageId,omitempty"`
+	Stage       string                `json:"stage,omitempty"`
+	User        string                `json:"user,omitempty"`
+}
+
+// ServerGroupSpec is what a server group is created from.
+type ServerGroupSpec struct {
+	// Name is the full server group name, allocated before the call.
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	// Capacity is the initial capacity.
+	Capacity Capacity `json:"capacity"`
+	// Disabled creates the server group out of rotation.
+	Disabled bool `json:"disabled,omitempty"`
+	// Artifact is what the instances run: for the local provider a
+	// local/command artifact ({type, command, args, env}).
+	Artifact map[string]any `json:"artifact"`
+	// LoadBalancers names the load balancers that route to the group.
+	LoadBalancers []string `json:"loadBalancers,omitempty"`
+	// HealthCheckPath is the HTTP path that answers 2xx when an instance is
+	// up; empty means the instance is up as soon as it accepts connections.
+	HealthCheckPath string     `json:"healthCheckPath,omitempty"`
+	Provenance      Provenance `json:"provenance"`
+}
+
+// ServerGroup is a server group as it is now.
+type ServerGroup struct {
+	Name          string         `json:"name"`
+	Cluster       string         `json:"cluster"`
+	Application   string         `json:"application"`
+	Account       string         `json:"account"`
+	Region        string         `json:"region"`
+	CloudProvider string         `json:"cloudProvider"`
+	Disabled      bool           `json:"isDisabled"`
+	Capacity      Capacity       `json:"capacity"`
+	Instances     []Instance     `json:"instances"`
+	Counts        InstanceCounts `json:"instanceCounts"`
+	// CreatedTime is when the server group was created, in ms.
+	CreatedTime     int64          `json:"createdTime"`
+	Artifact        map[string]any `json:"artifact,omitempty"`
+	LoadBalancers   []string       `json:"loadBalancers"`
+	HealthCheckPath string         `json:"healthCheckPath,omitempty"`
+	Provenance      Provenance     `json:"provenance"`
+}
+
+// Up reports whether every one of the desired instances is up, and there is
+// at least one desired.
+func (g *ServerGroup) Up() bool {
+	return g.Capacity.Desired > 0 && g.Counts.Up >= g.Capacity.Desired
+}
+
+// Serving reports whether the group is enabled with at least one instance
+// up: whether it takes traffic.
+func (g *ServerGroup) Serving() bool { return !g.Disabled && g.Counts.Up > 0 }
+
+// LoadBalancerSpec is what a load balancer is created from.
+type LoadBalancerSpec struct {
+	Name        string `json:"name"`
+	Region      string `json:"region"`
+	Application string `json:"application,omitempty"`
+	// ListenPort is the loopback port the local provider listens on; 0 picks
+	// a free one (recorded, so it stays the same after a restart).
+	ListenPort int `json:"listenPort,omitempty"`
+}
+
+// LoadBalancer is a load balancer as it is now.
+type LoadBalancer struct {
+	Name          string `json:"name"`
+	Application   string `json:"application,omitempty"`
+	Account       string `json:"account"`
+	Region        string `json:"region"`
+	CloudProvider string `json:"cloudProvider"`
+	ListenPort    int    `json:"listenPort,omitempty"`
+	// URL is where clients send traffic, such as http://127.0.0.1:8500.
+	URL string `json:"url,omitempty"`
+	// ServerGroups names the server groups that named this load balancer.
+	ServerGroups []LoadBalancerServerGroup `json:"serverGroups"`
+}
+
+// LoadBalancerServerGroup is a server group as its load balancer sees it.
+type LoadBalancerServerGroup struct {
+	Name       string     `json:"name"`
+	IsDisabled bool       `json:"isDisabled"`
+	Instances  []Instance `json:"instances"`
+}
+
+// Image is something a server group can be deployed from.
+type Image struct {
+	Name     string         `json:"imageName"`
+	Region   string         `json:"region"`
+	Artifact map[string]any `json:"artifact,omitempty"`
+	// CreatedTime is when the image was first seen, in ms.
+	CreatedTime int64 `json:"createdTime"`
+}

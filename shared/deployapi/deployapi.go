@@ -1,0 +1,381 @@
+// Package deployapi answers Gate's read endpoints for what is deployed:
+// server groups, clusters and load balancers of an application, and the
+// deployment accounts. It is a plain http.Handler; the main API mounts it.
+//
+//	GET /applications/{app}/serverGroups
+//	GET /applications/{app}/serverGroups/{account}/{region}/{name}
+//	GET /applications/{app}/clusters
+//	GET /applications/{app}/clusters/{account}/{cluster}
+//	GET /applications/{app}/loadBalancers
+//	GET /serverGroups/{account}/{region}/{name}
+//	GET /credentials
+//	GET /credentials/{account}
+package deployapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/naming"
+)
+
+// Patterns lists the routes the handler serves, for a mux that mounts it.
+var Patterns = []string{
+	"GET /applications/{app}/serverGroups",
+	"GET /applications/{app}/serverGroups/{account}/{region}/{name}",
+	"GET /applications/{app}/clusters",
+	"GET /applications/{app}/clusters/{account}/{cluster}",
+	"GET /applications/{app}/loadBalancers",
+	"GET /serverGroups/{account}/{region}/{name}",
+	"GET /credentials",
+	"GET /credentials/{account}",
+}
+
+// Handler serves the read endpoints.
+type Handler struct {
+	providers *providers.Registry
+	log       *slog.Logger
+	mux       *http.ServeMux
+}
+
+// New returns the handler for the accounts in reg.
+func New(reg *providers.Registry, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Handler{providers: reg, log: log, mux: http.NewServeMux()}
+	routes := []func(w http.ResponseWriter, r *http.Request) error{
+		h.serverGroups, h.serverGroup, h.clusters, h.cluster, h.loadBalancers, h.serverGroup, h.credentials, h.account,
+	}
+	for i, p := range Patterns {
+		fn := routes[i]
+		h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(w, r); err != nil {
+				h.fail(w, r, err)
+			}
+		})
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// httpError is an error with the status it answers.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func notFound(format string, args ...any) error {
+	return &httpError{http.StatusNotFound, fmt.Sprintf(format, args...)}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+	case errors.Is(err, providers.ErrUnknownAccount), errors.Is(err, providers.ErrNotFound):
+		status = http.StatusNotFound
+	default:
+		h.log.ErrorContext(r.Context(), "deployment read failed", "path", r.URL.Path, "error", err)
+	}
+	writeJSON(w, status, map[string]any{
+		"timestamp": time.Now().UnixMilli(),
+		"status":    status,
+		"error":     http.StatusText(status),
+		"message":   err.Error(),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// ServerGroup is Gate's view of a server group.
+type ServerGroup struct {
+	Name           string                   `json:"name"`
+	Application    string                   `json:"application"`
+	Cluster        string                   `json:"cluster"`
+	Account        string                   `json:"account"`
+	Region         string                   `json:"region"`
+	CloudProvider  string                   `json:"cloudProvider"`
+	Type           string                   `json:"type"`
+	IsDisabled     bool                     `json:"isDisabled"`
+	Capacity       providers.Capacity       `json:"capacity"`
+	InstanceCounts providers.InstanceCounts `json:"instanceCounts"`
+	Instances      []Instance               `json:"instances"`
+	CreatedTime    int64                    `json:"createdTime"`
+	LoadBalancers  []string                 `json:"loadBalancers"`
+	BuildInfo      map[string]any           `json:"buildInfo,omitempty"`
+	Moniker        Moniker                  `json:"moniker"`
+	Provenance     providers.Provenance     `json:"provenance"`
+}
+
+// Instance is Gate's view of an instance.
+type Instance struct {
+	Name        string           `json:"name"`
+	ID          string           `json:"id"`
+	HealthState providers.Health `json:"healthState"`
+	LaunchTime  int64            `json:"launchTime"`
+	Address     string           `json:"address,omitempty"`
+	Health      []map[string]any `json:"health"`
+}
+
+// Moniker is Spinnaker's parsed name.
+type Moniker struct {
+	App      string `json:"app"`
+	Cluster  string `json:"cluster"`
+	Stack    string `json:"stack,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	Sequence *int   `json:"sequence,omitempty"`
+}
+
+func toGate(g providers.ServerGroup) ServerGroup {
+	out := ServerGroup{
+		Name: g.Name, Application: g.Application, Cluster: g.Cluster, Account: g.Account, Region: g.Region,
+		CloudProvider: g.CloudProvider, Type: g.CloudProvider, IsDisabled: g.Disabled, Capacity: g.Capacity,
+		InstanceCounts: g.Counts, Instances: []Instance{}, CreatedTime: g.CreatedTime,
+		LoadBalancers: append([]string{}, g.LoadBalancers...), Provenance: g.Provenance,
+		Moniker: Moniker{App: g.Application, Cluster: g.Cluster},
+	}
+	if g.Artifact != nil {
+		out.BuildInfo = map[string]any{"artifact": g.Artifact}
+		if env, ok := g.Artifact["env"].(map[string]any); ok && env["VERSION"] != nil {
+			out.BuildInfo["version"] = env["VERSION"]
+		}
+	}
+	if n, err := naming.ParseServerGroup(g.Name); err == nil {
+		out.Moniker.Stack, out.Moniker.Detail = n.Stack, n.Detail
+		if n.Sequence >= 0 {
+			seq := n.Sequence
+			out.Moniker.Sequence = &seq
+		}
+	}
+	for _, in := range g.Instances {
+		state := "Up"
+		if in.Health != providers.HealthUp {
+			state = string(in.Health)
+		}
+		out.Instances = append(out.Instances, Instance{
+			Name: in.ID, ID: in.ID, HealthState: in.Health, LaunchTime: in.LaunchTime, Address: in.Address,
+			Health: []map[string]any{{"type": "HealthCheck", "state": state}},
+		})
+	}
+	return out
+}
+
+// appGroups lists the application's server groups in every account.
+func (h *Handler) appGroups(ctx context.Context, app string) ([]providers.ServerGroup, error) {
+	var out []providers.ServerGroup
+	for _, a := range h.providers.Accounts() {
+		c, err := h.providers.Cloud(a.Name, "")
+		if err != nil {
+			return nil, err
+		}
+		gs, err := c.ServerGroups().List(ctx, app)
+		if err != nil {
+			return nil, fmt.Errorf("list server groups of %s in %s: %w", app, a.Name, err)
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+func (h *Handler) serverGroups(w http.ResponseWriter, r *http.Request) error {
+	gs, err := h.appGroups(r.Context(), r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	out := make([]ServerGroup, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, toGate(g))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) serverGroup(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.providers.Cloud(r.PathValue("account"), "")
+	if err != nil {
+		return err
+	}
+	g, err := c.ServerGroups().Get(r.Context(), r.PathValue("region"), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if app := r.PathValue("app"); app != "" && g.Application != app {
+		return notFound("application %s has no server group %s in %s/%s", app, g.Name, g.Account, g.Region)
+	}
+	writeJSON(w, http.StatusOK, toGate(*g))
+	return nil
+}
+
+func (h *Handler) clusters(w http.ResponseWriter, r *http.Request) error {
+	gs, err := h.appGroups(r.Context(), r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	seen := map[string]map[string]bool{}
+	for _, g := range gs {
+		if seen[g.Account] == nil {
+			seen[g.Account] = map[string]bool{}
+		}
+		seen[g.Account][g.Cluster] = true
+	}
+	out := map[string][]string{}
+	for acct, names := range seen {
+		for n := range names {
+			out[acct] = append(out[acct], n)
+		}
+		sort.Strings(out[acct])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Cluster is Gate's view of a cluster in one account.
+type Cluster struct {
+	Name          string        `json:"name"`
+	AccountName   string        `json:"accountName"`
+	Type          string        `json:"type"`
+	Moniker       Moniker       `json:"moniker"`
+	ServerGroups  []ServerGroup `json:"serverGroups"`
+	LoadBalancers []string      `json:"loadBalancers"`
+}
+
+func (h *Handler) cluster(w http.ResponseWriter, r *http.Request) error {
+	app, acct, name := r.PathValue("app"), r.PathValue("account"), r.PathValue("cluster")
+	a, err := h.providers.Account(acct)
+	if err != nil {
+		return err
+	}
+	c, err := h.providers.Cloud(acct, "")
+	if err != nil {
+		return err
+	}
+	gs, err := c.ServerGroups().List(r.Context(), app)
+	if err != nil {
+		return err
+	}
+	out := Cluster{Name: name, AccountName: acct, Type: a.Provider, Moniker: Moniker{App: app, Cluster: name}, ServerGroups: []ServerGroup{}, LoadBalancers: []string{}}
+	lbs := map[string]bool{}
+	for _, g := range gs {
+		if g.Cluster != name {
+			continue
+		}
+		out.ServerGroups = append(out.ServerGroups, toGate(g))
+		for _, lb := range g.LoadBalancers {
+			lbs[lb] = true
+		}
+	}
+	if len(out.ServerGroups) == 0 {
+		return notFound("application %s has no cluster %s in account %s", app, name, acct)
+	}
+	for lb := range lbs {
+		out.LoadBalancers = append(out.LoadBalancers, lb)
+	}
+	sort.Strings(out.LoadBalancers)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// LoadBalancer is Gate's view of a load balancer.
+type LoadBalancer struct {
+	Name          string                              `json:"name"`
+	Account       string                              `json:"account"`
+	Region        string                              `json:"region"`
+	CloudProvider string                              `json:"cloudProvider"`
+	Type          string                              `json:"type"`
+	ListenPort    int                                 `json:"listenPort,omitempty"`
+	URL           string                              `json:"url,omitempty"`
+	Moniker       Moniker                             `json:"moniker"`
+	ServerGroups  []providers.LoadBalancerServerGroup `json:"serverGroups"`
+}
+
+func (h *Handler) loadBalancers(w http.ResponseWriter, r *http.Request) error {
+	app := r.PathValue("app")
+	out := []LoadBalancer{}
+	for _, a := range h.providers.Accounts() {
+		c, err := h.providers.Cloud(a.Name, "")
+		if err != nil {
+			return err
+		}
+		lbs, err := c.LoadBalancers().List(r.Context())
+		if err != nil {
+			return fmt.Errorf("list load balancers in %s: %w", a.Name, err)
+		}
+		for _, lb := range lbs {
+			owner := lb.Application
+			if owner == "" {
+				if n, err := naming.ParseCluster(lb.Name); err == nil {
+					owner = n.App
+				}
+			}
+			if owner != app {
+				continue
+			}
+			out = append(out, LoadBalancer{
+				Name: lb.Name, Account: lb.Account, Region: lb.Region, CloudProvider: lb.CloudProvider, Type: lb.CloudProvider,
+				ListenPort: lb.ListenPort, URL: lb.URL, Moniker: Moniker{App: app, Cluster: lb.Name}, ServerGroups: lb.ServerGroups,
+			})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Account is Gate's view of a deployment account.
+type Account struct {
+	Name          string           `json:"name"`
+	Type          string           `json:"type"`
+	CloudProvider string           `json:"cloudProvider"`
+	AccountType   string           `json:"accountType"`
+	Environment   string           `json:"environment"`
+	Regions       []map[string]any `json:"regions"`
+	Authorized    bool             `json:"authorized"`
+}
+
+func toAccount(a providers.Account) Account {
+	out := Account{Name: a.Name, Type: a.Provider, CloudProvider: a.Provider, AccountType: a.Name, Environment: a.Environment, Regions: []map[string]any{}, Authorized: true}
+	if out.Environment == "" {
+		out.Environment = a.Name
+	}
+	for _, r := range a.Regions {
+		out.Regions = append(out.Regions, map[string]any{"name": r})
+	}
+	return out
+}
+
+func (h *Handler) credentials(w http.ResponseWriter, _ *http.Request) error {
+	out := []Account{}
+	for _, a := range h.providers.Accounts() {
+		out = append(out, toAccount(a))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.providers.Account(r.PathValue("account"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toAccount(a))
+	return nil
+}

@@ -1,0 +1,252 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/naming"
+)
+
+// location is where a stage acts: a provider, an account and a region.
+type location struct {
+	CloudProvider string
+	Account       string
+	Region        string
+}
+
+func (l location) String() string { return l.Account + "/" + l.Region }
+
+// locationOf reads Spinnaker's location fields from a stage context or a
+// cluster: cloudProvider, credentials (or account), and region (or the one
+// entry of regions).
+func locationOf(ctx map[string]any) (location, error) {
+	var l location
+	var err error
+	if l.CloudProvider, _, err = String(ctx, "cloudProvider"); err != nil {
+		return l, err
+	}
+	if l.CloudProvider == "" {
+		l.CloudProvider, _, _ = String(ctx, "provider")
+	}
+	if l.Account, _, err = String(ctx, "credentials"); err != nil {
+		return l, err
+	}
+	if l.Account == "" {
+		if l.Account, _, err = String(ctx, "account"); err != nil {
+			return l, err
+		}
+	}
+	if l.Region, _, err = String(ctx, "region"); err != nil {
+		return l, err
+	}
+	if l.Region == "" {
+		var regions []string
+		if _, err := DecodeField(ctx, "regions", &regions); err != nil {
+			return l, err
+		}
+		switch len(regions) {
+		case 0:
+		case 1:
+			l.Region = regions[0]
+		default:
+			return l, fmt.Errorf("regions: gennaker acts in one region per stage, got %d (%s); add a stage per region", len(regions), strings.Join(regions, ", "))
+		}
+	}
+	if l.Account == "" {
+		return l, errors.New("credentials: the account is required")
+	}
+	if l.Region == "" {
+		if l.CloudProvider == "local" || l.Account == providers.LocalAccount {
+			l.Region = providers.LocalRegion
+		} else {
+			return l, errors.New("region: the region is required")
+		}
+	}
+	return l, nil
+}
+
+// cloudAt returns the account's view of its provider.
+func cloudAt(run *Run, l location) (providers.Cloud, error) {
+	if run.Services == nil || run.Services.Providers == nil {
+		return nil, errors.New("this runtime has no cloud providers configured")
+	}
+	return run.Services.Providers.Cloud(l.Account, l.CloudProvider)
+}
+
+// clusterGroups returns the server groups of one cluster in one region,
+// oldest first.
+func clusterGroups(ctx context.Context, c providers.Cloud, region, cluster string) ([]providers.ServerGroup, error) {
+	app := cluster
+	if n, err := naming.ParseCluster(cluster); err == nil {
+		app = n.App
+	}
+	all, err := c.ServerGroups().List(ctx, app)
+	if err != nil {
+		return nil, fmt.Errorf("list server groups of %s in %s: %w", app, c.Account().Name, err)
+	}
+	var out []providers.ServerGroup
+	for _, g := range all {
+		if g.Region == region && g.Cluster == cluster {
+			out = append(out, g)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedTime < out[j].CreatedTime })
+	return out, nil
+}
+
+// Spinnaker's dynamic targets: which server group of a cluster a stage acts
+// on, decided when the stage starts.
+const (
+	targetCurrent  = "current_asg_dynamic"
+	targetAncestor = "ancestor_asg_dynamic"
+	targetOldest   = "oldest_asg_dynamic"
+	targetLargest  = "largest_asg_dynamic"
+)
+
+var targets = []string{targetCurrent, targetAncestor, targetOldest, targetLargest}
+
+// selectTarget picks a target from a cluster's server groups, oldest first.
+func selectTarget(groups []providers.ServerGroup, target string) (*providers.ServerGroup, error) {
+	n := len(groups)
+	switch strings.TrimSuffix(target, "_dynamic") {
+	case "current_asg":
+		if n > 0 {
+			return &groups[n-1], nil
+		}
+	case "ancestor_asg":
+		if n > 1 {
+			return &groups[n-2], nil
+		}
+	case "oldest_asg":
+		if n > 0 {
+			return &groups[0], nil
+		}
+	case "largest_asg":
+		var best *providers.ServerGroup
+		for i := range groups {
+			if best == nil || groups[i].Capacity.Desired >= best.Capacity.Desired {
+				best = &groups[i]
+			}
+		}
+		if best != nil {
+			return best, nil
+		}
+	default:
+		return nil, fmt.Errorf("target %q is not one of %s", target, strings.Join(targets, ", "))
+	}
+	return nil, fmt.Errorf("the cluster has no %s server group (it has %d)", strings.TrimSuffix(target, "_asg_dynamic"), n)
+}
+
+// capacityOf reads a capacity object leniently: numbers or numeric strings.
+func capacityOf(ctx map[string]any, key string) (providers.Capacity, bool, error) {
+	raw, ok := lookup(ctx, key)
+	if !ok {
+		return providers.Capacity{}, false, nil
+	}
+	m, isMap := raw.(map[string]any)
+	if !isMap {
+		return providers.Capacity{}, true, fmt.Errorf("%s: must be an object {min, max, desired}, not %s", key, describe(raw))
+	}
+	var c providers.Capacity
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"min", &c.Min}, {"max", &c.Max}, {"desired", &c.Desired}} {
+		n, set, err := Int(m, f.name)
+		if err != nil {
+			return c, true, fmt.Errorf("%s.%w", key, err)
+		}
+		if set {
+			*f.dst = int(n)
+		}
+	}
+	if c.Max == 0 {
+		c.Max = max(c.Desired, c.Min)
+	}
+	if c.Min < 0 || c.Desired < 0 || c.Min > c.Desired || c.Desired > c.Max {
+		return c, true, fmt.Errorf("%s: must satisfy 0 ≤ min ≤ desired ≤ max, got min %d, desired %d, max %d", key, c.Min, c.Desired, c.Max)
+	}
+	return c, true, nil
+}
+
+// provenanceOf records what is creating a server group.
+func provenanceOf(run *Run) providers.Provenance {
+	p := providers.Provenance{StageID: run.Stage.ID, Stage: run.Stage.Name}
+	if e := run.Execution; e != nil {
+		p.Application = e.Application
+		p.ExecutionID = e.ID
+		p.PipelineID = e.PipelineConfigID
+		p.Pipeline = e.Name
+		p.User = e.Trigger.User
+	}
+	return p
+}
+
+// validateLocation checks literally written provider and account names
+// against the runtime's providers, when the runtime has told us of them.
+func validateLocation(env *deployEnv, cfg map[string]any, path string, p *problems) {
+	reg := env.providers.Load()
+	if reg == nil {
+		return
+	}
+	prov, _ := cfg["cloudProvider"].(string)
+	acct, _ := cfg["credentials"].(string)
+	if acct == "" {
+		acct, _ = cfg["account"].(string)
+	}
+	if IsExpression(prov) {
+		prov = ""
+	}
+	if IsExpression(acct) {
+		acct = ""
+	}
+	if err := reg.Check(prov, acct); err != nil {
+		field := "account"
+		if errors.Is(err, providers.ErrUnknownProvider) {
+			field = "cloudProvider"
+		}
+		if _, ok := cfg["credentials"]; ok && field == "account" {
+			field = "credentials"
+		}
+		p.add(joinPath(path, field), "%v", err)
+	}
+}
+
+// stringList reads a list of strings.
+func stringList(ctx map[string]any, key string) ([]string, error) {
+	var out []string
+	_, err := DecodeField(ctx, key, &out)
+	return out, err
+}
+
+// namesOf lists server group names.
+func namesOf(groups []providers.ServerGroup) []string {
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+// taskIndex is the index of the running task in the stage's task list.
+func taskIndex(s *model.StageExecution) int {
+	return currentTask(s)
+}
+
+func currentTask(s *model.StageExecution) int {
+	for i := range s.Tasks {
+		if !s.Tasks[i].Status.IsComplete() {
+			return i
+		}
+	}
+	return -1
+}
+
+// pollBackoff is how often deployment tasks look again.
+const pollBackoff = time.Second

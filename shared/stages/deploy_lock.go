@@ -1,0 +1,90 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// Two deployments to one cluster never interleave: a deploy holds a lease on
+// its cluster from before it allocates a server group name until after it
+// has cleaned up. Tasks that poll renew it; a crashed holder loses it when
+// it expires.
+
+// clusterLockTTL is how long a lease lives without renewal.
+const clusterLockTTL = 2 * time.Minute
+
+func clusterLockName(l location, cluster string) string {
+	return fmt.Sprintf("cluster/%s/%s/%s/%s", l.CloudProvider, l.Account, l.Region, cluster)
+}
+
+func lockOwner(run *Run) string {
+	id := model.ExecutionID("")
+	if run.Execution != nil {
+		id = run.Execution.ID
+	}
+	return fmt.Sprintf("%s/%s", id, run.Stage.ID)
+}
+
+// AcquireClusterLockTask waits until the deploy holds its cluster's lock.
+type AcquireClusterLockTask struct{}
+
+// Name implements Task.
+func (AcquireClusterLockTask) Name() string { return "AcquireClusterLock" }
+
+// Execute implements Task.
+func (AcquireClusterLockTask) Execute(ctx context.Context, run *Run) (Result, error) {
+	spec, err := deployClusterOf(run)
+	if err != nil {
+		return Failed("%v", err), nil
+	}
+	name := clusterLockName(spec.location, spec.cluster.String())
+	err = run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
+	if errors.Is(err, store.ErrConflict) {
+		return Result{Status: model.StatusRunning, Backoff: pollBackoff,
+			Context: map[string]any{"waitingForClusterLock": name}}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("lock cluster %s: %w", spec.cluster, err)
+	}
+	return Result{Status: model.StatusSucceeded, Context: map[string]any{"clusterLock": name, "waitingForClusterLock": nil}}, nil
+}
+
+// renewClusterLock extends the deploy's lease; losing it fails the deploy.
+func renewClusterLock(ctx context.Context, run *Run) error {
+	name, _, _ := String(run.Stage.Context, "clusterLock")
+	if name == "" {
+		return nil
+	}
+	err := run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("lost the lock on %s to another deployment", name)
+	}
+	return err
+}
+
+func releaseClusterLock(ctx context.Context, run *Run) error {
+	name, _, _ := String(run.Stage.Context, "clusterLock")
+	if name == "" {
+		return nil
+	}
+	return run.Services.Store.Leases().Release(ctx, name, lockOwner(run))
+}
+
+// ReleaseClusterLockTask lets the next deployment of the cluster go.
+type ReleaseClusterLockTask struct{}
+
+// Name implements Task.
+func (ReleaseClusterLockTask) Name() string { return "ReleaseClusterLock" }
+
+// Execute implements Task.
+func (ReleaseClusterLockTask) Execute(ctx context.Context, run *Run) (Result, error) {
+	if err := releaseClusterLock(ctx, run); err != nil {
+		return Result{}, err
+	}
+	return Succeeded(), nil
+}
