@@ -28,7 +28,11 @@ func main() {
 		log.Fatal(err)
 	}
 	cloud.Trace(&awsCfg)
-	p := cloud.New(cfg, dynamodb.NewFromConfig(awsCfg), stepfunctions.New(sfn.NewFromConfig(awsCfg)), nil, cloud.Logger())
+	p := cloud.New(cfg, cloud.Deps{
+		DB:     dynamodb.NewFromConfig(awsCfg),
+		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
+		Logger: cloud.Logger(),
+	})
 	// Lambda's active tracing opens the trace; SDK calls made with the
 	// request's context become its subsegments.
 	lambda.Start(lambdahttp.Handler(p.API()))

@@ -29,6 +29,10 @@ func main() {
 	}
 	cloud.Trace(&awsCfg)
 	logger := cloud.Logger()
-	p := cloud.New(cfg, dynamodb.NewFromConfig(awsCfg), stepfunctions.New(sfn.NewFromConfig(awsCfg)), nil, logger)
+	p := cloud.New(cfg, cloud.Deps{
+		DB:     dynamodb.NewFromConfig(awsCfg),
+		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
+		Logger: logger,
+	})
 	lambda.Start(cloud.Traced(logger, p.Orchestrator.HandleJSON))
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -71,21 +72,39 @@ type Platform struct {
 	Logger       *slog.Logger
 }
 
-// New builds the platform on a DynamoDB client and an engine (Step Functions
-// in the cloud; the local runtime in tests).
-func New(cfg Config, db dynamodb.API, engine orchestration.Engine, httpClient stages.HTTPDoer, log *slog.Logger) *Platform {
+// Deps are what the platform is built on.
+type Deps struct {
+	// DB is the DynamoDB client.
+	DB dynamodb.API
+	// Engine runs the state machines: Step Functions in the cloud, the local
+	// runtime in tests. It may be set later with Orchestrator.SetEngine.
+	Engine orchestration.Engine
+	// HTTP sends webhooks; nil means a client with a 30 s timeout.
+	HTTP stages.HTTPDoer
+	// Providers are the deployment targets; nil means none.
+	Providers *providers.Registry
+	Logger    *slog.Logger
+}
+
+// New builds the platform.
+func New(cfg Config, d Deps) *Platform {
+	log := d.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	st := dynamodb.New(db, cfg.Tables)
+	st := dynamodb.New(d.DB, cfg.Tables)
 	reg := stages.Builtin()
+	if d.Providers != nil {
+		stages.UseProviders(reg, d.Providers)
+	}
 	orch := orchestration.New(orchestration.Options{
-		Store:    st,
-		Engine:   engine,
-		Machines: cfg.Machines,
-		Registry: reg,
-		HTTP:     httpClient,
-		Logger:   log,
+		Store:     st,
+		Engine:    d.Engine,
+		Machines:  cfg.Machines,
+		Registry:  reg,
+		HTTP:      d.HTTP,
+		Providers: d.Providers,
+		Logger:    log,
 	})
 	return &Platform{Store: st, Orchestrator: orch, Registry: reg, Logger: log}
 }

@@ -21,11 +21,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/cloud"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
 	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/shared/store/dynamodb/dynalitetest"
 	"github.com/gennaker/gennaker/statemachines"
@@ -39,13 +41,22 @@ type invocations struct {
 }
 
 type cloudHarness struct {
-	api      lambda.Handler
+	api lambda.Handler
+	// observe serves the same API on a DynamoDB client that is not
+	// measured, for a test's own status polls.
+	observe  lambda.Handler
 	calls    *invocations
 	rt       *asl.Runtime
 	capacity *capacity
 }
 
-func startCloud(t *testing.T) *cloudHarness {
+// harnessOptions vary the harness.
+type harnessOptions struct {
+	// providers builds deployment targets on the harness's records.
+	providers func(t *testing.T, records store.Records) *providers.Registry
+}
+
+func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	t.Helper()
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
@@ -67,7 +78,15 @@ func startCloud(t *testing.T) *cloudHarness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := cloud.New(cfg, db, nil, nil, log)
+	// What stands in for Step Functions' own state and for the cloud
+	// deployed to goes through a client that is not measured: on AWS neither
+	// would touch gennaker's tables.
+	unmeasured := dynamodb.New(dynalitetest.Client(endpoint), tables)
+	var provs *providers.Registry
+	if opts.providers != nil {
+		provs = opts.providers(t, unmeasured.Records())
+	}
+	p := cloud.New(cfg, cloud.Deps{DB: db, Providers: provs, Logger: log})
 
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
@@ -75,6 +94,8 @@ func startCloud(t *testing.T) *cloudHarness {
 	orchestratorFn := lambda.NewHandler(cloud.Traced(log, p.Orchestrator.HandleJSON))
 	tasksFn := lambda.NewHandler(cloud.Traced(log, p.Orchestrator.HandleJSON))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
+	observer := cloud.New(cfg, cloud.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
+	observeFn := lambda.NewHandler(lambdahttp.Handler(observer.API()))
 	invoke := func(h lambda.Handler, n *atomic.Int64) asl.Function {
 		return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 			n.Add(1)
@@ -84,7 +105,7 @@ func startCloud(t *testing.T) *cloudHarness {
 		}
 	}
 	rt, err := asl.New(asl.Options{
-		Journal: p.Store.Records(),
+		Journal: unmeasured.Records(),
 		Functions: map[string]asl.Function{
 			local.OrchestratorFunction: invoke(orchestratorFn, &calls.orchestrator),
 			local.TasksFunction:        invoke(tasksFn, &calls.tasks),
@@ -112,13 +133,28 @@ func startCloud(t *testing.T) *cloudHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	return &cloudHarness{api: apiFn, calls: calls, rt: rt, capacity: capa}
+	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa}
 }
 
 // call sends one API Gateway HTTP API event through the api function.
 func (h *cloudHarness) call(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	h.calls.api.Add(1)
+	return callAPI(t, h.api, method, path, body)
+}
+
+// look is call on the unmeasured API, for polling.
+func (h *cloudHarness) look(t *testing.T, path string) map[string]any {
+	t.Helper()
+	code, body := callAPI(t, h.observe, "GET", path, nil)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %v", path, code, body)
+	}
+	return body
+}
+
+func callAPI(t *testing.T, fn lambda.Handler, method, path string, body any) (int, map[string]any) {
+	t.Helper()
 	rawPath, query, _ := strings.Cut(path, "?")
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:        "2.0",
@@ -136,7 +172,7 @@ func (h *cloudHarness) call(t *testing.T, method, path string, body any) (int, m
 		ev.Body = string(b)
 	}
 	payload, _ := json.Marshal(ev)
-	out, err := h.api.Invoke(context.Background(), payload)
+	out, err := fn.Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -168,11 +204,11 @@ func TestPipelineThroughLambdaEntryPoints(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	h := startCloud(t)
+	h := startCloud(t, harnessOptions{})
 	if code, body := h.call(t, "POST", "/tasks", map[string]any{
 		"application": "shop",
 		"description": "Create Application: shop",
-		"job": []any{map[string]any{"type": "createApplication", "application": map[string]any{"name": "shop", "email": "team@example.com"}}},
+		"job":         []any{map[string]any{"type": "createApplication", "application": map[string]any{"name": "shop", "email": "team@example.com"}}},
 	}); code >= 300 {
 		t.Fatalf("create application: %d %v", code, body)
 	}
