@@ -3,8 +3,15 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,4 +65,24 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		log.InfoContext(ctx, "step done", append(attrs, "result", string(out))...)
 		return out, nil
 	}
+}
+
+// FromEnvironment builds the platform a function runs on, once per cold
+// start: configuration from the environment, AWS clients traced with X-Ray,
+// the DynamoDB store and the Step Functions engine.
+func FromEnvironment(ctx context.Context) (*Platform, error) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	Trace(&awsCfg)
+	return New(cfg, Deps{
+		DB:     awsdynamodb.NewFromConfig(awsCfg),
+		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
+		Logger: Logger(),
+	}), nil
 }
