@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/local"
+	"github.com/spf13/cobra"
+)
+
+// shutdownGrace bounds how long requests in flight may take to finish after
+// SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+type upOptions struct {
+	listen   string
+	dataDir  string
+	accounts string
+	logLevel string
+}
+
+func newUpCmd(g *globals) *cobra.Command {
+	o := &upOptions{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the whole platform on this machine: API, state machines, store",
+		Long: `Run gennaker on this machine, in one process: the API (Gate's paths, so
+'spin' works with no configuration), the state-machine runtime that runs the
+pipelines, and the embedded store in --data-dir.
+
+GET /health answers 200 once the platform is ready. SIGTERM or Ctrl-C stops it
+cleanly; executions in progress resume at the next 'gennaker up'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return up(ctx, o, g)
+		},
+	}
+	home, _ := os.UserHomeDir()
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8084", "address to serve the API on (port 0 picks a free one)")
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".gennaker"), "directory holding the store")
+	cmd.Flags().StringVar(&o.accounts, "accounts", "", "YAML file of deployment accounts (accounts: [{name, provider, …}]); the local account is always there")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func up(ctx context.Context, o *upOptions, g *globals) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	accounts, err := providers.LoadAccounts(o.accounts)
+	if err != nil {
+		return fmt.Errorf("--accounts: %w", err)
+	}
+
+	// Listen first: a busy port is reported before any data is touched,
+	// and /health can say "starting" while the runtime opens.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another gennaker or Gate running? choose another address with --listen)", o.listen, err)
+	}
+	gate := &readyGate{}
+	srv := &http.Server{Handler: gate, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: accounts, Logger: log})
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("open the local runtime in %s: %w", o.dataDir, err)
+	}
+	gate.set(api.New(api.Options{
+		Store:        rt.Store,
+		Orchestrator: rt.Orchestrator,
+		Registry:     rt.Orchestrator.Registry(),
+		Version:      version,
+		Logger:       log,
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(rt.Providers, log)}},
+	}))
+	addr := "http://" + ln.Addr().String()
+	log.Info("gennaker is up", "api", addr, "data", o.dataDir, "version", version)
+	fmt.Fprintf(g.stderr, "gennaker %s is up: API on %s, data in %s\n", version, addr, o.dataDir)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		_ = rt.Close()
+		return fmt.Errorf("serve the API: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	errShutdown := srv.Shutdown(shutdownCtx)
+	if errors.Is(errShutdown, context.DeadlineExceeded) {
+		_ = srv.Close()
+	}
+	if err := rt.Close(); err != nil {
+		return fmt.Errorf("close the local runtime: %w", err)
+	}
+	log.Info("stopped; executions in progress resume at the next 'gennaker up'")
+	return nil
+}
+
+// readyGate answers 503 until the API is ready, then serves it.
+type readyGate struct{ h atomic.Pointer[http.Handler] }
+
+func (g *readyGate) set(h http.Handler) { g.h.Store(&h) }
+
+func (g *readyGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := g.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, `{"status":503,"error":"Service Unavailable","message":"gennaker is starting; try again in a moment","timestamp":%d}`+"\n", time.Now().UnixMilli())
+}

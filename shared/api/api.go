@@ -1,0 +1,362 @@
+// Package api is gennaker's REST API: Spinnaker Gate's paths and payloads,
+// so the spin CLI and scripts written for Gate work unchanged, plus a few
+// endpoints of our own in the same style (pipeline version history, restore,
+// diff, validation).
+//
+// The handler is plain net/http. `gennaker up` serves it on 127.0.0.1:8084;
+// on AWS it runs behind API Gateway through a one-line adapter. It keeps no
+// state of its own: everything is in the store, and runs move through the
+// orchestrator.
+//
+// Every error is JSON in Gate's shape —
+//
+//	{"status":400,"error":"Bad Request","message":"…","timestamp":1700000000000}
+//
+// — with a message that says what to fix, and a request that is rejected
+// changes nothing.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted when
+// Options.MaxBodyBytes is zero: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Orchestrator starts runs and acts on them. *orchestration.Orchestrator is
+// one; every method returns an error wrapping store.ErrNotFound for an
+// unknown run or stage.
+type Orchestrator interface {
+	// TriggerPipeline starts a run of p and returns its id. It returns a
+	// *model.ValidationError or *orchestration.TriggerError for a request the
+	// caller must fix, and orchestration.ErrPipelineDisabled for a disabled
+	// pipeline. Requests with the same non-empty idempotency key return the
+	// same run.
+	TriggerPipeline(ctx context.Context, p *model.Pipeline, trigger model.ExecutionTrigger, idempotencyKey string) (model.ExecutionID, error)
+	// Cancel cancels a run; canceling a finished run does nothing.
+	Cancel(ctx context.Context, id model.ExecutionID, user, reason string) error
+	// Pause pauses a running run, or returns orchestration.ErrNotRunning.
+	Pause(ctx context.Context, id model.ExecutionID, user string) error
+	// Resume resumes a paused run, or returns orchestration.ErrNotRunning.
+	Resume(ctx context.Context, id model.ExecutionID, user string) error
+	// PatchStage merges patch into a running stage's context and wakes it
+	// (a manual judgment, a skipped wait), or returns
+	// orchestration.ErrNotRunning when the run or stage has finished.
+	PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) error
+	// RestartStage runs a finished stage and everything downstream of it
+	// again, or returns orchestration.ErrNotRunning.
+	RestartStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string) error
+}
+
+// Options configure the handler.
+type Options struct {
+	Store        store.Store
+	Orchestrator Orchestrator
+	// Registry knows the stage types; saving a pipeline checks against it.
+	Registry model.StageValidator
+	// Version is what GET /version reports; empty means the module version
+	// from the build information.
+	Version string
+	// Logger receives one line per failed request; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Mounts are other packages' handlers served on the API's address, such
+	// as the deployments read API (shared/deployapi). Their patterns must not
+	// clash with the API's own; New panics if they do.
+	Mounts []Mount
+}
+
+// Mount serves Handler for each of Patterns (net/http ServeMux patterns,
+// with a method: "GET /credentials").
+type Mount struct {
+	Patterns []string
+	Handler  http.Handler
+}
+
+// server holds the handler's dependencies.
+type server struct {
+	store    store.Store
+	orch     Orchestrator
+	registry model.StageValidator
+	version  string
+	log      *slog.Logger
+	maxBody  int64
+	now      func() time.Time
+	mux      *http.ServeMux
+}
+
+// New returns the API handler.
+func New(opts Options) http.Handler {
+	s := &server{
+		store:    opts.Store,
+		orch:     opts.Orchestrator,
+		registry: opts.Registry,
+		version:  opts.Version,
+		log:      opts.Logger,
+		maxBody:  opts.MaxBodyBytes,
+		now:      opts.Now,
+		mux:      http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.version == "" {
+		s.version = buildVersion()
+	}
+	s.routes()
+	for _, m := range opts.Mounts {
+		for _, p := range m.Patterns {
+			s.mux.Handle(p, m.Handler)
+		}
+	}
+	return s
+}
+
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// routes lists every endpoint. Paths and methods are Gate's unless marked
+// as ours.
+func (s *server) routes() {
+	h := func(pattern string, fn handlerFunc) { s.mux.Handle(pattern, s.wrap(fn)) }
+
+	h("GET /health", s.health)
+	h("GET /version", s.getVersion)
+
+	// Applications and the tasks that change them.
+	h("GET /applications", s.listApplications)
+	h("GET /applications/{app}", s.getApplication)
+	h("POST /tasks", s.createTask)
+	h("POST /applications/{app}/tasks", s.createTask)
+	h("GET /tasks/{id}", s.getTask)
+	h("GET /applications/{app}/tasks/{id}", s.getTask)
+
+	// Pipeline configurations.
+	h("GET /applications/{app}/pipelineConfigs", s.listPipelineConfigs)
+	h("GET /applications/{app}/pipelineConfigs/{name}", s.getPipelineConfig)
+	h("GET /pipelineConfigs", s.listAllPipelineConfigs)
+	h("POST /pipelines", s.savePipeline)
+	h("PUT /pipelines/{id}", s.updatePipeline)
+	h("DELETE /pipelines/{app}/{name}", s.deletePipeline)
+	h("POST /pipelines/validate", s.validatePipeline) // ours
+	// Version history: Gate has the list; the rest is ours.
+	h("GET /pipelineConfigs/{id}/history", s.pipelineHistory)
+	h("GET /pipelineConfigs/{id}/history/{version}", s.pipelineVersion)                 // ours
+	h("POST /pipelineConfigs/{id}/history/{version}/restore", s.restorePipelineVersion) // ours
+	h("GET /pipelineConfigs/{id}/diff", s.diffPipelineVersions)                         // ours
+
+	// Executions.
+	h("POST /pipelines/{app}/{nameOrId}", s.triggerPipeline)
+	h("POST /applications/{app}/pipelineConfigs/{nameOrId}", s.triggerPipeline)
+	h("GET /pipelines/{id}", s.getExecution)
+	h("DELETE /pipelines/{id}", s.deleteExecution)
+	h("GET /applications/{app}/pipelines", s.listApplicationExecutions)
+	h("GET /executions", s.listExecutions)
+	h("PUT /pipelines/{id}/cancel", s.cancelExecution)
+	h("PUT /applications/{app}/pipelines/{id}/cancel", s.cancelExecution)
+	h("PUT /pipelines/{id}/pause", s.pauseExecution)
+	h("PUT /pipelines/{id}/resume", s.resumeExecution)
+	h("PATCH /pipelines/{id}/stages/{stageId}", s.patchStage)
+	h("PUT /pipelines/{id}/stages/{stageId}/restart", s.restartStage)
+}
+
+// ServeHTTP answers unknown paths and methods in the API's error shape, and
+// everything else through the mux.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// noRoute tells 404 from 405 by asking the mux, then answers in JSON.
+func (s *server) noRoute(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		allow := probe.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not supported on %s; use %s", r.Method, r.URL.Path, allow)})
+		return
+	}
+	s.writeError(w, r, &Error{Status: http.StatusNotFound,
+		Message: fmt.Sprintf("no endpoint %s %s; see docs/cli-and-api.md for the API", r.Method, r.URL.Path)})
+}
+
+// statusProbe records what the mux's fallback handler would answer.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+// handlerFunc is an endpoint: it writes a response or returns an error for
+// wrap to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *server) wrap(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "UP"})
+}
+
+func (s *server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"version": s.version})
+}
+
+// user is who made the request. gennaker has no authentication yet; like
+// Spinnaker's services behind Gate, it trusts X-SPINNAKER-USER and otherwise
+// records "anonymous".
+func user(r *http.Request) string {
+	if u := strings.TrimSpace(r.Header.Get("X-SPINNAKER-USER")); u != "" {
+		return u
+	}
+	return "anonymous"
+}
+
+// Error is an API error: an HTTP status and a message that says what to fix.
+type Error struct {
+	Status  int
+	Message string
+	// Problems lists every problem found in the request, with JSON paths.
+	Problems []model.Problem
+	// Err is the cause, logged for 5xx answers.
+	Err error
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+func invalid(prefix string, probs []model.Problem) *Error {
+	msgs := make([]string, len(probs))
+	for i, p := range probs {
+		msgs[i] = p.String()
+	}
+	return &Error{Status: http.StatusBadRequest, Problems: probs,
+		Message: prefix + ": " + strings.Join(msgs, "; ")}
+}
+
+// errorBody is Gate's error shape, plus the list of problems Front50 adds
+// for an invalid pipeline.
+type errorBody struct {
+	Status    int      `json:"status"`
+	Error     string   `json:"error"`
+	Message   string   `json:"message"`
+	Timestamp int64    `json:"timestamp"`
+	Errors    []string `json:"errors,omitempty"`
+}
+
+// writeError renders err. Domain errors the API did not classify itself
+// are mapped here, once, so every endpoint answers them the same way.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	apiErr := classify(err)
+	body := errorBody{
+		Status:    apiErr.Status,
+		Error:     statusText(apiErr.Status),
+		Message:   apiErr.Message,
+		Timestamp: s.now().UnixMilli(),
+	}
+	for _, p := range apiErr.Problems {
+		body.Errors = append(body.Errors, p.String())
+	}
+	if apiErr.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "error", err)
+	} else {
+		s.log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "message", apiErr.Message)
+	}
+	_ = writeJSON(w, apiErr.Status, body)
+}
+
+func statusText(code int) string {
+	if code == 499 {
+		return "Client Closed Request"
+	}
+	return http.StatusText(code)
+}
+
+func classify(err error) *Error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	var verr *model.ValidationError
+	if errors.As(err, &verr) {
+		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Problems: verr.Problems, Err: err}
+	}
+	if probs, ok := triggerProblems(err); ok {
+		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Problems: probs, Err: err}
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Message: err.Error(), Err: err}
+	case errors.Is(err, store.ErrTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Message: err.Error() + "; the store keeps records of at most 400 KB", Err: err}
+	case errors.Is(err, store.ErrConflict):
+		return &Error{Status: http.StatusConflict, Message: err.Error() + "; reload and try again", Err: err}
+	case isDisabled(err):
+		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Err: err}
+	case isNotRunning(err):
+		return &Error{Status: http.StatusConflict, Message: err.Error(), Err: err}
+	case errors.Is(err, context.Canceled):
+		return &Error{Status: 499, Message: "the client went away", Err: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Message: "internal error: " + err.Error(), Err: err}
+}
