@@ -12,6 +12,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
@@ -69,6 +70,7 @@ type Platform struct {
 	Store        store.Store
 	Orchestrator *orchestration.Orchestrator
 	Registry     *stages.Registry
+	Providers    *providers.Registry
 	Logger       *slog.Logger
 }
 
@@ -94,9 +96,12 @@ func New(cfg Config, d Deps) *Platform {
 	}
 	st := dynamodb.New(d.DB, cfg.Tables)
 	reg := stages.Builtin()
-	if d.Providers != nil {
-		stages.UseProviders(reg, d.Providers)
+	if d.Providers == nil {
+		// No deployment targets are configured in the cloud yet: an empty
+		// registry makes every account an error that names it.
+		d.Providers, _ = providers.NewRegistry(nil)
 	}
+	stages.UseProviders(reg, d.Providers)
 	orch := orchestration.New(orchestration.Options{
 		Store:     st,
 		Engine:    d.Engine,
@@ -106,11 +111,17 @@ func New(cfg Config, d Deps) *Platform {
 		Providers: d.Providers,
 		Logger:    log,
 	})
-	return &Platform{Store: st, Orchestrator: orch, Registry: reg, Logger: log}
+	return &Platform{Store: st, Orchestrator: orch, Registry: reg, Providers: d.Providers, Logger: log}
 }
 
 // API is the HTTP API the api function serves behind API Gateway — the same
 // handler `gennaker up` serves.
 func (p *Platform) API() http.Handler {
-	return api.New(api.Options{Store: p.Store, Orchestrator: p.Orchestrator, Registry: p.Registry, Logger: p.Logger})
+	return api.New(api.Options{
+		Store:        p.Store,
+		Orchestrator: p.Orchestrator,
+		Registry:     p.Registry,
+		Logger:       p.Logger,
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(p.Providers, p.Logger)}},
+	})
 }

@@ -26,6 +26,26 @@ type TrafficGuard struct {
 	Stack    string      `json:"stack,omitempty"`
 	Detail   string      `json:"detail,omitempty"`
 	Enabled  *bool       `json:"enabled,omitempty"`
+	Extra    Extra       `json:"-"`
+}
+
+type trafficGuardJSON TrafficGuard
+
+// UnmarshalJSON keeps fields gennaker does not know.
+func (g *TrafficGuard) UnmarshalJSON(b []byte) error {
+	var v trafficGuardJSON
+	extra, err := decodeWithExtra(b, &v)
+	if err != nil {
+		return err
+	}
+	*g = TrafficGuard(v)
+	g.Extra = extra
+	return nil
+}
+
+// MarshalJSON writes back the fields gennaker does not know.
+func (g TrafficGuard) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(trafficGuardJSON(g), g.Extra)
 }
 
 type applicationJSON Application

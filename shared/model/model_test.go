@@ -150,3 +150,18 @@ func TestValidateListsEveryProblemWithItsPath(t *testing.T) {
 		})
 	}
 }
+
+func TestApplicationRoundTripsTrafficGuards(t *testing.T) {
+	raw := `{"name":"shop","email":"a@b.c","trafficGuards":[{"account":"prod","location":"us-east-1","stack":"web","detail":"","enabled":true,"reason":"pci"}],"customField":{"x":1}}`
+	var a Application
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(a)
+	var want, got any
+	_ = json.Unmarshal([]byte(raw), &want)
+	_ = json.Unmarshal(out, &got)
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("round trip changed the application:\nwant %s\ngot  %s", raw, out)
+	}
+}

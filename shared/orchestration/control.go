@@ -107,8 +107,8 @@ func (o *Orchestrator) PatchStage(ctx context.Context, id model.ExecutionID, sta
 		return fmt.Errorf("execution %s is %s: %w", id, e.Status, ErrNotRunning)
 	}
 	return o.wake(ctx, id, stageID, func(s *model.StageExecution) error {
-		if s.Status.IsComplete() {
-			return fmt.Errorf("stage %q is %s: %w", s.Name, s.Status, ErrNotRunning)
+		if s.Status != model.StatusRunning && s.Status != model.StatusPaused {
+			return fmt.Errorf("stage %q is %s; only a running stage can be changed: %w", s.Name, s.Status, ErrNotRunning)
 		}
 		if s.Context == nil {
 			s.Context = map[string]any{}

@@ -442,3 +442,25 @@ func TestPipelineStageRunsChildAndCancelReachesIt(t *testing.T) {
 	assertStatus(t, waitDone(t, rt, id, 10*time.Second), model.StatusCanceled)
 	assertStatus(t, waitDone(t, rt, model.ExecutionID(childID), 10*time.Second), model.StatusCanceled)
 }
+
+func TestJudgingAStageThatHasNotStartedIsRefused(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t)
+	p := savePipeline(t, rt, `{"name": "early", "stages": [
+	  {"refId": "1", "type": "wait", "name": "W", "waitTime": 600},
+	  {"refId": "2", "type": "manualJudgment", "name": "Later", "requisiteStageRefIds": ["1"]}]}`)
+	id := trigger(t, rt, p, nil)
+	e := waitFor(t, rt, id, 10*time.Second, "wait running", func(e *model.Execution) bool { return stageStatus(e, "W") == model.StatusRunning })
+	err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "Later").ID, "zed", map[string]any{"judgmentStatus": "continue"})
+	if !errors.Is(err, orchestration.ErrNotRunning) {
+		t.Fatalf("judging a stage that has not started: err = %v, want ErrNotRunning", err)
+	}
+	e, _ = rt.Store.Executions().Get(context.Background(), id)
+	if _, judged := stageNamed(t, e, "Later").Context["judgmentStatus"]; judged {
+		t.Fatalf("the refused judgment was recorded")
+	}
+	if err := rt.Orchestrator.Cancel(context.Background(), id, "zed", ""); err != nil {
+		t.Fatal(err)
+	}
+	assertStatus(t, waitDone(t, rt, id, 10*time.Second), model.StatusCanceled)
+}
