@@ -30,10 +30,22 @@ test: deps check-asl
 	$(GO) test -count=1 -timeout 40m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/ ./shared/api/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./shared/api/
+	$(GO) test -run '^$$' -bench RedBlack -benchtime 5x ./tests/deploy/
 
 demo: build
 	$(BIN)/gennaker demo
 
 clean:
 	rm -rf $(BIN) node_modules
+
+# A local Kubernetes control plane: etcd, kube-apiserver, controller-manager
+# and scheduler built from k8s.io/kubernetes (tools/k8s), and kwok nodes.
+# `make k8s-up` prints the kubeconfig path last; `make k8s-down` stops it.
+.PHONY: k8s-up k8s-down
+k8s-up:
+	@hack/k8s-up.sh
+
+k8s-down:
+	@hack/k8s-down.sh
