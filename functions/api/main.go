@@ -19,5 +19,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(lambdahttp.Handler(p.API()))
+	lambda.Start(lambdahttp.Handler(cloud.TraceHTTP(p.API())))
 }

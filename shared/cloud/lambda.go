@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -57,7 +58,23 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			attrs = append(attrs, "requestId", lc.AwsRequestID)
 		}
-		out, err := next(ctx, payload)
+		var out json.RawMessage
+		var err error
+		if inLambda() {
+			// A subsegment per step, annotated so X-Ray's console finds every
+			// call for one run or stage.
+			err = xray.Capture(ctx, "step "+ids.Action, func(ctx context.Context) error {
+				_ = xray.AddAnnotation(ctx, "executionId", ids.ExecutionID)
+				if ids.StageID != "" {
+					_ = xray.AddAnnotation(ctx, "stageId", ids.StageID)
+				}
+				var stepErr error
+				out, stepErr = next(ctx, payload)
+				return stepErr
+			})
+		} else {
+			out, err = next(ctx, payload)
+		}
 		if err != nil {
 			log.ErrorContext(ctx, "step failed", append(attrs, "error", err.Error())...)
 			return nil, err
@@ -85,4 +102,34 @@ func FromEnvironment(ctx context.Context) (*Platform, error) {
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
 	}), nil
+}
+
+// inLambda reports whether the process runs in AWS Lambda, where the trace's
+// segment is opened by the service and subsegments can be added to it.
+func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+
+// TraceHTTP adds an X-Ray subsegment per API request in Lambda, named by
+// method and path and annotated with the status code.
+func TraceHTTP(h http.Handler) http.Handler {
+	if !inLambda() {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = xray.Capture(r.Context(), r.Method+" "+r.URL.Path, func(ctx context.Context) error {
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			h.ServeHTTP(rec, r.WithContext(ctx))
+			_ = xray.AddAnnotation(ctx, "status", rec.status)
+			return nil
+		})
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
