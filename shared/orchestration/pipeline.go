@@ -253,6 +253,11 @@ func (o *Orchestrator) advance(ctx context.Context, id model.ExecutionID) error 
 	if err != nil {
 		return err
 	}
+	return o.advanceRun(ctx, e)
+}
+
+// advanceRun is advance on a run just read from the store.
+func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error {
 	if e.Status == model.StatusNotStarted {
 		return nil
 	}

@@ -123,10 +123,18 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 	if cfg == nil {
 		cfg = s.Context
 	}
-	ectx := o.exprContext(e, s)
+	// Building what expressions see renders the whole run: only do it for
+	// a stage that has expressions.
+	var ectxCache *expr.Context
+	ectx := func() *expr.Context {
+		if ectxCache == nil {
+			ectxCache = o.exprContext(e, s)
+		}
+		return ectxCache
+	}
 	if se, ok := cfg["stageEnabled"].(map[string]any); ok {
 		if exp, _ := se["expression"].(string); exp != "" {
-			enabled, err := expr.EvaluateBool(exp, ectx)
+			enabled, err := expr.EvaluateBool(exp, ectx())
 			if err != nil {
 				o.failStart(s, fmt.Sprintf("stageEnabled.expression %q: %v", exp, err))
 				return true
@@ -141,11 +149,11 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 	evaluated := map[string]any{}
 	var exprErrs []string
 	for k, v := range cfg {
-		if k == "stageEnabled" {
+		if k == "stageEnabled" || !hasExpression(v) {
 			evaluated[k] = v
 			continue
 		}
-		out, errs := expr.Evaluate(v, ectx)
+		out, errs := expr.Evaluate(v, ectx())
 		for _, err := range errs {
 			path := k
 			if err.Path != "" {
@@ -203,6 +211,27 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 		}
 	}
 	s.Status = model.StatusRunning
+	return false
+}
+
+// hasExpression reports whether a config value holds a ${…} anywhere.
+func hasExpression(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return expr.HasExpression(x)
+	case map[string]any:
+		for k, e := range x {
+			if expr.HasExpression(k) || hasExpression(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasExpression(e) {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -452,8 +481,9 @@ func (o *Orchestrator) afterStage(ctx context.Context, id model.ExecutionID) err
 		if err := o.wakeAll(ctx, e); err != nil {
 			return err
 		}
+		return o.advance(ctx, id)
 	}
-	return o.advance(ctx, id)
+	return o.advanceRun(ctx, e)
 }
 
 // park records the token a parked stage waits on. A change that arrived

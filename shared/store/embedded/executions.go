@@ -139,6 +139,10 @@ func readHeader(tx *bbolt.Tx, id model.ExecutionID) (*model.Execution, error) {
 
 // decodeStage decodes a stored stage record.
 func decodeStage(v []byte) (*model.StageExecution, error) {
+	return decodedStages.get(v, decodeStageRecord)
+}
+
+func decodeStageRecord(v []byte) (*model.StageExecution, error) {
 	rev, body, err := splitRevision(v)
 	if err != nil {
 		return nil, err
