@@ -9,7 +9,6 @@ type Execution struct {
 	Application             ApplicationName  `json:"application"`
 	Name                    string           `json:"name"`
 	PipelineConfigID        PipelineID       `json:"pipelineConfigId,omitempty"`
-	PipelineVersion         int              `json:"pipelineVersion,omitempty"`
 	Status                  Status           `json:"status"`
 	BuildTime               int64            `json:"buildTime"`
 	StartTime               int64            `json:"startTime,omitempty"`

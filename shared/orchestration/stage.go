@@ -168,10 +168,6 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 	}
 	s.Context = evaluated
 	if len(exprErrs) > 0 {
-		summary := map[string]any{}
-		for _, msg := range exprErrs {
-			summary[msg] = msg
-		}
 		s.Context["expressionEvaluationSummary"] = exprErrs
 		if fail, ok := cfg["failOnFailedExpressions"].(bool); !ok || fail {
 			o.failStart(s, "failed to evaluate expressions: "+joinLines(exprErrs))
