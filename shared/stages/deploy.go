@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,10 @@ func (d *DeployStage) Type() string { return d.typ }
 func (d *DeployStage) Validate(s *model.Stage) []model.Problem {
 	var p problems
 	cfg := configOf(s, &p)
+	if d.typ == "deploy" && strategyDeploysParent(cfg) {
+		validateTrafficOptions(cfg, &p)
+		return p
+	}
 	cluster, path, ok := clusterConfig(cfg, &p, d.typ == "deploy")
 	if !ok {
 		return p
@@ -95,6 +100,12 @@ func validateCluster(env *deployEnv, c map[string]any, path string, p *problems)
 			p.add(joinPath(path, "strategy"), "%v", err)
 		}
 	}
+	validateCustom(c, path, p)
+	if !IsExpression(c["pipelineBeforeCleanup"]) {
+		if _, err := beforeCleanupOf(c); err != nil {
+			p.add(joinPath(path, "pipelineBeforeCleanup"), "%v", strings.TrimPrefix(err.Error(), "pipelineBeforeCleanup "))
+		}
+	}
 	if a, ok := c["artifact"].(map[string]any); ok {
 		prov, _ := c["cloudProvider"].(string)
 		if t, _ := a["type"].(string); prov == "local" && t != "" && t != "local/command" && !IsExpression(t) {
@@ -127,6 +138,11 @@ func unwrapField(err error) error {
 
 // Plan implements Definition: the cluster lock around the strategy's steps.
 func (d *DeployStage) Plan(s *model.StageExecution) ([]string, error) {
+	if d.typ == "deploy" && strategyDeploysParent(s.Context) {
+		// A strategy pipeline's deploy: the parent's cluster, strategy none.
+		steps, err := planDeploy("none", nil)
+		return append([]string{ResolveStrategyClusterTask{}.Name()}, steps...), err
+	}
 	var p problems
 	cluster, _, ok := clusterConfig(s.Context, &p, d.typ == "deploy")
 	if !ok {
@@ -148,15 +164,18 @@ func problemsText(p problems) string {
 }
 
 // planDeploy wraps a strategy's steps in the cluster lock and the name
-// allocation every deploy shares.
+// allocation every deploy shares, unless the strategy replaces them.
 func planDeploy(strategy string, cluster map[string]any) ([]string, error) {
-	plan, err := strategyFor(strategy)
+	strat, err := strategyFor(strategy)
 	if err != nil {
 		return nil, err
 	}
-	steps, err := plan(cluster)
+	steps, err := strat.plan(cluster)
 	if err != nil {
 		return nil, err
+	}
+	if strat.replacesBasicSteps {
+		return steps, nil
 	}
 	out := []string{AcquireClusterLockTask{}.Name(), AllocateServerGroupNameTask{}.Name()}
 	out = append(out, steps...)
@@ -166,19 +185,29 @@ func planDeploy(strategy string, cluster map[string]any) ([]string, error) {
 // strategyPlan returns a strategy's steps for a cluster's configuration.
 type strategyPlan func(cluster map[string]any) ([]string, error)
 
+// deployStrategy is how a deploy moves traffic to its new server group.
+type deployStrategy struct {
+	plan strategyPlan
+	// replacesBasicSteps: the strategy allocates and creates no server
+	// group itself (custom: its pipeline does), so no cluster lock either.
+	replacesBasicSteps bool
+}
+
 // strategyFor is the one place a deployment strategy is chosen.
-func strategyFor(name string) (strategyPlan, error) {
+func strategyFor(name string) (deployStrategy, error) {
 	switch name {
 	case "", "none":
-		return noneStrategy, nil
+		return deployStrategy{plan: noneStrategy}, nil
 	case "redblack":
-		return redBlackStrategy, nil
+		return deployStrategy{plan: redBlackStrategy}, nil
 	case "highlander":
-		return highlanderStrategy, nil
+		return deployStrategy{plan: highlanderStrategy}, nil
 	case "rollingredblack":
-		return rollingRedBlackStrategy, nil
+		return deployStrategy{plan: rollingRedBlackStrategy}, nil
+	case "custom":
+		return deployStrategy{plan: customStrategy, replacesBasicSteps: true}, nil
 	default:
-		return nil, fmt.Errorf("unknown deployment strategy %q (known: none, redblack, highlander, rollingredblack)", name)
+		return deployStrategy{}, fmt.Errorf("unknown deployment strategy %q (known: none, redblack, highlander, rollingredblack, custom)", name)
 	}
 }
 
@@ -192,6 +221,10 @@ type deploySpec struct {
 	lbs      []string
 	health   string
 	rollback bool
+	// disabled creates the server group out of rotation (suspendedProcesses
+	// holds AddToLoadBalancer, as a strategy pipeline's trafficOptions
+	// disable sets it).
+	disabled bool
 }
 
 // deployClusterOf reads the deploy stage's cluster.
@@ -237,6 +270,11 @@ func deployClusterOf(run *Run) (deploySpec, error) {
 		return d, err
 	}
 	d.rollback = rb.OnFailure
+	var suspended []string
+	if _, err := DecodeField(c, "suspendedProcesses", &suspended); err != nil {
+		return d, err
+	}
+	d.disabled = slices.Contains(suspended, suspendedAddToLoadBalancer)
 	d.artifact = artifactFor(run, c, d.location.Region)
 	return d, nil
 }
@@ -334,6 +372,9 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *Run) (Resul
 	if _, done := run.Stage.Context[keyDeployed]; done {
 		return Succeeded(), nil
 	}
+	if r := keepClusterLock(ctx, run); r != nil {
+		return *r, nil
+	}
 	d, err := deployClusterOf(run)
 	if err != nil {
 		return deployFailed(ctx, run, "%v", err), nil
@@ -399,6 +440,9 @@ func (CreateServerGroupTask) Name() string { return "CreateServerGroup" }
 
 // Execute implements Task.
 func (CreateServerGroupTask) Execute(ctx context.Context, run *Run) (Result, error) {
+	if r := keepClusterLock(ctx, run); r != nil {
+		return *r, nil
+	}
 	d, err := deployClusterOf(run)
 	if err != nil {
 		return deployFailed(ctx, run, "%v", err), nil
@@ -415,6 +459,7 @@ func (CreateServerGroupTask) Execute(ctx context.Context, run *Run) (Result, err
 		Name:            name,
 		Region:          d.location.Region,
 		Capacity:        capacity,
+		Disabled:        d.disabled,
 		Artifact:        d.artifact,
 		LoadBalancers:   d.lbs,
 		HealthCheckPath: d.health,
@@ -450,8 +495,8 @@ func (WaitForUpInstancesTask) Cancel(ctx context.Context, run *Run) (map[string]
 }
 
 func waitForUp(ctx context.Context, run *Run, key string) (Result, error) {
-	if err := renewClusterLock(ctx, run); err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+	if r := keepClusterLock(ctx, run); r != nil {
+		return *r, nil
 	}
 	l, err := locationOf(run.Stage.Context)
 	if err != nil {
@@ -462,15 +507,33 @@ func waitForUp(ctx context.Context, run *Run, key string) (Result, error) {
 	if err != nil {
 		return deployFailed(ctx, run, "%v", err), nil
 	}
-	g, err := c.ServerGroups().Get(ctx, l.Region, name)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+	outOfRotation := key == keyServerGroup && createdDisabled(run)
+	return pollBriefly(ctx, run, func() (Result, error) {
+		g, err := c.ServerGroups().Get(ctx, l.Region, name)
+		if err != nil {
+			return deployFailed(ctx, run, "%v", err), nil
+		}
+		counts := map[string]any{"up": g.Counts.Up, "down": g.Counts.Down, "starting": g.Counts.Starting, "desired": g.Capacity.Desired}
+		if g.Disabled && outOfRotation {
+			// Out of rotation by design: healthy is enough.
+			if g.Counts.OutOfService+g.Counts.Up >= g.Capacity.Desired {
+				return Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+			}
+		} else if g.Capacity.Desired == 0 || (g.Up() && !g.Disabled) {
+			return Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+		}
+		return Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"instanceCounts": counts}}, nil
+	})
+}
+
+// createdDisabled reports whether the stage is a deploy that creates its
+// server group out of rotation.
+func createdDisabled(run *Run) bool {
+	if _, isDeploy := run.Stage.Context[keyDeployed]; !isDeploy {
+		return false
 	}
-	counts := map[string]any{"up": g.Counts.Up, "down": g.Counts.Down, "starting": g.Counts.Starting, "desired": g.Capacity.Desired}
-	if g.Capacity.Desired == 0 || (g.Up() && !g.Disabled) {
-		return Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
-	}
-	return Result{Status: model.StatusRunning, Backoff: pollBackoff, Context: map[string]any{"instanceCounts": counts}}, nil
+	d, err := deployClusterOf(run)
+	return err == nil && d.disabled
 }
 
 // deployFailed fails a deploy task after cleaning up as the cluster's
@@ -526,20 +589,29 @@ func isNotFound(err error) bool {
 }
 
 // requireServing waits, inside a strategy step, until the new server group
-// takes traffic: an old one is never disabled before that.
+// takes traffic: an old one is never disabled before that. It first renews
+// the cluster lock, as every step of a deploy does.
 func requireServing(ctx context.Context, run *Run) (*providers.ServerGroup, location, providers.Cloud, *Result) {
+	if r := keepClusterLock(ctx, run); r != nil {
+		return nil, location{}, nil, r
+	}
 	l, name, c, err := targetOf(run)
 	if err != nil {
 		r := deployFailed(ctx, run, "%v", err)
 		return nil, l, nil, &r
 	}
-	g, err := c.ServerGroups().Get(ctx, l.Region, name)
-	if err != nil {
-		r := deployFailed(ctx, run, "%v", err)
-		return nil, l, nil, &r
-	}
-	if !g.Serving() {
-		r := Result{Status: model.StatusRunning, Backoff: pollBackoff, Context: map[string]any{"waitingFor": name + " to take traffic"}}
+	var g *providers.ServerGroup
+	r, _ := pollBriefly(ctx, run, func() (Result, error) {
+		var err error
+		if g, err = c.ServerGroups().Get(ctx, l.Region, name); err != nil {
+			return deployFailed(ctx, run, "%v", err), nil
+		}
+		if !g.Serving() {
+			return Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": name + " to take traffic"}}, nil
+		}
+		return Succeeded(), nil
+	})
+	if r.Status != model.StatusSucceeded {
 		return nil, l, nil, &r
 	}
 	return g, l, c, nil
@@ -708,6 +780,9 @@ func (ScaleTargetServerGroupTask) Name() string { return "ScaleTargetServerGroup
 
 // Execute implements Task.
 func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *Run) (Result, error) {
+	if r := keepClusterLock(ctx, run); r != nil {
+		return *r, nil
+	}
 	d, err := deployClusterOf(run)
 	if err != nil {
 		return deployFailed(ctx, run, "%v", err), nil
@@ -770,8 +845,8 @@ func (t WaitBeforeTask) Execute(ctx context.Context, run *Run) (Result, error) {
 	if err != nil {
 		return deployFailed(ctx, run, "%v", err), nil
 	}
-	if err := renewClusterLock(ctx, run); err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+	if r := keepClusterLock(ctx, run); r != nil {
+		return *r, nil
 	}
 	start, err := taskStart(run, t.name)
 	if err != nil {

@@ -248,5 +248,63 @@ func currentTask(s *model.StageExecution) int {
 	return -1
 }
 
-// pollBackoff is how often deployment tasks look again.
-const pollBackoff = time.Second
+// deployPollBackoff is how often deployment tasks look again.
+const deployPollBackoff = time.Second
+
+// The state machine waits whole seconds between polls, which would make a
+// wait that is over in 60 ms (a local instance starting) cost a second. So
+// a deployment task that polls looks again within its invocation, every
+// briefPollStep, until briefPollWindow after it first started; only a wait
+// longer than that returns RUNNING and pays the state machine's backoff.
+const (
+	briefPollWindow = 2 * time.Second
+	briefPollStep   = 50 * time.Millisecond
+	// briefPollMargin is left of the invocation's deadline (a Lambda's).
+	briefPollMargin = 500 * time.Millisecond
+)
+
+// pollBriefly calls check until it returns anything but a RUNNING poll, or
+// the task's brief window, the stage's stageTimeoutMs, the context or its
+// deadline ends; then it returns check's last result.
+func pollBriefly(ctx context.Context, run *Run, check func() (Result, error)) (Result, error) {
+	window := briefPollWindow - sinceTaskStart(run)
+	if ms, ok, _ := Int(run.Stage.Context, "stageTimeoutMs"); ok && ms > 0 && run.Stage.StartTime > 0 && !run.Now.IsZero() {
+		// Never look past the stage's own bound.
+		window = min(window, time.Duration(ms)*time.Millisecond-run.Now.Sub(time.UnixMilli(run.Stage.StartTime)))
+	}
+	deadline := time.Now().Add(window)
+	if d, ok := ctx.Deadline(); ok && d.Add(-briefPollMargin).Before(deadline) {
+		deadline = d.Add(-briefPollMargin)
+	}
+	for {
+		res, err := check()
+		if err != nil || res.Status != model.StatusRunning || res.Wake != Poll {
+			return res, err
+		}
+		if time.Now().Add(briefPollStep).After(deadline) {
+			return res, nil
+		}
+		t := time.NewTimer(briefPollStep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, nil
+		case <-t.C:
+		}
+	}
+}
+
+// sinceTaskStart is how long the running task has run, by the
+// orchestrator's clock; 0 when it is not known.
+func sinceTaskStart(run *Run) time.Duration {
+	start := run.Stage.Orchestration.TaskStartTime
+	if start == 0 {
+		if i := taskIndex(run.Stage); i >= 0 {
+			start = run.Stage.Tasks[i].StartTime
+		}
+	}
+	if start == 0 || run.Now.IsZero() {
+		return 0
+	}
+	return max(run.Now.Sub(time.UnixMilli(start)), 0)
+}

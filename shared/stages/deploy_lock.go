@@ -45,7 +45,7 @@ func (AcquireClusterLockTask) Execute(ctx context.Context, run *Run) (Result, er
 	name := clusterLockName(spec.location, spec.cluster.String())
 	err = run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
 	if errors.Is(err, store.ErrConflict) {
-		return Result{Status: model.StatusRunning, Backoff: pollBackoff,
+		return Result{Status: model.StatusRunning, Backoff: deployPollBackoff,
 			Context: map[string]any{"waitingForClusterLock": name}}, nil
 	}
 	if err != nil {
@@ -53,6 +53,10 @@ func (AcquireClusterLockTask) Execute(ctx context.Context, run *Run) (Result, er
 	}
 	return Result{Status: model.StatusSucceeded, Context: map[string]any{"clusterLock": name, "waitingForClusterLock": nil}}, nil
 }
+
+// errLostClusterLock: the deploy's lease expired and another deployment
+// holds the cluster now.
+var errLostClusterLock = errors.New("lost the cluster lock")
 
 // renewClusterLock extends the deploy's lease; losing it fails the deploy.
 func renewClusterLock(ctx context.Context, run *Run) error {
@@ -62,9 +66,33 @@ func renewClusterLock(ctx context.Context, run *Run) error {
 	}
 	err := run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
 	if errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("lost the lock on %s to another deployment", name)
+		return fmt.Errorf("%w %s to another deployment", errLostClusterLock, name)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("renew the lock on %s: %w", name, err)
+	}
+	return nil
+}
+
+// keepClusterLock renews the lease before each step of a deploy, instant
+// or polling, so a deploy whose lease expired while it stood still (its
+// runtime stopped longer than the lease) notices before it acts, rather
+// than interleave with the deployment that took the cluster. It returns the
+// result to end the task with, or nil to go on. A deploy that lost the lock
+// fails without cleaning up: the cluster is another deployment's now. A
+// store that cannot be reached is asked again later.
+func keepClusterLock(ctx context.Context, run *Run) *Result {
+	err := renewClusterLock(ctx, run)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errLostClusterLock):
+		r := Failed("%v; this deploy stops and leaves the cluster to it", err)
+		return &r
+	default:
+		r := Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"clusterLockError": err.Error()}}
+		return &r
+	}
 }
 
 func releaseClusterLock(ctx context.Context, run *Run) error {

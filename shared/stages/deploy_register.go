@@ -64,6 +64,8 @@ func deploymentTasks() []Task {
 		ResolveRollbackTargetsTask{}, EnableRestoreServerGroupTask{}, ResizeRestoreServerGroupTask{},
 		WaitForRestoreUpInstancesTask{}, DisableRolledBackServerGroupTask{}, RestoreMinCapacityTask{},
 		FindImageFromClusterTask{},
+		StartStrategyPipelineTask{}, MonitorStrategyPipelineTask{}, ResolveStrategyClusterTask{},
+		StartPipelineBeforeCleanupTask{}, MonitorPipelineBeforeCleanupTask{},
 		UpsertLoadBalancerTask{}, DeleteLoadBalancerTask{},
 	}
 }

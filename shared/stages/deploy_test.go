@@ -29,16 +29,26 @@ func TestDeployPlansEachStrategy(t *testing.T) {
 		{"rollingredblack default steps", `{"strategy": "rollingredblack"}`,
 			"AcquireClusterLock AllocateServerGroupName CreateServerGroup ScaleTargetServerGroup WaitForUpInstances ScaleTargetServerGroup WaitForUpInstances DisableOldServerGroups ReleaseClusterLock", ""},
 		{"rollingredblack three steps and cleanup", `{"strategy": "rollingredblack", "targetPercentages": [10, 50], "delayBeforeCleanup": 3, "scaleDown": true}`,
-			"AcquireClusterLock AllocateServerGroupName CreateServerGroup ScaleTargetServerGroup WaitForUpInstances ScaleTargetServerGroup WaitForUpInstances ScaleTargetServerGroup WaitForUpInstances WaitBeforeCleanup DisableOldServerGroups ScaleDownOldServerGroups ReleaseClusterLock", ""},
+			"AcquireClusterLock AllocateServerGroupName CreateServerGroup ScaleTargetServerGroup WaitForUpInstances WaitBeforeCleanup ScaleTargetServerGroup WaitForUpInstances WaitBeforeCleanup ScaleTargetServerGroup WaitForUpInstances WaitBeforeCleanup DisableOldServerGroups ScaleDownOldServerGroups ReleaseClusterLock", ""},
+		{"rollingredblack validates each step before cleanup", `{"strategy": "rollingredblack", "targetPercentages": [50], "pipelineBeforeCleanup": {"application": "hello", "pipelineId": "validate"}}`,
+			"AcquireClusterLock AllocateServerGroupName CreateServerGroup ScaleTargetServerGroup WaitForUpInstances StartPipelineBeforeCleanup MonitorPipelineBeforeCleanup ScaleTargetServerGroup WaitForUpInstances StartPipelineBeforeCleanup MonitorPipelineBeforeCleanup DisableOldServerGroups ReleaseClusterLock", ""},
+		{"rollingredblack without a pipelineId runs no pipeline", `{"strategy": "rollingredblack", "targetPercentages": [100], "pipelineBeforeCleanup": {"application": "hello"}}`,
+			"AcquireClusterLock AllocateServerGroupName CreateServerGroup ScaleTargetServerGroup WaitForUpInstances DisableOldServerGroups ReleaseClusterLock", ""},
 		{"rollingredblack falling percentages", `{"strategy": "rollingredblack", "targetPercentages": [50, 20]}`, "", "must rise"},
+		{"a strategy pipeline's deploy deploys its parent's cluster", ``,
+			"ResolveStrategyCluster AcquireClusterLock AllocateServerGroupName CreateServerGroup WaitForUpInstances ReleaseClusterLock", ""},
 		{"unknown strategy", `{"strategy": "bluegreen"}`, "", `unknown deployment strategy "bluegreen"`},
-		{"custom is not built yet", `{"strategy": "custom"}`, "", `unknown deployment strategy "custom"`},
+		{"custom runs its pipeline instead", `{"strategy": "custom", "strategyApplication": "hello", "strategyPipeline": "s"}`,
+			"StartStrategyPipeline MonitorStrategyPipeline", ""},
 	}
 	reg := Builtin()
 	def, _ := reg.Definition("deploy")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := contextFromJSON(t, `{"clusters": [`+tc.cluster+`]}`)
+			if tc.cluster == "" {
+				ctx = contextFromJSON(t, `{"clusters": []}`)
+			}
 			plan, err := def.Plan(&model.StageExecution{Context: ctx})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -90,10 +100,21 @@ func TestDeployValidation(t *testing.T) {
 		{"bad capacity and strategy", `{"type": "deploy", "clusters": [{` + good + `, "capacity": {"min": 3, "desired": 1}, "strategy": "bluegreen"}]}`,
 			[]string{
 				"clusters[0].capacity: must satisfy 0 ≤ min ≤ desired ≤ max, got min 3, desired 1, max 3",
-				`clusters[0].strategy: unknown deployment strategy "bluegreen" (known: none, redblack, highlander, rollingredblack)`,
+				`clusters[0].strategy: unknown deployment strategy "bluegreen" (known: none, redblack, highlander, rollingredblack, custom)`,
 			}},
 		{"bad stack", `{"type": "deploy", "clusters": [{` + good + `, "stack": "pr-od"}]}`,
 			[]string{`clusters[0].application: invalid name: stack "pr-od" may hold only letters, digits and underscores`}},
+		{"custom without its pipeline", `{"type": "deploy", "clusters": [{` + good + `, "strategy": "custom", "pipelineParameters": [1]}]}`,
+			[]string{
+				"clusters[0].strategyPipeline: is required with the custom strategy: the id of the strategy pipeline to run",
+				"clusters[0].pipelineParameters: must be an object of parameter names to values, not a list",
+			}},
+		{"custom", `{"type": "deploy", "clusters": [{` + good + `, "strategy": "custom", "strategyApplication": "hello", "strategyPipeline": "s", "pipelineParameters": {"a": 1}}]}`, nil},
+		{"bad pipelineBeforeCleanup", `{"type": "deploy", "clusters": [{` + good + `, "strategy": "rollingredblack", "pipelineBeforeCleanup": "validate"}]}`,
+			[]string{"clusters[0].pipelineBeforeCleanup: must be {application, pipelineId, pipelineParameters}"}},
+		{"strategy pipeline deploy", `{"type": "deploy", "clusters": [], "trafficOptions": "disable"}`, nil},
+		{"strategy pipeline deploy with bad trafficOptions", `{"type": "deploy", "clusters": [], "trafficOptions": "off"}`,
+			[]string{`trafficOptions: "off" is not inherit, enable or disable`}},
 		{"disable with unknown target", `{"type": "disableServerGroup", "credentials": "local", "cluster": "hello-prod", "target": "newest"}`,
 			[]string{`target: "newest" is not one of current_asg_dynamic, ancestor_asg_dynamic, oldest_asg_dynamic, largest_asg_dynamic`}},
 		{"disable by name", `{"type": "disableServerGroup", "credentials": "local", "serverGroupName": "hello-prod-v003"}`, nil},

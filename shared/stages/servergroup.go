@@ -158,11 +158,13 @@ func (WaitForDisabledServerGroupTask) Name() string { return "WaitForDisabledSer
 
 // Execute implements Task.
 func (WaitForDisabledServerGroupTask) Execute(ctx context.Context, run *Run) (Result, error) {
-	return act(ctx, run, func(_ location, _ string, _ providers.Cloud, g *providers.ServerGroup) (Result, error) {
-		if g.Disabled {
-			return Succeeded(), nil
-		}
-		return Running(pollBackoff), nil
+	return pollBriefly(ctx, run, func() (Result, error) {
+		return act(ctx, run, func(_ location, _ string, _ providers.Cloud, g *providers.ServerGroup) (Result, error) {
+			if g.Disabled {
+				return Succeeded(), nil
+			}
+			return Running(deployPollBackoff), nil
+		})
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/model"
@@ -100,8 +101,25 @@ func resizeTo(ctx map[string]any, cur providers.Capacity) (providers.Capacity, e
 	return providers.Capacity{Min: min(cur.Min, desired), Max: max(cur.Max, desired), Desired: desired}, nil
 }
 
+// relativeResize reports whether the stage resizes relative to the current
+// capacity (pct or incr) rather than to an exact one.
+func relativeResize(ctx map[string]any) bool {
+	typ, _, _ := String(ctx, "resizeType")
+	switch typ {
+	case "pct", "incr":
+		return true
+	case "":
+		_, pct := ctx["scalePct"]
+		_, incr := ctx["scaleNum"]
+		return pct || incr
+	}
+	return false
+}
+
 // ResizeServerGroupTask sets the capacity, unless a traffic guard forbids
-// resizing the last serving server group to zero.
+// resizing the last serving server group to zero. A relative resize (pct,
+// incr) first records its target capacity and asks to be called again, so
+// a retry never applies it twice.
 type ResizeServerGroupTask struct{}
 
 // Name implements Task.
@@ -117,6 +135,14 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *Run) (Result, err
 			var err error
 			if target, err = resizeTo(run.Stage.Context, g.Capacity); err != nil {
 				return Failed("%v", err), nil
+			}
+			if relativeResize(run.Stage.Context) {
+				// A percentage or an increment retried after the provider
+				// applied it would apply twice: store the target first (a
+				// RUNNING result is stored before the next call), then act.
+				return Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: map[string]any{
+					"targetCapacity": capacityMap(target), "originalCapacity": capacityMap(g.Capacity),
+				}}, nil
 			}
 		}
 		if target.Desired == 0 {
@@ -141,11 +167,13 @@ func (WaitForCapacityMatchTask) Name() string { return "WaitForCapacityMatch" }
 
 // Execute implements Task.
 func (WaitForCapacityMatchTask) Execute(ctx context.Context, run *Run) (Result, error) {
-	return act(ctx, run, func(_ location, _ string, _ providers.Cloud, g *providers.ServerGroup) (Result, error) {
-		healthy := g.Counts.Up + g.Counts.OutOfService
-		if g.Counts.Total == g.Capacity.Desired && healthy == g.Capacity.Desired {
-			return Succeeded(), nil
-		}
-		return Running(pollBackoff), nil
+	return pollBriefly(ctx, run, func() (Result, error) {
+		return act(ctx, run, func(_ location, _ string, _ providers.Cloud, g *providers.ServerGroup) (Result, error) {
+			healthy := g.Counts.Up + g.Counts.OutOfService
+			if g.Counts.Total == g.Capacity.Desired && healthy == g.Capacity.Desired {
+				return Succeeded(), nil
+			}
+			return Running(deployPollBackoff), nil
+		})
 	})
 }

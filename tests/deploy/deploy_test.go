@@ -20,7 +20,7 @@ func TestRedBlackServesEveryRequestAndRollsBack(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	ex := e.run(deployStage("v2", "redblack", 2, "", `, "scaleDown": true, "maxRemainingAsgs": 2`))
 	time.Sleep(200 * time.Millisecond)
-	versions, failures := tr.finish()
+	versions, failures := tr.finishAfter(50)
 	assertStatus(t, ex, model.StatusSucceeded)
 	assertNoFailures(t, versions, failures)
 	if versions["v1"] == 0 || versions["v2"] == 0 {
@@ -38,7 +38,7 @@ func TestRedBlackServesEveryRequestAndRollsBack(t *testing.T) {
 	tr = startTraffic(e.lb)
 	ex = e.run(`{"refId": "rb", "type": "rollbackCluster", "name": "Rollback", "cloudProvider": "local",
 	  "credentials": "local", "regions": ["local"], "cluster": "hello-prod"}`)
-	versions, failures = tr.finish()
+	versions, failures = tr.finishAfter(50)
 	assertStatus(t, ex, model.StatusSucceeded)
 	assertNoFailures(t, versions, failures)
 	if got, want := e.state(), "v000:enabled:2 v001:disabled:2"; got != want {
@@ -59,7 +59,7 @@ func TestRollingRedBlackServesEveryRequest(t *testing.T) {
 	assertStatus(t, e.run(deployStage("v1", "rollingredblack", 2, "", "")), model.StatusSucceeded)
 	tr := startTraffic(e.lb)
 	ex := e.run(deployStage("v2", "rollingredblack", 2, "", `, "targetPercentages": [50, 100]`))
-	versions, failures := tr.finish()
+	versions, failures := tr.finishAfter(50)
 	assertStatus(t, ex, model.StatusSucceeded)
 	assertNoFailures(t, versions, failures)
 	if got, want := e.state(), "v000:disabled:2 v001:enabled:2"; got != want {
@@ -91,7 +91,7 @@ func TestStrategies(t *testing.T) {
 			assertStatus(t, e.run(deployStage("v1", tc.strategy, 1, "", "")), model.StatusSucceeded)
 			tr := startTraffic(e.lb)
 			ex := e.run(deployStage("v2", tc.strategy, 1, "", ""))
-			versions, failures := tr.finish()
+			versions, failures := tr.finishAfter(50)
 			assertStatus(t, ex, model.StatusSucceeded)
 			assertNoFailures(t, versions, failures)
 			if got := e.state(); got != tc.want {
@@ -110,7 +110,7 @@ func TestUnhealthyVersionFailsAtStageTimeoutAndIsRolledBack(t *testing.T) {
 	ex := e.run(`{"refId": "deploy", "type": "deploy", "name": "Deploy broken", "stageTimeoutMs": 3000,
 	  "clusters": [` + cluster("v3", "redblack", 2, `, "FAIL_HEALTH": "true"`, `, "rollback": {"onFailure": true}`) + `]}`)
 	elapsed := time.Since(start)
-	versions, failures := tr.finish()
+	versions, failures := tr.finishAfter(50)
 	assertStatus(t, ex, model.StatusTerminal)
 	if msg := describe(ex); !strings.Contains(msg, "timed out") || !strings.Contains(msg, "stageTimeoutMs 3000") {
 		t.Fatalf("the stage did not fail at its timeout: %s", msg)

@@ -245,6 +245,31 @@ func (tr *traffic) finish() (map[string]int, []string) {
 	return tr.versions, tr.failures
 }
 
+// finishAfter lets n more requests go through the load balancer after the
+// change under test, so its aftermath is part of what the traffic saw, then
+// stops the traffic. It waits at most 10 s.
+func (tr *traffic) finishAfter(n int) (map[string]int, []string) {
+	count := func() int {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		total := len(tr.failures)
+		for _, c := range tr.versions {
+			total += c
+		}
+		return total
+	}
+	target := count() + n
+	deadline := time.Now().Add(10 * time.Second)
+	for count() < target && time.Now().Before(deadline) {
+		select {
+		case <-tr.done:
+			return tr.finish()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return tr.finish()
+}
+
 // snapshot returns the counts so far.
 func (tr *traffic) snapshot() map[string]int {
 	tr.mu.Lock()
