@@ -141,10 +141,22 @@ func (s *server) getTask(w http.ResponseWriter, r *http.Request) error {
 	if !found {
 		return notFound("task %q not found", id)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(b)
-	return err
+	var t task
+	if err := json.Unmarshal(b, &t); err != nil {
+		return fmt.Errorf("task %s: %w", id, err)
+	}
+	// A task that started a run is as far along as its run.
+	if runID, ok := strings.CutPrefix(t.Ref, "/pipelines/"); ok {
+		e, err := s.store.Executions().GetHeader(r.Context(), model.ExecutionID(runID))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("task %s: %w", id, err)
+		}
+		if e != nil {
+			t.Status = e.Status
+			t.EndTime = e.EndTime
+		}
+	}
+	return writeJSON(w, http.StatusOK, t)
 }
 
 // checkJob checks one job and returns how to run it.
@@ -211,8 +223,67 @@ func (s *server) checkJob(ctx context.Context, path string, raw json.RawMessage,
 	case "":
 		return job{}, badRequest("%s.type: is required; gennaker runs %s", path, strings.Join(jobTypes, ", "))
 	default:
-		return job{}, badRequest("%s.type: unknown job type %q; gennaker runs %s", path, head.Type, strings.Join(jobTypes, ", "))
+		if j, ok, err := s.checkStageJob(path, head.Type, raw, who); ok || err != nil {
+			return j, err
+		}
+		return job{}, badRequest("%s.type: unknown job type %q; gennaker runs %s, and any stage type as an ad-hoc run", path, head.Type, strings.Join(jobTypes, ", "))
 	}
+}
+
+// checkStageJob turns a job whose type is a stage type (upsertLoadBalancer,
+// resizeServerGroup, …) into an ad-hoc run of that one stage, as Orca runs
+// such tasks as orchestrations. Deck sends a load balancer's fields on the
+// job itself; they become the stage's loadBalancers list. ok is false when
+// the type is not a stage type.
+func (s *server) checkStageJob(path, kind string, raw json.RawMessage, who string) (job, bool, error) {
+	var fields map[string]any
+	if err := decodeJSON(raw, &fields, path); err != nil {
+		return job{}, false, err
+	}
+	app, _ := fields["application"].(string)
+	if (kind == "upsertLoadBalancer" || kind == "deleteLoadBalancer") && fields["loadBalancers"] == nil && fields["name"] != nil {
+		lb := map[string]any{}
+		for k, v := range fields {
+			if k != "type" && k != "user" {
+				lb[k] = v
+			}
+		}
+		if lb["account"] == nil && lb["credentials"] != nil {
+			lb["account"] = lb["credentials"]
+		}
+		fields = map[string]any{"type": kind, "loadBalancers": []any{lb}}
+	}
+	fields["refId"] = "1"
+	fields["name"] = kind
+	b, _ := json.Marshal(fields)
+	var st model.Stage
+	if err := json.Unmarshal(b, &st); err != nil {
+		return job{}, true, badRequest("%s: %v", path, err)
+	}
+	if s.registry == nil {
+		return job{}, false, nil
+	}
+	known, probs := s.registry.ValidateStage(&st)
+	if !known {
+		return job{}, false, nil
+	}
+	if len(probs) > 0 {
+		for i := range probs {
+			probs[i].Path = path + "." + probs[i].Path
+		}
+		return job{}, true, &model.ValidationError{Problems: probs}
+	}
+	if app == "" {
+		return job{}, true, badRequest("%s.application: is required for a %s job: the application it acts for", path, kind)
+	}
+	p := &model.Pipeline{Application: canonicalApp(app), Name: kind, Stages: []model.Stage{st}}
+	return job{kind: kind, run: func(ctx context.Context) (string, error) {
+		id, err := s.orch.TriggerPipeline(ctx, p, model.ExecutionTrigger{Type: "manual", User: who}, "")
+		if err != nil {
+			return "", err
+		}
+		return "/pipelines/" + string(id), nil
+	}}, true, nil
 }
 
 func (s *server) checkApplicationJob(ctx context.Context, path, kind string, raw json.RawMessage, who string) (job, error) {
