@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,6 +57,17 @@ func (r *pipelineRef) resolve(args []string) ([]string, error) {
 		return nil, fmt.Errorf("name the pipeline: APP NAME, or -a APP -n NAME")
 	}
 	return args, nil
+}
+
+// lookup resolves the pipeline named by the flags or arguments and fetches
+// its configuration; it returns the arguments left over.
+func (r *pipelineRef) lookup(ctx context.Context, c *client, args []string) (*pipelineConfig, []string, error) {
+	rest, err := r.resolve(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.pipelineConfig(ctx, r.app, r.name)
+	return p, rest, err
 }
 
 // readDocument reads a JSON document from a file ("-" is stdin). YAML files
@@ -300,11 +312,8 @@ func newPipelineHistoryCmd(g *globals) *cobra.Command {
 		Short: "List a pipeline's saved versions, newest first",
 		Args:  cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := ref.resolve(args); err != nil {
-				return err
-			}
 			c := g.client()
-			p, err := c.pipelineConfig(cmd.Context(), ref.app, ref.name)
+			p, _, err := ref.lookup(cmd.Context(), c, args)
 			if err != nil {
 				return err
 			}
@@ -339,17 +348,13 @@ func newPipelineRestoreCmd(g *globals) *cobra.Command {
 		Short: "Save an earlier version of a pipeline again as its newest version",
 		Args:  cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rest, err := ref.resolve(args)
+			c := g.client()
+			p, rest, err := ref.lookup(cmd.Context(), c, args)
 			if err != nil {
 				return err
 			}
 			if len(rest) != 1 {
 				return fmt.Errorf("give the version to restore: gennaker pipeline restore APP NAME VERSION")
-			}
-			c := g.client()
-			p, err := c.pipelineConfig(cmd.Context(), ref.app, ref.name)
-			if err != nil {
-				return err
 			}
 			var raw json.RawMessage
 			path := fmt.Sprintf("/pipelineConfigs/%s/history/%s/restore", seg(p.ID), seg(rest[0]))
@@ -379,11 +384,8 @@ func newPipelineDiffCmd(g *globals) *cobra.Command {
 		Short: "Show what changed between two versions of a pipeline (default: the last save)",
 		Args:  cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := ref.resolve(args); err != nil {
-				return err
-			}
 			c := g.client()
-			p, err := c.pipelineConfig(cmd.Context(), ref.app, ref.name)
+			p, _, err := ref.lookup(cmd.Context(), c, args)
 			if err != nil {
 				return err
 			}
