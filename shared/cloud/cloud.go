@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
@@ -27,6 +28,10 @@ const (
 	EnvPipelineMachineArn = "GENNAKER_PIPELINE_STATE_MACHINE_ARN"
 	EnvStageMachineArn    = "GENNAKER_STAGE_STATE_MACHINE_ARN"
 	EnvEventBusName       = "GENNAKER_EVENT_BUS_NAME"
+	// EnvAccounts optionally holds the deployment accounts, as the YAML or
+	// JSON of an accounts file: `accounts: [{name, provider, …}]`. In the
+	// cloud, Kubernetes accounts name EKS clusters.
+	EnvAccounts = "GENNAKER_ACCOUNTS"
 )
 
 // Config is what a function learns from its environment.
@@ -34,6 +39,8 @@ type Config struct {
 	Tables   dynamodb.Tables
 	Machines orchestration.Machines
 	EventBus string
+	// Accounts are the deployment accounts; none when unset.
+	Accounts []providers.Account
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -51,6 +58,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EventBus: getenv(EnvEventBusName),
 	}
 	var missing []error
+	if raw := getenv(EnvAccounts); raw != "" {
+		accts, err := providers.ParseAccounts([]byte(raw))
+		if err != nil {
+			missing = append(missing, fmt.Errorf("environment variable %s: %w", EnvAccounts, err))
+		}
+		// The local provider runs processes on one machine; a Lambda has no
+		// such machine, so the local account the parser always adds is left out.
+		for _, a := range accts {
+			if a.Provider != "local" {
+				c.Accounts = append(c.Accounts, a)
+			}
+		}
+	}
 	for name, v := range map[string]string{
 		EnvConfigTable: c.Tables.Config, EnvExecutionsTable: c.Tables.Executions, EnvRuntimeTable: c.Tables.Runtime,
 		EnvPipelineMachineArn: c.Machines.Pipeline, EnvStageMachineArn: c.Machines.Stage,
@@ -97,9 +117,15 @@ func New(cfg Config, d Deps) *Platform {
 	st := dynamodb.New(d.DB, cfg.Tables)
 	reg := stages.Builtin()
 	if d.Providers == nil {
-		// No deployment targets are configured in the cloud yet: an empty
-		// registry makes every account an error that names it.
-		d.Providers, _ = providers.NewRegistry(nil)
+		// Kubernetes is the provider the cloud runtime can reach (EKS
+		// clusters through IAM tokens); an account of any other provider is
+		// an error that names it.
+		reg, err := providers.NewRegistry(cfg.Accounts, kubernetes.New())
+		if err != nil {
+			log.Error("deployment accounts", "error", err)
+			reg, _ = providers.NewRegistry(nil, kubernetes.New())
+		}
+		d.Providers = reg
 	}
 	stages.UseProviders(reg, d.Providers)
 	orch := orchestration.New(orchestration.Options{

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/orchestration"
@@ -179,7 +180,7 @@ func (r *Runtime) openProviders(ctx context.Context, opts Options, log *slog.Log
 	if err != nil {
 		return err
 	}
-	reg, err := providers.NewRegistry(accts, lp)
+	reg, err := providers.NewRegistry(accts, lp, kubernetes.New())
 	if err != nil {
 		_ = lp.Close()
 		return fmt.Errorf("accounts: %w", err)

@@ -6,5 +6,6 @@ func Builtin() *Registry {
 	r := NewRegistry()
 	RegisterFlowControl(r)
 	RegisterDeployments(r)
+	RegisterManifests(r)
 	return r
 }

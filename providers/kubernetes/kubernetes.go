@@ -1,0 +1,311 @@
+// Package kubernetes is the Kubernetes provider: an account is a cluster
+// reached through a kubeconfig file and context, limited to an allow-list of
+// namespaces, and manifests are deployed with server-side apply through
+// client-go. What Spinnaker's conventions say about manifests (versions,
+// monikers, stability, traffic) lives in the client-free package manifest;
+// this package only talks to the API server.
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Name is the provider's name in pipelines and accounts.
+const Name = "kubernetes"
+
+// FieldManager owns the fields gennaker applies.
+const FieldManager = "gennaker"
+
+// Provider builds Kubernetes accounts' views.
+type Provider struct{}
+
+// New returns the Kubernetes provider.
+func New() *Provider { return &Provider{} }
+
+var _ providers.Provider = (*Provider)(nil)
+
+// Name implements providers.Provider.
+func (*Provider) Name() string { return Name }
+
+// Config is a Kubernetes account's own fields in the accounts file:
+//
+//	accounts:
+//	- name: staging
+//	  provider: kubernetes
+//	  kubeconfig: ~/.kube/config   # default: $KUBECONFIG, then ~/.kube/config
+//	  context: staging-cluster     # default: the kubeconfig's current context
+//	  namespaces: [shop-staging]   # the namespaces the account may use; empty: all
+//	  omitNamespaces: [kube-system] # namespaces it may never use
+//	- name: prod
+//	  provider: kubernetes
+//	  eksCluster: shop-prod        # an EKS cluster instead of a kubeconfig
+//	  region: eu-west-1
+//	  assumeRole: arn:aws:iam::123456789012:role/deployer  # optional
+//	  namespaces: [shop]
+//
+// Spinnaker's kubeconfigFile is read as kubeconfig.
+type Config struct {
+	Kubeconfig     string
+	Context        string
+	Namespaces     []string
+	OmitNamespaces []string
+	// EKSCluster, Region and AssumeRole reach an EKS cluster with an IAM
+	// token, as the cloud runtime does.
+	EKSCluster string
+	Region     string
+	AssumeRole string
+}
+
+// ParseConfig reads an account's fields.
+func ParseConfig(acct providers.Account) (Config, error) {
+	var c Config
+	for k, v := range acct.Fields {
+		switch k {
+		case "kubeconfig", "kubeconfigFile", "context", "eksCluster", "region", "assumeRole":
+			s, ok := v.(string)
+			if !ok {
+				return c, fmt.Errorf("%s must be a string", k)
+			}
+			switch k {
+			case "context":
+				c.Context = s
+			case "eksCluster":
+				c.EKSCluster = s
+			case "region":
+				c.Region = s
+			case "assumeRole":
+				c.AssumeRole = s
+			default:
+				c.Kubeconfig = s
+			}
+		case "namespaces", "omitNamespaces":
+			list, ok := v.([]any)
+			if !ok {
+				return c, fmt.Errorf("%s must be a list of namespace names", k)
+			}
+			for _, item := range list {
+				s, ok := item.(string)
+				if !ok || s == "" {
+					return c, fmt.Errorf("%s must be a list of namespace names", k)
+				}
+				if k == "namespaces" {
+					c.Namespaces = append(c.Namespaces, s)
+				} else {
+					c.OmitNamespaces = append(c.OmitNamespaces, s)
+				}
+			}
+		default:
+			return c, fmt.Errorf("unknown field %q (kubernetes accounts take kubeconfig, context, namespaces, omitNamespaces, or eksCluster, region, assumeRole)", k)
+		}
+	}
+	switch {
+	case c.EKSCluster != "" && (c.Kubeconfig != "" || c.Context != ""):
+		return c, errors.New("eksCluster and kubeconfig/context are alternatives: give one")
+	case c.EKSCluster == "" && (c.Region != "" || c.AssumeRole != ""):
+		return c, errors.New("region and assumeRole are for eksCluster accounts")
+	case c.EKSCluster != "" && c.Region == "":
+		return c, errors.New("an eksCluster account needs its region")
+	}
+	return c, nil
+}
+
+// Cloud implements providers.Cloud for a Kubernetes account.
+func (*Provider) Cloud(acct providers.Account) (providers.Cloud, error) {
+	cfg, err := ParseConfig(acct)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := NewCluster(acct.Name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{acct: acct, cluster: cl}, nil
+}
+
+// Cloud is one Kubernetes account, deployed to with the manifest stages
+// through Manifests. Its ReplicaSets show as server groups (region: their
+// namespace) that can be enabled, disabled, resized and destroyed; load
+// balancers and images are not supported yet.
+type Cloud struct {
+	acct    providers.Account
+	cluster *Cluster
+}
+
+// Account implements providers.Cloud.
+func (c *Cloud) Account() providers.Account { return c.acct }
+
+// Manifests is the account's cluster.
+func (c *Cloud) Manifests() manifest.Cluster { return c.cluster }
+
+// ServerGroups implements providers.Cloud: the account's ReplicaSets,
+// deployed with deployManifest.
+func (c *Cloud) ServerGroups() providers.ServerGroups {
+	return serverGroups{unsupported: unsupported{c.acct.Name}, c: c.cluster}
+}
+
+// LoadBalancers implements providers.Cloud.
+func (c *Cloud) LoadBalancers() providers.LoadBalancers {
+	return unsupportedLoadBalancers{unsupported{c.acct.Name}}
+}
+
+// Images implements providers.Cloud.
+func (c *Cloud) Images() providers.Images { return unsupportedImages{unsupported{c.acct.Name}} }
+
+// Cluster is a Kubernetes account's cluster; it implements manifest.Cluster.
+// Its clients are built at the first call, so an account whose cluster is
+// unreachable (or whose EKS endpoint is not looked up yet) does not keep the
+// runtime from starting.
+type Cluster struct {
+	account   string
+	allowed   []string
+	omitted   []string
+	defaultNS string
+	connect   func(context.Context) (*rest.Config, error)
+
+	mu     sync.Mutex
+	core   kubernetes.Interface
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+var _ manifest.Cluster = (*Cluster)(nil)
+
+// NewCluster reads an account's kubeconfig (or notes its EKS cluster). It
+// does not contact the cluster: an unreachable cluster fails the first call.
+func NewCluster(account string, cfg Config) (*Cluster, error) {
+	c := &Cluster{account: account, allowed: cfg.Namespaces, omitted: cfg.OmitNamespaces}
+	ns := ""
+	if cfg.EKSCluster != "" {
+		c.connect = eksConnect(cfg)
+	} else {
+		rc, kubeNS, err := restConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		ns = kubeNS
+		c.connect = func(context.Context) (*rest.Config, error) { return rc, nil }
+	}
+	switch {
+	case len(cfg.Namespaces) > 0 && (ns == "" || !slices.Contains(cfg.Namespaces, ns)):
+		c.defaultNS = cfg.Namespaces[0]
+	case ns != "":
+		c.defaultNS = ns
+	default:
+		c.defaultNS = "default"
+	}
+	return c, nil
+}
+
+// clients connects once; a failed connection is tried again next call.
+func (c *Cluster) clients(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dyn != nil {
+		return nil
+	}
+	rc, err := c.connect(ctx)
+	if err != nil {
+		return fmt.Errorf("account %q: %w", c.account, err)
+	}
+	// Bound every call, so that an unreachable cluster fails a stage rather
+	// than hanging it.
+	rc.Timeout = 30 * time.Second
+	rc.UserAgent = "gennaker"
+	rc.QPS, rc.Burst = 50, 100
+	core, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(rc)
+	if err != nil {
+		return err
+	}
+	c.core, c.dyn = core, dyn
+	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return nil
+}
+
+// restConfig loads the kubeconfig's context, returning its namespace too.
+func restConfig(cfg Config) (*rest.Config, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if cfg.Kubeconfig != "" {
+		path := cfg.Kubeconfig
+		if strings.HasPrefix(path, "~/") {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, "", err
+			}
+			path = filepath.Join(home, path[2:])
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", fmt.Errorf("kubeconfig: %w", err)
+		}
+		rules = &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: cfg.Context})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		if cfg.Context != "" {
+			return nil, "", fmt.Errorf("kubeconfig context %q: %w", cfg.Context, err)
+		}
+		return nil, "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, "", err
+	}
+	return rc, ns, nil
+}
+
+// unsupported answers the server group, load balancer and image calls a
+// Kubernetes account does not serve yet.
+type unsupported struct{ account string }
+
+var errUnsupported = errors.New("not supported for kubernetes accounts yet: deploy to them with the manifest stages (deployManifest, scaleManifest, …)")
+
+func (u unsupported) err(what string) error {
+	return fmt.Errorf("account %q: %s %w", u.account, what, errUnsupported)
+}
+
+type unsupportedLoadBalancers struct{ unsupported }
+
+func (u unsupportedLoadBalancers) Upsert(context.Context, providers.LoadBalancerSpec) (*providers.LoadBalancer, error) {
+	return nil, u.err("load balancers are")
+}
+func (u unsupportedLoadBalancers) Get(context.Context, string, string) (*providers.LoadBalancer, error) {
+	return nil, u.err("load balancers are")
+}
+func (u unsupportedLoadBalancers) List(context.Context) ([]providers.LoadBalancer, error) {
+	return []providers.LoadBalancer{}, nil
+}
+func (u unsupportedLoadBalancers) Delete(context.Context, string, string) error {
+	return u.err("load balancers are")
+}
+
+type unsupportedImages struct{ unsupported }
+
+func (unsupportedImages) Find(context.Context, string) ([]providers.Image, error) {
+	return []providers.Image{}, nil
+}

@@ -1,0 +1,222 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/naming"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// serverGroups shows a Kubernetes account's ReplicaSets as Spinnaker shows
+// them: server groups whose region is their namespace, enabled when their
+// pods carry the selectors of the Services in their
+// traffic.spinnaker.io/load-balancers annotation. Creating one is done with
+// deployManifest, not here.
+type serverGroups struct {
+	unsupported
+	c *Cluster
+}
+
+var _ providers.ServerGroups = serverGroups{}
+
+const replicaSetKind = "ReplicaSet"
+
+// Create implements providers.ServerGroups: Kubernetes server groups are
+// deployed with deployManifest.
+func (s serverGroups) Create(context.Context, providers.ServerGroupSpec) (*providers.ServerGroup, error) {
+	return nil, s.err("creating server groups from an image is")
+}
+
+// Get implements providers.ServerGroups.
+func (s serverGroups) Get(ctx context.Context, namespace, name string) (*providers.ServerGroup, error) {
+	rs, err := s.c.Get(ctx, manifest.Ref{Kind: replicaSetKind, Namespace: namespace, Name: name})
+	if err != nil {
+		if manifest.IsNotFound(err) {
+			return nil, fmt.Errorf("server group %s in %s: %w", name, namespace, providers.ErrNotFound)
+		}
+		return nil, err
+	}
+	return s.view(ctx, rs)
+}
+
+// List implements providers.ServerGroups: the application's ReplicaSets in
+// every namespace the account may use, oldest first.
+func (s serverGroups) List(ctx context.Context, app string) ([]providers.ServerGroup, error) {
+	var all []manifest.Object
+	namespaces := s.c.allowed
+	if len(namespaces) == 0 {
+		namespaces = []string{""} // every namespace
+	}
+	for _, ns := range namespaces {
+		objs, err := s.c.listAny(ctx, replicaSetKind, ns)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, objs...)
+	}
+	out := []providers.ServerGroup{}
+	for _, rs := range all {
+		if rs.Annotations()[manifest.AnnotationApp] != app || slices.Contains(s.c.omitted, rs.Namespace()) {
+			continue
+		}
+		g, err := s.view(ctx, rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *g)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedTime < out[j].CreatedTime })
+	return out, nil
+}
+
+// SetEnabled implements providers.ServerGroups.
+func (s serverGroups) SetEnabled(ctx context.Context, namespace, name string, enabled bool) error {
+	g, err := s.Get(ctx, namespace, name)
+	if err != nil {
+		return err
+	}
+	if g.Disabled != enabled {
+		return nil
+	}
+	return manifest.SetTraffic(ctx, s.c, manifest.Ref{Kind: replicaSetKind, Namespace: namespace, Name: name}, enabled)
+}
+
+// Resize implements providers.ServerGroups: the ReplicaSet runs Desired
+// replicas.
+func (s serverGroups) Resize(ctx context.Context, namespace, name string, c providers.Capacity) error {
+	err := manifest.Scale(ctx, s.c, manifest.Ref{Kind: replicaSetKind, Namespace: namespace, Name: name}, c.Desired)
+	if manifest.IsNotFound(err) {
+		return fmt.Errorf("server group %s in %s: %w", name, namespace, providers.ErrNotFound)
+	}
+	return err
+}
+
+// Destroy implements providers.ServerGroups.
+func (s serverGroups) Destroy(ctx context.Context, namespace, name string) error {
+	return s.c.Delete(ctx, manifest.Ref{Kind: replicaSetKind, Namespace: namespace, Name: name}, manifest.DeleteOptions{Cascading: true})
+}
+
+// view builds the server group of a ReplicaSet.
+func (s serverGroups) view(ctx context.Context, rs manifest.Object) (*providers.ServerGroup, error) {
+	ann := rs.Annotations()
+	replicas := 1
+	if n, ok := manifest.Nested(rs, "spec", "replicas").(int64); ok {
+		replicas = int(n)
+	}
+	g := &providers.ServerGroup{
+		Name: rs.Name(), Region: rs.Namespace(), Account: s.account, CloudProvider: Name,
+		Application: ann[manifest.AnnotationApp],
+		Cluster:     ann[manifest.AnnotationCluster],
+		Capacity:    providers.Capacity{Min: replicas, Max: replicas, Desired: replicas},
+		Instances:   []providers.Instance{}, LoadBalancers: []string{},
+	}
+	if g.Application == "" {
+		if sg, err := naming.ParseServerGroup(rs.Name()); err == nil {
+			g.Application = sg.App
+		}
+	}
+	if ts, ok := manifest.Nested(rs, "metadata", "creationTimestamp").(string); ok {
+		if t, err := time.Parse(time.RFC3339, ts); err == nil {
+			g.CreatedTime = t.UnixMilli()
+		}
+	}
+	lbs, err := manifest.LoadBalancers(rs)
+	if err != nil {
+		return nil, err
+	}
+	labels, _ := rs.TemplateLabels()
+	for _, lb := range lbs {
+		g.LoadBalancers = append(g.LoadBalancers, lb.String())
+		svc, err := s.c.Get(ctx, lb)
+		if err != nil {
+			if manifest.IsNotFound(err) {
+				g.Disabled = true
+				continue
+			}
+			return nil, err
+		}
+		sel, _ := manifest.Nested(svc, "spec", "selector").(map[string]any)
+		for k, v := range sel {
+			if labels[k] != v {
+				g.Disabled = true
+			}
+		}
+	}
+	pods, err := manifest.Pods(ctx, s.c, rs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pods {
+		in := providers.Instance{ID: p.Name(), Health: podHealth(p, g.Disabled)}
+		if ts, ok := manifest.Nested(p, "metadata", "creationTimestamp").(string); ok {
+			if t, err := time.Parse(time.RFC3339, ts); err == nil {
+				in.LaunchTime = t.UnixMilli()
+			}
+		}
+		if ip, ok := manifest.Nested(p, "status", "podIP").(string); ok {
+			in.Address = ip
+		}
+		g.Instances = append(g.Instances, in)
+		switch in.Health {
+		case providers.HealthUp:
+			g.Counts.Up++
+		case providers.HealthDown:
+			g.Counts.Down++
+		case providers.HealthStarting:
+			g.Counts.Starting++
+		case providers.HealthOutOfService:
+			g.Counts.OutOfService++
+		}
+		g.Counts.Total++
+	}
+	return g, nil
+}
+
+// podHealth is a pod's health as Spinnaker shows it: Up when Ready,
+// OutOfService when Ready but its server group is disabled.
+func podHealth(p manifest.Object, disabled bool) providers.Health {
+	switch phase, _ := manifest.Nested(p, "status", "phase").(string); phase {
+	case "Failed", "Unknown":
+		return providers.HealthDown
+	case "Running":
+		conds, _ := manifest.Nested(p, "status", "conditions").([]any)
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Ready" && m["status"] == "True" {
+				if disabled {
+					return providers.HealthOutOfService
+				}
+				return providers.HealthUp
+			}
+		}
+	}
+	return providers.HealthStarting
+}
+
+// listAny lists a kind in one namespace, or in every namespace when ns is
+// empty (for an account that may use them all).
+func (c *Cluster) listAny(ctx context.Context, kind, ns string) ([]manifest.Object, error) {
+	if ns != "" {
+		return c.List(ctx, kind, ns, "")
+	}
+	m, err := c.mapping(ctx, kind, "")
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.dyn.Resource(m.Resource).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]manifest.Object, 0, len(list.Items))
+	for _, item := range list.Items {
+		item.Object["kind"], item.Object["apiVersion"] = m.GroupVersionKind.Kind, m.GroupVersionKind.GroupVersion().String()
+		out = append(out, manifest.Object(item.Object))
+	}
+	return out, nil
+}

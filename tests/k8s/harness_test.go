@@ -1,0 +1,419 @@
+// Package k8s_test runs the Kubernetes manifest stages end to end: real
+// pipelines in a real local runtime against a real control plane (etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok nodes)
+// that hack/k8s-up.sh builds and starts.
+//
+// Set GENNAKER_K8S_KUBECONFIG to the kubeconfig of a running control plane
+// (the last line of `make k8s-up`) to reuse it; otherwise the tests start
+// their own in a temporary directory and stop it at the end.
+package k8s_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gennaker/gennaker/providers"
+	k8sprovider "github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/local"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+var (
+	kubeconfig string
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+	skipReason string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	kubeconfig = os.Getenv("GENNAKER_K8S_KUBECONFIG")
+	var stop func()
+	if kubeconfig == "" {
+		if reason := cannotRun(); reason != "" {
+			skipReason = reason
+			return m.Run()
+		}
+		var err error
+		kubeconfig, stop, err = startControlPlane()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "start the control plane: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kubeconfig %s: %v\n", kubeconfig, err)
+		return 1
+	}
+	kube = kubernetes.NewForConfigOrDie(cfg)
+	dyn = dynamic.NewForConfigOrDie(cfg)
+	return m.Run()
+}
+
+// cannotRun names what this machine lacks to run a control plane, if
+// anything: the components are Linux binaries and etcd comes from Debian.
+func cannotRun() string {
+	if runtime.GOOS != "linux" {
+		return "the local control plane runs on Linux only; set GENNAKER_K8S_KUBECONFIG to use another cluster"
+	}
+	if _, err := exec.LookPath("etcd"); err == nil {
+		return ""
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return "etcd is not installed and there is no apt-get to install etcd-server"
+	}
+	if os.Geteuid() != 0 {
+		if _, err := exec.LookPath("sudo"); err != nil {
+			return "etcd is not installed, and installing etcd-server needs root or sudo"
+		}
+	}
+	return ""
+}
+
+// startControlPlane runs hack/k8s-up.sh with its own state directory and
+// returns the kubeconfig it printed last.
+func startControlPlane() (string, func(), error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return "", nil, err
+	}
+	state, err := os.MkdirTemp("", "gennaker-k8s-test-")
+	if err != nil {
+		return "", nil, err
+	}
+	env := append(os.Environ(), "K8S_STATE_DIR="+state)
+	start := time.Now()
+	up := exec.Command(filepath.Join(root, "hack", "k8s-up.sh"))
+	up.Env = env
+	var stdout bytes.Buffer
+	up.Stdout, up.Stderr = &stdout, os.Stderr
+	if err := up.Run(); err != nil {
+		return "", nil, fmt.Errorf("hack/k8s-up.sh: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	kc := strings.TrimSpace(lines[len(lines)-1])
+	fmt.Fprintf(os.Stderr, "control plane ready in %s: %s\n", time.Since(start).Round(time.Second), kc)
+	stop := func() {
+		down := exec.Command(filepath.Join(root, "hack", "k8s-down.sh"))
+		down.Env, down.Stdout, down.Stderr = env, os.Stderr, os.Stderr
+		if err := down.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "hack/k8s-down.sh: %v\n", err)
+		}
+	}
+	return kc, stop, nil
+}
+
+func needCluster(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+}
+
+var nsCounter atomic.Int64
+
+// namespace creates a namespace for one test and waits until pods can be
+// created in it (its default service account exists).
+func namespace(t *testing.T, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid()%10000, nsCounter.Add(1))
+	ctx := context.Background()
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	eventually(t, 30*time.Second, "the default service account of "+name, func() error {
+		_, err := kube.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+	return name
+}
+
+// env is a local runtime whose Kubernetes accounts reach the control plane.
+type env struct {
+	t   *testing.T
+	rt  *local.Runtime
+	app string
+	n   int
+}
+
+// accountsYAML is an accounts file as a user writes it; %s is the
+// kubeconfig, the namespaces are filled per test.
+const accountsYAML = `
+accounts:
+- name: k8s
+  provider: kubernetes
+  kubeconfig: %[1]s
+  context: gennaker-local
+  namespaces: [%[2]s]
+- name: k8s-staging
+  provider: kubernetes
+  kubeconfig: %[1]s
+  namespaces: [%[3]s]
+- name: k8s-prod
+  provider: kubernetes
+  kubeconfig: %[1]s
+  namespaces: [%[4]s]
+- name: k8s-unreachable
+  provider: kubernetes
+  kubeconfig: %[5]s
+`
+
+// newEnv opens a runtime whose "k8s" account may use namespaces, and whose
+// "k8s-staging" and "k8s-prod" accounts may use staging and prod.
+func newEnv(t *testing.T, namespaces []string, staging, prod string) *env {
+	t.Helper()
+	needCluster(t)
+	dir := t.TempDir()
+	unreachable := filepath.Join(dir, "unreachable.kubeconfig")
+	if err := os.WriteFile(unreachable, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: gone, context: {cluster: gone, user: u}}]
+current-context: gone
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := providers.ParseAccounts([]byte(fmt.Sprintf(accountsYAML, kubeconfig,
+		strings.Join(namespaces, ", "), orNone(staging), orNone(prod), unreachable)))
+	if err != nil {
+		t.Fatalf("accounts: %v", err)
+	}
+	// The local runtime registers only the local provider, so the
+	// Kubernetes accounts reach the manifest stages through their own
+	// resolver.
+	clusters := map[string]manifest.Cluster{}
+	prov := k8sprovider.New()
+	for _, a := range accts {
+		if a.Provider != k8sprovider.Name {
+			continue
+		}
+		cloud, err := prov.Cloud(a)
+		if err != nil {
+			t.Fatalf("account %s: %v", a.Name, err)
+		}
+		clusters[a.Name] = cloud.(*k8sprovider.Cloud).Manifests()
+	}
+	reg := stages.NewRegistry()
+	stages.RegisterFlowControl(reg)
+	stages.RegisterDeployments(reg)
+	stages.RegisterManifestsWith(reg, func(_ *stages.Run, account string) (manifest.Cluster, error) {
+		c, ok := clusters[account]
+		if !ok {
+			return nil, fmt.Errorf("%w %q", providers.ErrUnknownAccount, account)
+		}
+		return c, nil
+	})
+	rt, err := local.Open(context.Background(), local.Options{DataDir: dir, Registry: reg})
+	if err != nil {
+		t.Fatalf("open runtime: %v", err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	e := &env{t: t, rt: rt, app: "shop"}
+	if err := rt.Store.Applications().Put(context.Background(), &model.Application{Name: model.ApplicationName(e.app)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none-such"
+	}
+	return s
+}
+
+// start saves a pipeline of the given stages and triggers it.
+func (e *env) start(stageJSON ...string) model.ExecutionID {
+	e.t.Helper()
+	e.n++
+	src := fmt.Sprintf(`{"application": %q, "name": "p%d", "id": "%s-p%d", "stages": [%s]}`,
+		e.app, e.n, strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(e.t.Name())), e.n, strings.Join(stageJSON, ","))
+	var p model.Pipeline
+	if err := json.Unmarshal([]byte(src), &p); err != nil {
+		e.t.Fatalf("pipeline JSON: %v\n%s", err, src)
+	}
+	if _, err := e.rt.Store.Pipelines().Save(context.Background(), &p, "tester", 0); err != nil {
+		e.t.Fatalf("save pipeline: %v", err)
+	}
+	id, err := e.rt.Orchestrator.TriggerPipeline(context.Background(), &p, model.ExecutionTrigger{Type: "manual", User: "tester"}, "")
+	if err != nil {
+		e.t.Fatalf("trigger: %v", err)
+	}
+	return id
+}
+
+// run starts a pipeline and waits for it to end.
+func (e *env) run(stageJSON ...string) *model.Execution {
+	e.t.Helper()
+	return e.wait(e.start(stageJSON...), 2*time.Minute)
+}
+
+func (e *env) get(id model.ExecutionID) *model.Execution {
+	e.t.Helper()
+	ex, err := e.rt.Store.Executions().Get(context.Background(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.t.Fatalf("get %s: %v", id, err)
+	}
+	return ex
+}
+
+func (e *env) wait(id model.ExecutionID, timeout time.Duration) *model.Execution {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ex := e.get(id)
+		if ex != nil && ex.Status.IsComplete() && ex.Orchestration.Finalized {
+			return ex
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("run %s did not end within %s: %s", id, timeout, describe(ex))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func describe(ex *model.Execution) string {
+	if ex == nil {
+		return "not stored"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", ex.Status)
+	for i := range ex.Stages {
+		s := &ex.Stages[i]
+		fmt.Fprintf(&b, "\n  %s (%s) %s %s", s.Name, s.Type, s.Status, strings.Join(stageErrors(s), "; "))
+		if msgs, ok := s.Context["messages"]; ok {
+			fmt.Fprintf(&b, " messages=%v", msgs)
+		}
+	}
+	return b.String()
+}
+
+func stageErrors(s *model.StageExecution) []string {
+	exc, _ := s.Context["exception"].(map[string]any)
+	details, _ := exc["details"].(map[string]any)
+	list, _ := details["errors"].([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
+}
+
+func stageNamed(t *testing.T, ex *model.Execution, name string) *model.StageExecution {
+	t.Helper()
+	for i := range ex.Stages {
+		if ex.Stages[i].Name == name {
+			return &ex.Stages[i]
+		}
+	}
+	t.Fatalf("no stage %q in %s", name, describe(ex))
+	return nil
+}
+
+func assertStatus(t *testing.T, ex *model.Execution, want model.Status) {
+	t.Helper()
+	if ex.Status != want {
+		t.Fatalf("run is %s, want %s: %s", ex.Status, want, describe(ex))
+	}
+}
+
+// assertFailedWith asserts the run is TERMINAL and the stage's error says
+// each fragment.
+func assertFailedWith(t *testing.T, ex *model.Execution, stage string, fragments ...string) {
+	t.Helper()
+	assertStatus(t, ex, model.StatusTerminal)
+	msg := strings.Join(stageErrors(stageNamed(t, ex, stage)), "\n")
+	for _, f := range fragments {
+		if !strings.Contains(msg, f) {
+			t.Errorf("stage %q failed with %q, which does not say %q", stage, msg, f)
+		}
+	}
+}
+
+// eventually retries check until it passes or the timeout ends.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stage builds a stage's JSON from a name, a type and extra members.
+func stage(refID, name, typ string, fields map[string]any, requisites ...string) string {
+	m := map[string]any{"refId": refID, "name": name, "type": typ}
+	for k, v := range fields {
+		m[k] = v
+	}
+	if len(requisites) > 0 {
+		m["requisiteStageRefIds"] = requisites
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// yamlDocs reads YAML manifests the way a pipeline stores them: objects.
+func objects(t *testing.T, js string) []any {
+	t.Helper()
+	var out []any
+	if err := json.Unmarshal([]byte(js), &out); err != nil {
+		t.Fatalf("manifests JSON: %v\n%s", err, js)
+	}
+	return out
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+var jsonUnmarshal = json.Unmarshal
+
+// providersAccount is the "k8s" account limited to ns, as the deployment
+// stages see it through the providers interfaces.
+func providersAccount(t *testing.T, ns string) providers.Cloud {
+	t.Helper()
+	c, err := k8sprovider.New().Cloud(providers.Account{Name: "k8s", Provider: k8sprovider.Name,
+		Fields: map[string]any{"kubeconfig": kubeconfig, "namespaces": []any{ns}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func providersCapacity(n int) providers.Capacity { return providers.Capacity{Min: n, Max: n, Desired: n} }
