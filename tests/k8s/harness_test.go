@@ -1,7 +1,8 @@
 // Package k8s_test runs the Kubernetes manifest stages end to end: real
-// pipelines in a real local runtime against a real control plane (etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler and kwok nodes)
-// that hack/k8s-up.sh builds and starts.
+// pipelines, saved, triggered, judged and read through the HTTP API of a
+// real local runtime, against a real control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and kwok nodes) that
+// hack/k8s-up.sh builds and starts.
 //
 // Set GENNAKER_K8S_KUBECONFIG to the kubeconfig of a running control plane
 // (the last line of `make k8s-up`) to reuse it; otherwise the tests start
@@ -12,8 +13,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,11 +35,10 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	k8sprovider "github.com/gennaker/gennaker/providers/kubernetes"
-	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
-	"github.com/gennaker/gennaker/shared/stages"
-	"github.com/gennaker/gennaker/shared/store"
 )
 
 var (
@@ -159,6 +161,7 @@ func namespace(t *testing.T, prefix string) string {
 type env struct {
 	t   *testing.T
 	rt  *local.Runtime
+	api *httptest.Server
 	app string
 	n   int
 }
@@ -206,41 +209,57 @@ current-context: gone
 	if err != nil {
 		t.Fatalf("accounts: %v", err)
 	}
-	// The local runtime registers only the local provider, so the
-	// Kubernetes accounts reach the manifest stages through their own
-	// resolver.
-	clusters := map[string]manifest.Cluster{}
-	prov := k8sprovider.New()
-	for _, a := range accts {
-		if a.Provider != k8sprovider.Name {
-			continue
-		}
-		cloud, err := prov.Cloud(a)
-		if err != nil {
-			t.Fatalf("account %s: %v", a.Name, err)
-		}
-		clusters[a.Name] = cloud.(*k8sprovider.Cloud).Manifests()
-	}
-	reg := stages.NewRegistry()
-	stages.RegisterFlowControl(reg)
-	stages.RegisterDeployments(reg)
-	stages.RegisterManifestsWith(reg, func(_ *stages.Run, account string) (manifest.Cluster, error) {
-		c, ok := clusters[account]
-		if !ok {
-			return nil, fmt.Errorf("%w %q", providers.ErrUnknownAccount, account)
-		}
-		return c, nil
-	})
-	rt, err := local.Open(context.Background(), local.Options{DataDir: dir, Registry: reg})
+	// The accounts reach the runtime as `gennaker up --accounts` hands them
+	// over, and the API is the one `gennaker up` serves.
+	rt, err := local.Open(context.Background(), local.Options{DataDir: dir, Accounts: accts})
 	if err != nil {
 		t.Fatalf("open runtime: %v", err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	e := &env{t: t, rt: rt, app: "shop"}
-	if err := rt.Store.Applications().Put(context.Background(), &model.Application{Name: model.ApplicationName(e.app)}); err != nil {
-		t.Fatal(err)
-	}
+	srv := httptest.NewServer(api.New(api.Options{
+		Store:        rt.Store,
+		Orchestrator: rt.Orchestrator,
+		Registry:     rt.Orchestrator.Registry(),
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(rt.Providers, nil)}},
+	}))
+	t.Cleanup(srv.Close)
+	e := &env{t: t, rt: rt, api: srv, app: "shop"}
+	e.call("POST", "/tasks", map[string]any{"job": []any{map[string]any{"type": "createApplication", "application": map[string]any{"name": e.app, "email": "shop@example.com"}}}}, nil)
 	return e
+}
+
+// call sends one API request and decodes the answer into out; a status
+// other than 2xx fails the test.
+func (e *env) call(method, path string, body, out any) {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.api.URL+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-SPINNAKER-USER", "tester")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		e.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %v\n%s", method, path, err, b)
+		}
+	}
+}
+
+// judge makes a manual judgment through the API.
+func (e *env) judge(id model.ExecutionID, stageID model.StageID, status, input string) {
+	e.t.Helper()
+	e.call("PATCH", "/pipelines/"+string(id)+"/stages/"+string(stageID), map[string]any{"judgmentStatus": status, "judgmentInput": input}, nil)
 }
 
 func orNone(s string) string {
@@ -256,18 +275,14 @@ func (e *env) start(stageJSON ...string) model.ExecutionID {
 	e.n++
 	src := fmt.Sprintf(`{"application": %q, "name": "p%d", "id": "%s-p%d", "stages": [%s]}`,
 		e.app, e.n, strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(e.t.Name())), e.n, strings.Join(stageJSON, ","))
-	var p model.Pipeline
+	var p map[string]any
 	if err := json.Unmarshal([]byte(src), &p); err != nil {
 		e.t.Fatalf("pipeline JSON: %v\n%s", err, src)
 	}
-	if _, err := e.rt.Store.Pipelines().Save(context.Background(), &p, "tester", 0); err != nil {
-		e.t.Fatalf("save pipeline: %v", err)
-	}
-	id, err := e.rt.Orchestrator.TriggerPipeline(context.Background(), &p, model.ExecutionTrigger{Type: "manual", User: "tester"}, "")
-	if err != nil {
-		e.t.Fatalf("trigger: %v", err)
-	}
-	return id
+	e.call("POST", "/pipelines", p, nil)
+	var ref struct{ Ref string }
+	e.call("POST", fmt.Sprintf("/pipelines/%s/p%d", e.app, e.n), map[string]any{"type": "manual", "user": "tester"}, &ref)
+	return model.ExecutionID(strings.TrimPrefix(ref.Ref, "/pipelines/"))
 }
 
 // run starts a pipeline and waits for it to end.
@@ -276,13 +291,12 @@ func (e *env) run(stageJSON ...string) *model.Execution {
 	return e.wait(e.start(stageJSON...), 2*time.Minute)
 }
 
+// get reads a run as GET /pipelines/{id} renders it.
 func (e *env) get(id model.ExecutionID) *model.Execution {
 	e.t.Helper()
-	ex, err := e.rt.Store.Executions().Get(context.Background(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.t.Fatalf("get %s: %v", id, err)
-	}
-	return ex
+	var ex model.Execution
+	e.call("GET", "/pipelines/"+string(id), nil, &ex)
+	return &ex
 }
 
 func (e *env) wait(id model.ExecutionID, timeout time.Duration) *model.Execution {
@@ -290,7 +304,7 @@ func (e *env) wait(id model.ExecutionID, timeout time.Duration) *model.Execution
 	deadline := time.Now().Add(timeout)
 	for {
 		ex := e.get(id)
-		if ex != nil && ex.Status.IsComplete() && ex.Orchestration.Finalized {
+		if ex.Status.IsComplete() {
 			return ex
 		}
 		if time.Now().After(deadline) {
@@ -416,4 +430,6 @@ func providersAccount(t *testing.T, ns string) providers.Cloud {
 	return c
 }
 
-func providersCapacity(n int) providers.Capacity { return providers.Capacity{Min: n, Max: n, Desired: n} }
+func providersCapacity(n int) providers.Capacity {
+	return providers.Capacity{Min: n, Max: n, Desired: n}
+}

@@ -229,9 +229,7 @@ func TestStagingThenManualJudgmentThenProduction(t *testing.T) {
 		t.Fatalf("production was deployed before the judgment: %v", err)
 	}
 	time.Sleep(200 * time.Millisecond) // judged after the stage parked
-	if err := e.rt.Orchestrator.PatchStage(ctx, id, judge.ID, "alice", map[string]any{"judgmentStatus": "continue", "judgmentInput": "ship"}); err != nil {
-		t.Fatal(err)
-	}
+	e.judge(id, judge.ID, "continue", "ship")
 	ex := e.wait(id, 2*time.Minute)
 	assertStatus(t, ex, model.StatusSucceeded)
 	d, err = kube.AppsV1().Deployments(prod).Get(ctx, "shop", metav1.GetOptions{})
