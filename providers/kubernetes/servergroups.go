@@ -9,6 +9,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/naming"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -25,7 +26,10 @@ type serverGroups struct {
 
 var _ providers.ServerGroups = serverGroups{}
 
-const replicaSetKind = "ReplicaSet"
+const (
+	replicaSetKind = "ReplicaSet"
+	deploymentKind = "Deployment"
+)
 
 // Create implements providers.ServerGroups: Kubernetes server groups are
 // deployed with deployManifest.
@@ -105,10 +109,7 @@ func (s serverGroups) Destroy(ctx context.Context, namespace, name string) error
 // view builds the server group of a ReplicaSet.
 func (s serverGroups) view(ctx context.Context, rs manifest.Object) (*providers.ServerGroup, error) {
 	ann := rs.Annotations()
-	replicas := 1
-	if n, ok := manifest.Nested(rs, "spec", "replicas").(int64); ok {
-		replicas = int(n)
-	}
+	replicas := manifest.Replicas(rs)
 	g := &providers.ServerGroup{
 		Name: rs.Name(), Region: rs.Namespace(), Account: s.account, CloudProvider: Name,
 		Application: ann[manifest.AnnotationApp],
@@ -121,44 +122,25 @@ func (s serverGroups) view(ctx context.Context, rs manifest.Object) (*providers.
 			g.Application = sg.App
 		}
 	}
-	if ts, ok := manifest.Nested(rs, "metadata", "creationTimestamp").(string); ok {
-		if t, err := time.Parse(time.RFC3339, ts); err == nil {
-			g.CreatedTime = t.UnixMilli()
-		}
-	}
+	g.CreatedTime = createdTime(rs)
 	lbs, err := manifest.LoadBalancers(rs)
 	if err != nil {
 		return nil, err
 	}
-	labels, _ := rs.TemplateLabels()
 	for _, lb := range lbs {
 		g.LoadBalancers = append(g.LoadBalancers, lb.String())
-		svc, err := s.c.Get(ctx, lb)
-		if err != nil {
-			if manifest.IsNotFound(err) {
-				g.Disabled = true
-				continue
-			}
-			return nil, err
-		}
-		sel, _ := manifest.Nested(svc, "spec", "selector").(map[string]any)
-		for k, v := range sel {
-			if labels[k] != v {
-				g.Disabled = true
-			}
-		}
 	}
+	enabled, err := manifest.Enabled(ctx, s.c, rs)
+	if err != nil {
+		return nil, err
+	}
+	g.Disabled = !enabled
 	pods, err := manifest.Pods(ctx, s.c, rs)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range pods {
-		in := providers.Instance{ID: p.Name(), Health: podHealth(p, g.Disabled)}
-		if ts, ok := manifest.Nested(p, "metadata", "creationTimestamp").(string); ok {
-			if t, err := time.Parse(time.RFC3339, ts); err == nil {
-				in.LaunchTime = t.UnixMilli()
-			}
-		}
+		in := providers.Instance{ID: p.Name(), Health: providers.Health(manifest.PodHealth(p, g.Disabled)), LaunchTime: createdTime(p)}
 		if ip, ok := manifest.Nested(p, "status", "podIP").(string); ok {
 			in.Address = ip
 		}
@@ -178,25 +160,57 @@ func (s serverGroups) view(ctx context.Context, rs manifest.Object) (*providers.
 	return g, nil
 }
 
-// podHealth is a pod's health as Spinnaker shows it: Up when Ready,
-// OutOfService when Ready but its server group is disabled.
-func podHealth(p manifest.Object, disabled bool) providers.Health {
-	switch phase, _ := manifest.Nested(p, "status", "phase").(string); phase {
-	case "Failed", "Unknown":
-		return providers.HealthDown
-	case "Running":
-		conds, _ := manifest.Nested(p, "status", "conditions").([]any)
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["type"] == "Ready" && m["status"] == "True" {
-				if disabled {
-					return providers.HealthOutOfService
-				}
-				return providers.HealthUp
+var _ deployapi.Managed = serverGroups{}
+
+// Managers implements deployapi.Managed: the application's Deployments in
+// every namespace the account may use, each the manager of the ReplicaSets
+// it owns, as Spinnaker shows them.
+func (s serverGroups) Managers(ctx context.Context, app string) ([]deployapi.Manager, error) {
+	namespaces := s.c.allowed
+	if len(namespaces) == 0 {
+		namespaces = []string{""} // every namespace
+	}
+	out := []deployapi.Manager{}
+	for _, ns := range namespaces {
+		deps, err := s.c.listAny(ctx, deploymentKind, ns)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			ann := d.Annotations()
+			if ann[manifest.AnnotationApp] != app || slices.Contains(s.c.omitted, d.Namespace()) {
+				continue
 			}
+			owned, err := manifest.OwnedReplicaSets(ctx, s.c, d)
+			if err != nil {
+				return nil, fmt.Errorf("replicaSets of %s in %s: %w", d.Ref(), d.Namespace(), err)
+			}
+			sort.SliceStable(owned, func(i, j int) bool { return manifest.Revision(owned[i]) < manifest.Revision(owned[j]) })
+			m := deployapi.Manager{
+				Kind: manifest.SpinnakerKind(deploymentKind), Name: d.Name(), Region: d.Namespace(), Application: app,
+				Cluster: ann[manifest.AnnotationCluster], Stack: ann[manifest.AnnotationStack], Detail: ann[manifest.AnnotationDetail],
+				CreatedTime: createdTime(d), ServerGroups: []deployapi.ManagedServerGroup{},
+			}
+			for _, rs := range owned {
+				m.ServerGroups = append(m.ServerGroups, deployapi.ManagedServerGroup{Name: rs.Name(), Sequence: manifest.Revision(rs)})
+			}
+			out = append(out, m)
 		}
 	}
-	return providers.HealthStarting
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Region+"/"+out[i].Name < out[j].Region+"/"+out[j].Name
+	})
+	return out, nil
+}
+
+// createdTime is the object's creation time in ms, 0 when unknown.
+func createdTime(o manifest.Object) int64 {
+	if ts, ok := manifest.Nested(o, "metadata", "creationTimestamp").(string); ok {
+		if t, err := time.Parse(time.RFC3339, ts); err == nil {
+			return t.UnixMilli()
+		}
+	}
+	return 0
 }
 
 // listAny lists a kind in one namespace, or in every namespace when ns is

@@ -7,13 +7,13 @@
 //	GET /applications/{app}/clusters
 //	GET /applications/{app}/clusters/{account}/{cluster}
 //	GET /applications/{app}/loadBalancers
+//	GET /applications/{app}/serverGroupManagers
 //	GET /serverGroups/{account}/{region}/{name}
 //	GET /credentials
 //	GET /credentials/{account}
 package deployapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +36,7 @@ var Patterns = []string{
 	"GET /serverGroups/{account}/{region}/{name}",
 	"GET /credentials",
 	"GET /credentials/{account}",
+	"GET /applications/{app}/serverGroupManagers",
 }
 
 // Handler serves the read endpoints.
@@ -53,6 +54,7 @@ func New(reg *providers.Registry, log *slog.Logger) *Handler {
 	h := &Handler{providers: reg, log: log, mux: http.NewServeMux()}
 	routes := []func(w http.ResponseWriter, r *http.Request) error{
 		h.serverGroups, h.serverGroup, h.clusters, h.cluster, h.loadBalancers, h.serverGroup, h.credentials, h.account,
+		h.serverGroupManagers,
 	}
 	for i, p := range Patterns {
 		fn := routes[i]
@@ -125,6 +127,17 @@ type ServerGroup struct {
 	BuildInfo      map[string]any           `json:"buildInfo,omitempty"`
 	Moniker        Moniker                  `json:"moniker"`
 	Provenance     providers.Provenance     `json:"provenance"`
+	// ServerGroupManagers names what manages the server group, such as
+	// the Deployment of a ReplicaSet; empty for most.
+	ServerGroupManagers []ManagerSummary `json:"serverGroupManagers"`
+}
+
+// ManagerSummary names a server group manager, as Spinnaker's
+// ServerGroupManagerSummary does.
+type ManagerSummary struct {
+	Account  string `json:"account"`
+	Location string `json:"location"`
+	Name     string `json:"name"`
 }
 
 // Instance is Gate's view of an instance.
@@ -152,7 +165,7 @@ func toGate(g providers.ServerGroup) ServerGroup {
 		CloudProvider: g.CloudProvider, Type: g.CloudProvider, IsDisabled: g.Disabled, Capacity: g.Capacity,
 		InstanceCounts: g.Counts, Instances: []Instance{}, CreatedTime: g.CreatedTime,
 		LoadBalancers: append([]string{}, g.LoadBalancers...), Provenance: g.Provenance,
-		Moniker: Moniker{App: g.Application, Cluster: g.Cluster},
+		Moniker: Moniker{App: g.Application, Cluster: g.Cluster}, ServerGroupManagers: []ManagerSummary{},
 	}
 	if g.Artifact != nil {
 		out.BuildInfo = map[string]any{"artifact": g.Artifact}
@@ -180,31 +193,10 @@ func toGate(g providers.ServerGroup) ServerGroup {
 	return out
 }
 
-// appGroups lists the application's server groups in every account.
-func (h *Handler) appGroups(ctx context.Context, app string) ([]providers.ServerGroup, error) {
-	var out []providers.ServerGroup
-	for _, a := range h.providers.Accounts() {
-		c, err := h.providers.Cloud(a.Name, "")
-		if err != nil {
-			return nil, err
-		}
-		gs, err := c.ServerGroups().List(ctx, app)
-		if err != nil {
-			return nil, fmt.Errorf("list server groups of %s in %s: %w", app, a.Name, err)
-		}
-		out = append(out, gs...)
-	}
-	return out, nil
-}
-
 func (h *Handler) serverGroups(w http.ResponseWriter, r *http.Request) error {
-	gs, err := h.appGroups(r.Context(), r.PathValue("app"))
+	out, err := h.appViews(r.Context(), r.PathValue("app"))
 	if err != nil {
 		return err
-	}
-	out := make([]ServerGroup, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, toGate(g))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -222,12 +214,20 @@ func (h *Handler) serverGroup(w http.ResponseWriter, r *http.Request) error {
 	if app := r.PathValue("app"); app != "" && g.Application != app {
 		return notFound("application %s has no server group %s in %s/%s", app, g.Name, g.Account, g.Region)
 	}
-	writeJSON(w, http.StatusOK, toGate(*g))
+	out := []ServerGroup{toGate(*g)}
+	if mgd, ok := c.ServerGroups().(Managed); ok {
+		managers, err := mgd.Managers(r.Context(), g.Application)
+		if err != nil {
+			return fmt.Errorf("list server group managers of %s in %s: %w", g.Application, g.Account, err)
+		}
+		applyManagers(out, g.Account, managers)
+	}
+	writeJSON(w, http.StatusOK, out[0])
 	return nil
 }
 
 func (h *Handler) clusters(w http.ResponseWriter, r *http.Request) error {
-	gs, err := h.appGroups(r.Context(), r.PathValue("app"))
+	gs, err := h.appViews(r.Context(), r.PathValue("app"))
 	if err != nil {
 		return err
 	}
@@ -265,11 +265,7 @@ func (h *Handler) cluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := h.providers.Cloud(acct, "")
-	if err != nil {
-		return err
-	}
-	gs, err := c.ServerGroups().List(r.Context(), app)
+	gs, _, err := h.accountViews(r.Context(), acct, app)
 	if err != nil {
 		return err
 	}
@@ -279,7 +275,7 @@ func (h *Handler) cluster(w http.ResponseWriter, r *http.Request) error {
 		if g.Cluster != name {
 			continue
 		}
-		out.ServerGroups = append(out.ServerGroups, toGate(g))
+		out.ServerGroups = append(out.ServerGroups, g)
 		for _, lb := range g.LoadBalancers {
 			lbs[lb] = true
 		}

@@ -47,7 +47,14 @@ func guardDecision(guards []model.TrafficGuard, app string, l location, cluster 
 	if err != nil {
 		return nil // not a Spinnaker-named cluster: no guard can name it
 	}
-	g := matchingGuard(guards, l, c)
+	return monikerGuardDecision(guards, app, l, cluster, c, action, before, after)
+}
+
+// monikerGuardDecision is guardDecision for a cluster whose stack and
+// detail are given rather than read from its name, as a Kubernetes
+// cluster's moniker annotations give them.
+func monikerGuardDecision(guards []model.TrafficGuard, app string, l location, cluster string, moniker naming.Cluster, action string, before, after []providers.ServerGroup) error {
+	g := matchingGuard(guards, l, moniker)
 	if g == nil {
 		return nil
 	}
@@ -92,19 +99,9 @@ func guardCheck(ctx context.Context, run *Run, c providers.Cloud, l location, cl
 	if n, err := naming.ParseCluster(cluster); err == nil {
 		app = n.App
 	}
-	var guards []model.TrafficGuard
-	if run.Services != nil && run.Services.Store != nil && app != "" {
-		a, err := run.Services.Store.Applications().Get(ctx, model.ApplicationName(app))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("read the traffic guards of %s: %w", app, err)
-		default:
-			guards = a.TrafficGuards
-		}
-	}
-	if len(guards) == 0 {
-		return nil
+	guards, err := applicationGuards(ctx, run, app)
+	if err != nil || len(guards) == 0 {
+		return err
 	}
 	before, err := clusterGroups(ctx, c, l.Region, cluster)
 	if err != nil {
@@ -112,6 +109,22 @@ func guardCheck(ctx context.Context, run *Run, c providers.Cloud, l location, cl
 	}
 	after := change(cloneGroups(before))
 	return guardDecision(guards, app, l, cluster, action, before, after)
+}
+
+// applicationGuards reads the application's traffic guards; an
+// application that is not stored has none.
+func applicationGuards(ctx context.Context, run *Run, app string) ([]model.TrafficGuard, error) {
+	if run.Services == nil || run.Services.Store == nil || app == "" {
+		return nil, nil
+	}
+	a, err := run.Services.Store.Applications().Get(ctx, model.ApplicationName(app))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the traffic guards of %s: %w", app, err)
+	}
+	return a.TrafficGuards, nil
 }
 
 func cloneGroups(in []providers.ServerGroup) []providers.ServerGroup {

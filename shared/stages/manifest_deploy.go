@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,10 @@ func (DeployManifestStage) Validate(s *model.Stage) []model.Problem {
 		p.addErr(err)
 	} else if !IsExpression(src) && src != "" && src != "text" && src != "artifact" {
 		p.add("source", "%q is not text or artifact", src)
+	} else if src == "artifact" && !IsExpression(cfg["manifestArtifact"]) {
+		if _, err := manifestArtifactOf(cfg); err != nil {
+			p.addErr(err)
+		}
 	} else if (src == "" || src == "text") && !IsExpression(cfg["manifests"]) {
 		if ms, err := readManifests(cfg); err != nil {
 			p.addErr(err)
@@ -118,6 +123,81 @@ func trafficOf(ctx map[string]any) (trafficManagement, error) {
 	return tm, nil
 }
 
+// The artifact types a manifest can come from.
+const (
+	embeddedArtifact = "embedded/base64"
+	httpFileArtifact = "http/file"
+)
+
+// manifestArtifact is the artifact a deployManifest reads with source
+// artifact.
+type manifestArtifact struct {
+	Type      string `json:"type"`
+	Reference string `json:"reference"`
+	Name      string `json:"name"`
+}
+
+func manifestArtifactOf(ctx map[string]any) (manifestArtifact, error) {
+	var art manifestArtifact
+	ok, err := DecodeField(ctx, "manifestArtifact", &art)
+	if err != nil {
+		return art, err
+	}
+	if !ok {
+		return art, errors.New("manifestArtifact: is required with source artifact (an embedded/base64 or http/file artifact)")
+	}
+	if art.Type != embeddedArtifact && art.Type != httpFileArtifact {
+		return art, fmt.Errorf("manifestArtifact.type: %q is not supported; use embedded/base64 (the manifests in reference) or http/file (a URL in reference)", art.Type)
+	}
+	if art.Reference == "" {
+		return art, fmt.Errorf("manifestArtifact.reference: is required for a %s artifact", art.Type)
+	}
+	return art, nil
+}
+
+// maxManifestBytes bounds a manifest fetched from an http/file artifact.
+const maxManifestBytes = 4 << 20
+
+// loadManifests reads the manifests a stage deploys, fetching an http/file
+// artifact with the stage's HTTP client.
+func loadManifests(gctx context.Context, run *Run) ([]manifest.Object, error) {
+	c := run.Stage.Context
+	if src, _, _ := String(c, "source"); src != "artifact" {
+		return readManifests(c)
+	}
+	art, err := manifestArtifactOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if art.Type != httpFileArtifact {
+		return readManifests(c)
+	}
+	req, err := http.NewRequestWithContext(gctx, http.MethodGet, art.Reference, nil)
+	if err != nil {
+		return nil, fmt.Errorf("manifestArtifact.reference %q: %v", art.Reference, err)
+	}
+	client := defaultWebhookClient
+	if run.Services != nil && run.Services.HTTP != nil {
+		client = run.Services.HTTP
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %v", art.Reference, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %v", art.Reference, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %s", art.Reference, resp.Status)
+	}
+	if len(raw) > maxManifestBytes {
+		return nil, fmt.Errorf("manifest artifact %s is larger than %d bytes", art.Reference, maxManifestBytes)
+	}
+	return parseYAMLManifests("manifestArtifact "+art.Reference, raw)
+}
+
 // readManifests reads the manifests to deploy: manifests (a list of
 // objects, or of YAML strings) or manifestArtifact (embedded/base64).
 func readManifests(ctx map[string]any) ([]manifest.Object, error) {
@@ -126,20 +206,13 @@ func readManifests(ctx map[string]any) ([]manifest.Object, error) {
 		return nil, err
 	}
 	if src == "artifact" {
-		var art struct {
-			Type      string `json:"type"`
-			Reference string `json:"reference"`
-			Name      string `json:"name"`
-		}
-		ok, err := DecodeField(ctx, "manifestArtifact", &art)
+		art, err := manifestArtifactOf(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			return nil, errors.New("manifestArtifact: is required with source artifact (an embedded/base64 artifact)")
-		}
-		if art.Type != "embedded/base64" {
-			return nil, fmt.Errorf("manifestArtifact.type: only embedded/base64 artifacts are supported, not %q", art.Type)
+		if art.Type == httpFileArtifact {
+			// Fetched when the stage runs (loadManifests); nothing to read here.
+			return nil, nil
 		}
 		raw, err := base64.StdEncoding.DecodeString(art.Reference)
 		if err != nil {
@@ -233,7 +306,7 @@ func (t DeployManifestTask) Execute(ctx context.Context, run *Run) (Result, erro
 	if err != nil {
 		return Failed("%v", err), nil
 	}
-	objs, err := readManifests(c)
+	objs, err := loadManifests(ctx, run)
 	if err != nil {
 		return Failed("%v", err), nil
 	}
@@ -404,10 +477,10 @@ func (DisableOldManifestsTask) Name() string { return "DisableOldManifests" }
 
 // Execute implements Task.
 func (t DisableOldManifestsTask) Execute(ctx context.Context, run *Run) (Result, error) {
-	return t.env.eachOlder(ctx, run, "disabledManifests", func(c manifest.Cluster, old manifest.Object) error {
-		if lbs, err := manifest.LoadBalancers(old); err != nil || len(lbs) == 0 {
-			return err // never behind a load balancer: nothing to disable
-		}
+	return t.env.eachOlder(ctx, run, "disabledManifests", changeDisable, func(old manifest.Object) bool {
+		lbs, err := manifest.LoadBalancers(old)
+		return err != nil || len(lbs) > 0 // never behind a load balancer: nothing to disable
+	}, func(c manifest.Cluster, old manifest.Object) error {
 		return manifest.SetTraffic(ctx, c, old.Ref(), false)
 	})
 }
@@ -421,14 +494,15 @@ func (DeleteOldManifestsTask) Name() string { return "DeleteOldManifests" }
 
 // Execute implements Task.
 func (t DeleteOldManifestsTask) Execute(ctx context.Context, run *Run) (Result, error) {
-	return t.env.eachOlder(ctx, run, "deletedManifests", func(c manifest.Cluster, old manifest.Object) error {
+	return t.env.eachOlder(ctx, run, "deletedManifests", changeDelete, nil, func(c manifest.Cluster, old manifest.Object) error {
 		return c.Delete(ctx, old.Ref(), manifest.DeleteOptions{Cascading: true})
 	})
 }
 
 // eachOlder applies act to every other version of the deployed
-// ReplicaSets' clusters and records their names under key.
-func (e *manifestEnv) eachOlder(ctx context.Context, run *Run, key string, act func(manifest.Cluster, manifest.Object) error) (Result, error) {
+// ReplicaSets' clusters that concerns (nil: every one) and records their
+// names under key. The application's traffic guards see the change first.
+func (e *manifestEnv) eachOlder(ctx context.Context, run *Run, key string, change manifestChange, concerns func(manifest.Object) bool, act func(manifest.Cluster, manifest.Object) error) (Result, error) {
 	account, err := manifestAccount(run.Stage.Context)
 	if err != nil {
 		return Failed("%v", err), nil
@@ -441,22 +515,31 @@ func (e *manifestEnv) eachOlder(ctx context.Context, run *Run, key string, act f
 	if err != nil {
 		return Failed("%v", err), nil
 	}
-	var done []any
+	var olds []manifest.Object
 	for _, ref := range refs {
 		obj, err := cluster.Get(ctx, ref)
 		if err != nil {
 			return manifestFailure(ref.String(), err), nil
 		}
-		olds, err := manifest.OtherVersions(ctx, cluster, obj)
+		others, err := manifest.OtherVersions(ctx, cluster, obj)
 		if err != nil {
 			return manifestFailure(ref.String(), err), nil
 		}
-		for _, old := range olds {
-			if err := act(cluster, old); err != nil {
-				return manifestFailure(old.Ref().String(), err), nil
+		for _, old := range others {
+			if concerns == nil || concerns(old) {
+				olds = append(olds, old)
 			}
-			done = append(done, old.Ref().String())
 		}
+	}
+	if err := guardManifests(ctx, run, cluster, account, change, olds); err != nil {
+		return Failed("%v", err), nil
+	}
+	var done []any
+	for _, old := range olds {
+		if err := act(cluster, old); err != nil {
+			return manifestFailure(old.Ref().String(), err), nil
+		}
+		done = append(done, old.Ref().String())
 	}
 	return Result{Status: model.StatusSucceeded, Context: map[string]any{key: done}}, nil
 }

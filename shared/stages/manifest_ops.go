@@ -154,6 +154,9 @@ func (t DeleteManifestTask) Execute(ctx context.Context, run *Run) (Result, erro
 			}
 		}
 	}
+	if err := guardRefs(ctx, run, cluster, account, changeDelete, targets); err != nil {
+		return Failed("%v", err), nil
+	}
 	var deleted []any
 	for _, ref := range targets {
 		if err := cluster.Delete(ctx, ref, opts); err != nil {
@@ -230,6 +233,12 @@ func (t ScaleManifestTask) Execute(ctx context.Context, run *Run) (Result, error
 	n, ok, err := Int(run.Stage.Context, "replicas")
 	if err != nil || !ok {
 		return Failed("replicas is required (how many replicas to run)%s", errSuffix(err)), nil
+	}
+	if n == 0 {
+		account, _ := manifestAccount(run.Stage.Context)
+		if err := guardRefs(ctx, run, cluster, account, changeScaleToZero, []manifest.Ref{ref}); err != nil {
+			return Failed("%v", err), nil
+		}
 	}
 	if err := manifest.Scale(ctx, cluster, ref, int(n)); err != nil {
 		return manifestFailure(ref.String(), err), nil
@@ -401,6 +410,12 @@ func (e *manifestEnv) setTraffic(ctx context.Context, run *Run, enabled bool) (R
 	cluster, ref, fail := e.opTarget(run)
 	if fail != nil {
 		return *fail, nil
+	}
+	if !enabled {
+		account, _ := manifestAccount(run.Stage.Context)
+		if err := guardRefs(ctx, run, cluster, account, changeDisable, []manifest.Ref{ref}); err != nil {
+			return Failed("%v", err), nil
+		}
 	}
 	if err := manifest.SetTraffic(ctx, cluster, ref, enabled); err != nil {
 		return manifestFailure(ref.String(), err), nil

@@ -256,6 +256,21 @@ func (e *env) call(method, path string, body, out any) {
 	}
 }
 
+// try sends one API request and returns the status and body, whatever they are.
+func (e *env) try(method, path string, body any) (int, string) {
+	e.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, e.api.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
 // judge makes a manual judgment through the API.
 func (e *env) judge(id model.ExecutionID, stageID model.StageID, status, input string) {
 	e.t.Helper()
