@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -235,30 +234,44 @@ func (c *Cluster) Logs(ctx context.Context, ns, pod, container string) (string, 
 	if err := c.clients(ctx); err != nil {
 		return "", err
 	}
-	pods := c.core.CoreV1().Pods(ns)
-	if container != "" {
-		b, err := pods.GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
-		return string(b), classify(err)
+	logs := func(name string) ([]byte, error) {
+		b, err := c.rest.Get().AbsPath("/api/v1/namespaces", ns, "pods", pod, "log").Param("container", name).DoRaw(ctx)
+		return b, classify(err)
 	}
-	p, err := pods.Get(ctx, pod, metav1.GetOptions{})
+	if container != "" {
+		b, err := logs(container)
+		return string(b), err
+	}
+	p, err := c.dyn.Resource(podsResource).Namespace(ns).Get(ctx, pod, metav1.GetOptions{})
 	if err != nil {
 		return "", classify(err)
 	}
-	if len(p.Spec.Containers) == 1 {
-		b, err := pods.GetLogs(pod, &corev1.PodLogOptions{Container: p.Spec.Containers[0].Name}).DoRaw(ctx)
-		return string(b), classify(err)
+	specs, _, _ := unstructured.NestedSlice(p.Object, "spec", "containers")
+	var names []string
+	for _, ct := range specs {
+		if m, ok := ct.(map[string]any); ok {
+			if n, ok := m["name"].(string); ok {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 1 {
+		b, err := logs(names[0])
+		return string(b), err
 	}
 	var sb strings.Builder
-	for _, ct := range p.Spec.Containers {
-		b, err := pods.GetLogs(pod, &corev1.PodLogOptions{Container: ct.Name}).DoRaw(ctx)
+	for _, name := range names {
+		b, err := logs(name)
 		if err != nil {
-			fmt.Fprintf(&sb, "--- container %s: no logs: %v\n", ct.Name, err)
+			fmt.Fprintf(&sb, "--- container %s: no logs: %v\n", name, err)
 			continue
 		}
-		fmt.Fprintf(&sb, "--- container %s\n%s", ct.Name, b)
+		fmt.Fprintf(&sb, "--- container %s\n%s", name, b)
 	}
 	return sb.String(), nil
 }
+
+var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // toUnstructured reads a manifest the way the API machinery expects
 // (whole numbers as int64).

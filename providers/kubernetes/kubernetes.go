@@ -22,7 +22,6 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -180,8 +179,11 @@ type Cluster struct {
 	defaultNS string
 	connect   func(context.Context) (*rest.Config, error)
 
-	mu     sync.Mutex
-	core   kubernetes.Interface
+	mu sync.Mutex
+	// rest reaches paths the dynamic client does not (pod logs). The typed
+	// clientset would do it too, but links every API group into each
+	// Lambda function.
+	rest   rest.Interface
 	dyn    dynamic.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 }
@@ -230,10 +232,6 @@ func (c *Cluster) clients(ctx context.Context) error {
 	rc.Timeout = 30 * time.Second
 	rc.UserAgent = "gennaker"
 	rc.QPS, rc.Burst = 50, 100
-	core, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return err
-	}
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
 		return err
@@ -242,7 +240,7 @@ func (c *Cluster) clients(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.core, c.dyn = core, dyn
+	c.rest, c.dyn = disc.RESTClient(), dyn
 	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
 	return nil
 }
