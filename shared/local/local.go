@@ -49,7 +49,10 @@ type Options struct {
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
 	HealthInterval time.Duration
-	Logger         *slog.Logger
+	// Definitions replaces the state machines of statemachines/ by name;
+	// tests use it to run a variant (a lower history threshold, say).
+	Definitions map[string][]byte
+	Logger      *slog.Logger
 }
 
 // Runtime is the whole platform in one process.
@@ -111,7 +114,11 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	r.ASL = rt
 	machines := orchestration.Machines{}
-	for name, def := range statemachines.Definitions() {
+	defs := statemachines.Definitions()
+	for name, def := range opts.Definitions {
+		defs[name] = def
+	}
+	for name, def := range defs {
 		arn, err := rt.RegisterStateMachine(name, Substitute(def))
 		if err != nil {
 			_ = r.local.Close()
