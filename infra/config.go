@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ type config struct {
 	authorizer   api.AuthorizerProps
 	throttle     api.ThrottleProps
 	logRetention awslogs.RetentionDays
+	accounts     string
 }
 
 const contextPrefix = "gennaker:"
@@ -97,6 +99,13 @@ func readConfig(app awscdk.App) (config, error) {
 			return config{}, fmt.Errorf("context %slogRetentionDays = %v: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557 days", contextPrefix, days)
 		}
 		cfg.logRetention = r
+	}
+	if v, ok := get("accountsFile"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return config{}, fmt.Errorf("context %saccountsFile: %w", contextPrefix, err)
+		}
+		cfg.accounts = string(b)
 	}
 	if err := cfg.authorizer.Validate(); err != nil {
 		return config{}, fmt.Errorf("context %sauthorizer: %w", contextPrefix, err)

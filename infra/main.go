@@ -13,6 +13,7 @@
 //	gennaker:throttleRateLimit   API requests per second (default 50)
 //	gennaker:throttleBurstLimit  API burst (default 100)
 //	gennaker:logRetentionDays    days every log group keeps (default 30)
+//	gennaker:accountsFile        an accounts file (YAML) of Kubernetes accounts on EKS clusters the functions deploy to
 //
 // The synth fails, naming the cause, when a function does not build or a
 // cdk-nag check reports an unsuppressed error.
@@ -76,6 +77,7 @@ func synth(ctx context.Context) (err error) {
 		Authorizer:   cfg.authorizer,
 		Throttle:     cfg.throttle,
 		LogRetention: cfg.logRetention,
+		Accounts:     cfg.accounts,
 	}
 	if err := props.Validate(); err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,6 +35,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/functions"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/cloud"
 )
 
@@ -51,10 +53,54 @@ type GennakerStackProps struct {
 	Throttle api.ThrottleProps
 	// LogRetention of every log group. Default one month.
 	LogRetention awslogs.RetentionDays
+	// Accounts is an accounts file (YAML, as `gennaker up --accounts`
+	// reads) naming the deployment accounts the functions may use. In the
+	// cloud these are Kubernetes accounts on EKS clusters
+	// ({name, provider: kubernetes, eksCluster, region, assumeRole?,
+	// namespaces}); the functions may describe those clusters and assume
+	// those roles, nothing more.
+	Accounts string
+}
+
+// maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
+const maxAccountsBytes = 3000
+
+// eksAccounts reads the accounts the functions are given, refusing what a
+// Lambda function cannot reach.
+func eksAccounts(raw string) ([]providers.Account, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	if len(raw) > maxAccountsBytes {
+		return nil, fmt.Errorf("accounts: %d bytes is more than the %d that fit in the functions' environment", len(raw), maxAccountsBytes)
+	}
+	all, err := providers.ParseAccounts([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	var out []providers.Account
+	for _, a := range all {
+		switch {
+		case a.Provider == "local":
+			continue // the local provider needs a machine; a Lambda has none
+		case a.Provider != "kubernetes":
+			return nil, fmt.Errorf("accounts: account %q: provider %q cannot be used from the cloud; use kubernetes accounts on EKS clusters", a.Name, a.Provider)
+		}
+		cluster, _ := a.Fields["eksCluster"].(string)
+		region, _ := a.Fields["region"].(string)
+		if cluster == "" || region == "" {
+			return nil, fmt.Errorf("accounts: account %q: in the cloud a kubernetes account needs eksCluster and region (a kubeconfig file does not reach a Lambda function)", a.Name)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Validate reports configuration the stack cannot be built from.
 func (p *GennakerStackProps) Validate() error {
+	if _, err := eksAccounts(p.Accounts); err != nil {
+		return err
+	}
 	if err := p.Authorizer.Validate(); err != nil {
 		return err
 	}
@@ -160,12 +206,20 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	for name, v := range machineEnvironment {
 		machineEnv[v] = s.Orchestration.Arn(name)
 	}
+	accounts, err := eksAccounts(props.Accounts)
+	if err != nil {
+		panic(err) // Validate reports it first
+	}
+	if len(accounts) > 0 {
+		machineEnv[cloud.EnvAccounts] = jsii.String(props.Accounts)
+	}
 	s.Functions.AddEnvironment(machineEnv)
 	for _, name := range s.Functions.Names() {
 		fn, _ := s.Functions.Get(name)
 		s.Storage.GrantData(fn)
 		s.Events.GrantPut(fn)
 		s.Orchestration.GrantControl(fn.Role())
+		grantAccounts(stack, fn, accounts)
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)
@@ -209,4 +263,25 @@ func pascal(name string) string {
 		out = append(out, r)
 	}
 	return string(out)
+}
+
+// grantAccounts lets fn find each account's EKS cluster and assume the
+// account's role, if it names one.
+func grantAccounts(stack awscdk.Stack, fn awslambda.Function, accounts []providers.Account) {
+	for _, a := range accounts {
+		cluster, _ := a.Fields["eksCluster"].(string)
+		region, _ := a.Fields["region"].(string)
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("eks:DescribeCluster"),
+			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("eks"), Region: jsii.String(region), Resource: jsii.String("cluster"), ResourceName: jsii.String(cluster),
+			})),
+		}))
+		if role, _ := a.Fields["assumeRole"].(string); role != "" {
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("sts:AssumeRole"),
+				Resources: jsii.Strings(role),
+			}))
+		}
+	}
 }

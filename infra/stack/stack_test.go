@@ -141,11 +141,15 @@ func doSynthesize() (s *synthesized, err error) {
 		if kind == "jwt" {
 			name = "GennakerJwt"
 		}
-		stacks[kind] = stack.NewGennakerStack(app, name, &stack.GennakerStackProps{
+		props := &stack.GennakerStackProps{
 			Functions:   sources,
 			Definitions: statemachines.Definitions(),
 			Authorizer:  auth,
-		})
+		}
+		if kind == "jwt" {
+			props.Accounts = eksAccountsYAML
+		}
+		stacks[kind] = stack.NewGennakerStack(app, name, props)
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 
@@ -274,10 +278,14 @@ func TestEveryFunctionIsArm64OnProvidedAL2023WithActiveTracing(t *testing.T) {
 // TestFunctionEnvironment checks every function gets what shared/cloud
 // reads at cold start, and that each variable names the right resource.
 func TestFunctionEnvironment(t *testing.T) {
-	want := []string{cloud.EnvConfigTable, cloud.EnvEventBusName, cloud.EnvExecutionsTable,
+	base := []string{cloud.EnvConfigTable, cloud.EnvEventBusName, cloud.EnvExecutionsTable,
 		cloud.EnvPipelineMachineArn, cloud.EnvRuntimeTable, cloud.EnvStageMachineArn}
-	sort.Strings(want)
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
+		want := append([]string(nil), base...)
+		if s.name == "GennakerJwt" { // the stack given deployment accounts
+			want = append(want, cloud.EnvAccounts)
+		}
+		sort.Strings(want)
 		machines := machineNames(t, s.template)
 		for id, r := range s.template.ofType("AWS::Lambda::Function") {
 			vars, _ := dig(r.Properties, "Environment", "Variables").(map[string]any)
@@ -735,6 +743,11 @@ func TestPropsValidate(t *testing.T) {
 		{"unknown authorizer", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: "cognito"}}, `unknown authorizer "cognito"`},
 		{"no api function", stack.GennakerStackProps{Functions: []functions.Source{{Name: "tasks"}}, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM}}, "no function api"},
 		{"valid", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM}}, ""},
+		{"valid with EKS accounts", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM}, Accounts: eksAccountsYAML}, ""},
+		{"kubeconfig account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
+			Accounts: "accounts: [{name: dev, provider: kubernetes, kubeconfig: ~/.kube/config}]"}, `account "dev": in the cloud a kubernetes account needs eksCluster and region`},
+		{"aws account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
+			Accounts: "accounts: [{name: prod, provider: aws}]"}, `provider "aws" cannot be used from the cloud`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -873,5 +886,43 @@ func sameList(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if !slices.Equal(got, want) {
 		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+// eksAccountsYAML is an accounts file the JWT stack is given.
+const eksAccountsYAML = `accounts:
+- name: prod-eks
+  provider: kubernetes
+  eksCluster: shop-prod
+  region: eu-west-1
+  assumeRole: arn:aws:iam::123456789012:role/gennaker-deployer
+  namespaces: [shop]
+`
+
+// TestAccountsReachTheFunctions checks that a stack given EKS accounts
+// hands them to every function and lets each describe that cluster and
+// assume that role — and no other.
+func TestAccountsReachTheFunctions(t *testing.T) {
+	s := synthesize(t).stacks["jwt"]
+	for id, r := range s.template.ofType("AWS::Lambda::Function") {
+		vars, _ := dig(r.Properties, "Environment", "Variables").(map[string]any)
+		cfg, err := cloud.ConfigFromEnv(func(k string) string { return flatten(vars[k]) })
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "prod-eks" {
+			t.Errorf("%s: accounts %+v, want prod-eks", id, cfg.Accounts)
+		}
+	}
+	raw, _ := json.Marshal(s.template.ofType("AWS::IAM::Policy"))
+	policies := string(raw)
+	for _, want := range []string{`"eks:DescribeCluster"`, `:cluster/shop-prod`, `"sts:AssumeRole"`, `arn:aws:iam::123456789012:role/gennaker-deployer`} {
+		if !strings.Contains(policies, want) {
+			t.Errorf("the function policies do not grant %s", want)
+		}
+	}
+	iamRaw, _ := json.Marshal(synthesize(t).stacks["iam"].template.ofType("AWS::IAM::Policy"))
+	if strings.Contains(string(iamRaw), "eks:DescribeCluster") {
+		t.Errorf("a stack without accounts grants eks:DescribeCluster")
 	}
 }
