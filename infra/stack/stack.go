@@ -127,7 +127,10 @@ var machineEnvironment = map[string]string{
 }
 
 // apiFunction serves the HTTP API.
-const apiFunction = "api"
+const (
+	apiFunction          = "api"
+	orchestratorFunction = "orchestrator"
+)
 
 // functionSettings size the functions gennaker knows; others get the
 // Functions construct's defaults.
@@ -220,6 +223,13 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 		s.Events.GrantPut(fn)
 		s.Orchestration.GrantControl(fn.Role())
 		grantAccounts(stack, fn, accounts)
+	}
+
+	// A run stored without a state machine (its trigger died between the
+	// two writes) is found and started by a sweep; machine names are
+	// deterministic, so the sweep never starts a run twice.
+	if orch, ok := s.Functions.Get(orchestratorFunction); ok {
+		s.Events.Schedule("Reconcile", awscdk.Duration_Minutes(jsii.Number(5)), orch, map[string]any{"action": "reconcile"})
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)

@@ -926,3 +926,33 @@ func TestAccountsReachTheFunctions(t *testing.T) {
 		t.Errorf("a stack without accounts grants eks:DescribeCluster")
 	}
 }
+
+// TestReconcileRunsOnASchedule checks that the orchestrator function is
+// invoked every five minutes to start the machines of runs that have none.
+func TestReconcileRunsOnASchedule(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stackUnderTest) {
+		rules := s.template.ofType("AWS::Events::Rule")
+		found := false
+		for id, r := range rules {
+			if r.Properties["ScheduleExpression"] != "rate(5 minutes)" {
+				continue
+			}
+			targets, _ := r.Properties["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("%s: targets %v", id, targets)
+			}
+			tgt := targets[0].(map[string]any)
+			if input, _ := tgt["Input"].(string); !strings.Contains(input, `"action":"reconcile"`) {
+				t.Errorf("%s: input %v", id, tgt["Input"])
+			}
+			arn, _ := json.Marshal(tgt["Arn"])
+			if !strings.Contains(string(arn), "Orchestrator") {
+				t.Errorf("%s: the schedule targets %s, want the orchestrator function", id, arn)
+			}
+			found = true
+		}
+		if !found {
+			t.Fatal("no rule runs the reconcile sweep every five minutes")
+		}
+	})
+}

@@ -122,11 +122,21 @@ const (
 	ActionRunStage         = "runStage"
 	ActionPark             = "park"
 	ActionFailStage        = "failStage"
+	// ActionReconcile starts the machines of stored runs that have none; a
+	// schedule sends it in the cloud, `gennaker up` does it at start.
+	ActionReconcile = "reconcile"
 )
 
 // Handle serves one request from a state machine. It is the whole of the
 // orchestrator and tasks functions.
 func (o *Orchestrator) Handle(ctx context.Context, req Request) (Response, error) {
+	if req.Action == ActionReconcile {
+		started, err := o.Reconcile(ctx)
+		if len(started) > 0 {
+			o.log.InfoContext(ctx, "started the state machines of runs that had none", "executions", started)
+		}
+		return Response{Next: "done"}, err
+	}
 	if req.ExecutionID == "" {
 		return Response{}, fmt.Errorf("%s: executionId is required", req.Action)
 	}

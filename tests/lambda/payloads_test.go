@@ -38,6 +38,8 @@ func TestStepPayloadsFromTestdata(t *testing.T) {
 		// A failure the stage machine caught, for a run that is gone: nothing to record.
 		{"fail-stage.json", "", ""},
 		{"unknown-action.json", "errorString", `unknown action "launchRocket"`},
+		// The scheduled sweep, as the EventBridge rule sends it.
+		{"reconcile.json", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

@@ -8,8 +8,11 @@
 package events
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -45,4 +48,16 @@ func NewEvents(scope constructs.Construct, id string, props *EventsProps) *Event
 // GrantPut lets grantee put events on this bus only.
 func (e *Events) GrantPut(grantee awsiam.IGrantable) {
 	e.Bus.GrantPutEventsTo(grantee, nil)
+}
+
+// Schedule invokes fn with input every period, from a rule on the account's
+// default bus (scheduled rules live there).
+func (e *Events) Schedule(id string, every awscdk.Duration, fn awslambda.IFunction, input map[string]any) awsevents.Rule {
+	return awsevents.NewRule(e.Construct, jsii.String(id), &awsevents.RuleProps{
+		Description: jsii.String("gennaker: " + id),
+		Schedule:    awsevents.Schedule_Rate(every),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			Event: awsevents.RuleTargetInput_FromObject(input),
+		})},
+	})
 }
