@@ -85,13 +85,15 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 		_ = srv.Close()
 		return fmt.Errorf("open the local runtime in %s: %w", o.dataDir, err)
 	}
+	deploy := deployapi.New(rt.Providers, log)
 	gate.set(api.New(api.Options{
 		Store:        rt.Store,
 		Orchestrator: rt.Orchestrator,
 		Registry:     rt.Orchestrator.Registry(),
 		Version:      version,
 		Logger:       log,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(rt.Providers, log)}},
+		Clusters:     deploy.Clusters,
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
 	}))
 	addr := "http://" + ln.Addr().String()
 	log.Info("gennaker is up", "api", addr, "data", o.dataDir, "version", version)

@@ -74,6 +74,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Clusters lists an application's clusters by account for
+	// GET /applications/{app}; nil means none are known.
+	Clusters func(ctx context.Context, app string) (any, error)
 	// Mounts are other packages' handlers served on the API's address, such
 	// as the deployments read API (shared/deployapi). Their patterns must not
 	// clash with the API's own; New panics if they do.
@@ -92,6 +95,7 @@ type server struct {
 	store    store.Store
 	orch     Orchestrator
 	registry model.StageValidator
+	clusters func(ctx context.Context, app string) (any, error)
 	version  string
 	log      *slog.Logger
 	maxBody  int64
@@ -105,6 +109,7 @@ func New(opts Options) http.Handler {
 		store:    opts.Store,
 		orch:     opts.Orchestrator,
 		registry: opts.Registry,
+		clusters: opts.Clusters,
 		version:  opts.Version,
 		log:      opts.Logger,
 		maxBody:  opts.MaxBodyBytes,

@@ -68,17 +68,17 @@ func (s *server) listApplications(w http.ResponseWriter, r *http.Request) error 
 }
 
 // applicationView is Gate's shape for one application: its name, its
-// attributes, and its clusters by account (none yet: no provider reports
-// clusters to the API).
+// attributes, and its clusters by account.
 type applicationView struct {
 	Name       model.ApplicationName `json:"name"`
 	Attributes *model.Application    `json:"attributes"`
-	Clusters   map[string]any        `json:"clusters"`
+	Clusters   any                   `json:"clusters"`
 }
 
 // getApplication answers GET /applications/{app}[?expand=false].
 func (s *server) getApplication(w http.ResponseWriter, r *http.Request) error {
-	if _, err := boolParam(r, "expand", true); err != nil {
+	expand, err := boolParam(r, "expand", true)
+	if err != nil {
 		return err
 	}
 	name := canonicalApp(r.PathValue("app"))
@@ -86,7 +86,15 @@ func (s *server) getApplication(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, applicationView{Name: app.Name, Attributes: app, Clusters: map[string]any{}})
+	var clusters any = map[string]any{}
+	if expand && s.clusters != nil {
+		c, err := s.clusters(r.Context(), string(name))
+		if err != nil {
+			return fmt.Errorf("clusters of %s: %w", name, err)
+		}
+		clusters = c
+	}
+	return writeJSON(w, http.StatusOK, applicationView{Name: app.Name, Attributes: app, Clusters: clusters})
 }
 
 // boolParam reads an optional true/false query parameter.

@@ -143,11 +143,13 @@ func New(cfg Config, d Deps) *Platform {
 // API is the HTTP API the api function serves behind API Gateway — the same
 // handler `gennaker up` serves.
 func (p *Platform) API() http.Handler {
+	deploy := deployapi.New(p.Providers, p.Logger)
 	return api.New(api.Options{
 		Store:        p.Store,
 		Orchestrator: p.Orchestrator,
 		Registry:     p.Registry,
 		Logger:       p.Logger,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(p.Providers, p.Logger)}},
+		Clusters:     deploy.Clusters,
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
 	})
 }

@@ -14,6 +14,7 @@
 package deployapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,22 +232,53 @@ func (h *Handler) clusters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	seen := map[string]map[string]bool{}
-	for _, g := range gs {
-		if seen[g.Account] == nil {
-			seen[g.Account] = map[string]bool{}
-		}
-		seen[g.Account][g.Cluster] = true
-	}
 	out := map[string][]string{}
-	for acct, names := range seen {
-		for n := range names {
-			out[acct] = append(out[acct], n)
+	for acct, cs := range clustersByAccount(gs) {
+		for _, c := range cs {
+			out[acct] = append(out[acct], c.Name)
 		}
-		sort.Strings(out[acct])
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// ClusterSummary names a cluster as Gate lists it under an application.
+type ClusterSummary struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+}
+
+// Clusters is ApplicationClusters in the shape api.Options.Clusters takes.
+func (h *Handler) Clusters(ctx context.Context, app string) (any, error) {
+	return h.ApplicationClusters(ctx, app)
+}
+
+// ApplicationClusters returns an application's clusters by account, the
+// "clusters" of Gate's GET /applications/{app}.
+func (h *Handler) ApplicationClusters(ctx context.Context, app string) (map[string][]ClusterSummary, error) {
+	gs, err := h.appViews(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	return clustersByAccount(gs), nil
+}
+
+func clustersByAccount(gs []ServerGroup) map[string][]ClusterSummary {
+	seen := map[string]map[string]string{}
+	for _, g := range gs {
+		if seen[g.Account] == nil {
+			seen[g.Account] = map[string]string{}
+		}
+		seen[g.Account][g.Cluster] = g.CloudProvider
+	}
+	out := map[string][]ClusterSummary{}
+	for acct, names := range seen {
+		for n, p := range names {
+			out[acct] = append(out[acct], ClusterSummary{Name: n, Provider: p})
+		}
+		sort.Slice(out[acct], func(i, j int) bool { return out[acct][i].Name < out[acct][j].Name })
+	}
+	return out
 }
 
 // Cluster is Gate's view of a cluster in one account.

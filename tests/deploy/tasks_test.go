@@ -10,6 +10,7 @@ import (
 
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/model"
 )
 
 // POST /tasks with an upsertLoadBalancer job, as Deck sends it, creates a
@@ -17,11 +18,13 @@ import (
 func TestTaskUpsertsALoadBalancer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	deploy := deployapi.New(e.rt.Providers, nil)
 	srv := httptest.NewServer(api.New(api.Options{
 		Store:        e.rt.Store,
 		Orchestrator: e.rt.Orchestrator,
 		Registry:     e.rt.Orchestrator.Registry(),
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deployapi.New(e.rt.Providers, nil)}},
+		Clusters:     deploy.Clusters,
+		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
 	}))
 	defer srv.Close()
 	call := func(method, path string, body any, v any) int {
@@ -72,6 +75,19 @@ func TestTaskUpsertsALoadBalancer(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("hello-edge not among the load balancers: %v", lbs)
+	}
+
+	// Once deployed to, the application lists its cluster, as Gate's
+	// GET /applications/{app} does.
+	assertStatus(t, e.run(deployStage("v1", "none", 1, "", "")), model.StatusSucceeded)
+	var app struct {
+		Clusters map[string][]struct{ Name, Provider string } `json:"clusters"`
+	}
+	if call("GET", "/applications/hello", nil, &app) != 200 {
+		t.Fatal("GET /applications/hello failed")
+	}
+	if cs := app.Clusters["local"]; len(cs) != 1 || cs[0].Name != "hello-prod" || cs[0].Provider != "local" {
+		t.Fatalf("clusters of hello = %+v, want local: hello-prod", app.Clusters)
 	}
 
 	var bad map[string]any
