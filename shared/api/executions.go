@@ -273,32 +273,27 @@ func (s *server) cancelExecution(w http.ResponseWriter, r *http.Request) error {
 
 // pauseExecution answers PUT /pipelines/{id}/pause.
 func (s *server) pauseExecution(w http.ResponseWriter, r *http.Request) error {
-	id := model.ExecutionID(r.PathValue("id"))
-	e, err := s.execution(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if e.Status != model.StatusRunning {
-		return conflict("execution %s is %s; only a RUNNING execution can be paused", id, e.Status)
-	}
-	if err := s.orch.Pause(r.Context(), id, user(r)); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.moveExecution(w, r, model.StatusRunning, "paused", s.orch.Pause)
 }
 
 // resumeExecution answers PUT /pipelines/{id}/resume.
 func (s *server) resumeExecution(w http.ResponseWriter, r *http.Request) error {
+	return s.moveExecution(w, r, model.StatusPaused, "resumed", s.orch.Resume)
+}
+
+// moveExecution pauses or resumes the execution in the path, which must
+// have status from.
+func (s *server) moveExecution(w http.ResponseWriter, r *http.Request, from model.Status, done string,
+	act func(ctx context.Context, id model.ExecutionID, user string) error) error {
 	id := model.ExecutionID(r.PathValue("id"))
 	e, err := s.execution(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if e.Status != model.StatusPaused {
-		return conflict("execution %s is %s; only a PAUSED execution can be resumed", id, e.Status)
+	if e.Status != from {
+		return conflict("execution %s is %s; only a %s execution can be %s", id, e.Status, from, done)
 	}
-	if err := s.orch.Resume(r.Context(), id, user(r)); err != nil {
+	if err := act(r.Context(), id, user(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

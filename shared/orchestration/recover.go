@@ -55,7 +55,7 @@ func (o *Orchestrator) reconcileRun(ctx context.Context, r *model.Execution) (bo
 	if attempt > 1 {
 		name = fmt.Sprintf("%s-a%d", r.ID, attempt)
 	}
-	_, err := o.engine.DescribeExecution(ctx, executionArnOf(o.machines.Pipeline, name))
+	_, err := o.engine.DescribeExecution(ctx, ExecutionArn(o.machines.Pipeline, name))
 	if err == nil {
 		return false, nil
 	}
@@ -69,9 +69,9 @@ func (o *Orchestrator) reconcileRun(ctx context.Context, r *model.Execution) (bo
 	return true, nil
 }
 
-// executionArnOf derives a run's ARN from its state machine's ARN and name,
+// ExecutionArn derives a run's ARN from its state machine's ARN and name,
 // as Step Functions forms it.
-func executionArnOf(machine, name string) string {
+func ExecutionArn(machine, name string) string {
 	const marker = ":stateMachine:"
 	for i := 0; i+len(marker) <= len(machine); i++ {
 		if machine[i:i+len(marker)] == marker {

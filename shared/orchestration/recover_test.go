@@ -29,7 +29,7 @@ func (f *fakeEngine) DescribeExecution(_ context.Context, arn string) (Execution
 
 func (f *fakeEngine) StartExecution(_ context.Context, machine, name string, _ json.RawMessage) (string, error) {
 	f.started = append(f.started, name)
-	return executionArnOf(machine, name), nil
+	return ExecutionArn(machine, name), nil
 }
 
 func TestReconcileStartsOnlyRunsWithoutAMachine(t *testing.T) {
@@ -61,7 +61,7 @@ func TestReconcileStartsOnlyRunsWithoutAMachine(t *testing.T) {
 	}
 	orphan := mk(model.StatusNotStarted, "")
 	withMachine := mk(model.StatusNotStarted, "")
-	eng.known[executionArnOf(machine, string(withMachine))] = true
+	eng.known[ExecutionArn(machine, string(withMachine))] = true
 	_ = mk(model.StatusRunning, "token") // its machine reached StartPipeline
 	_ = mk(model.StatusSucceeded, "")    // finished
 	started, err := o.Reconcile(ctx)

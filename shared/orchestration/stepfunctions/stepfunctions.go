@@ -47,24 +47,12 @@ func (e *Engine) StartExecution(ctx context.Context, machine, name string, input
 	})
 	var exists *types.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
-		return executionArn(machine, name), nil
+		return orchestration.ExecutionArn(machine, name), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("start execution %s of %s: %w", name, machine, err)
 	}
 	return aws.ToString(out.ExecutionArn), nil
-}
-
-// executionArn derives a run's ARN from its machine's ARN and its name.
-func executionArn(machine, name string) string {
-	// arn:aws:states:REGION:ACCOUNT:stateMachine:NAME → …:execution:NAME:RUN
-	const marker = ":stateMachine:"
-	for i := 0; i+len(marker) <= len(machine); i++ {
-		if machine[i:i+len(marker)] == marker {
-			return machine[:i] + ":execution:" + machine[i+len(marker):] + ":" + name
-		}
-	}
-	return ""
 }
 
 func taskErr(op string, err error) error {
