@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gennaker/gennaker/shared/stages/flow"
+
 	"github.com/gennaker/gennaker/shared/model"
-	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
@@ -349,7 +350,7 @@ func checkStagePatch(st *model.StageExecution, patch map[string]any) (map[string
 	if raw, ok := patch["judgmentStatus"]; ok {
 		status, isString := raw.(string)
 		if !isString {
-			return nil, badRequest("judgmentStatus: must be %q or %q, not %s", stages.JudgmentContinue, stages.JudgmentStop, describeJSON(raw))
+			return nil, badRequest("judgmentStatus: must be %q or %q, not %s", flow.JudgmentContinue, flow.JudgmentStop, describeJSON(raw))
 		}
 		input := ""
 		if v, ok := patch["judgmentInput"]; ok && v != nil {
@@ -365,7 +366,7 @@ func checkStagePatch(st *model.StageExecution, patch map[string]any) (map[string
 		if st.Status != model.StatusRunning {
 			return nil, conflict("stage %q is %s; a judgment can be made only while the stage is RUNNING (waiting for judgment)", st.Name, st.Status)
 		}
-		if err := stages.ValidateJudgment(st.Context, status, input); err != nil {
+		if err := flow.ValidateJudgment(st.Context, status, input); err != nil {
 			return nil, badRequest("%v", err)
 		}
 		clean["judgmentStatus"] = strings.ToLower(strings.TrimSpace(status))
@@ -373,7 +374,7 @@ func checkStagePatch(st *model.StageExecution, patch map[string]any) (map[string
 			clean["judgmentInput"] = input
 		}
 	} else if _, ok := patch["judgmentInput"]; ok {
-		return nil, badRequest("judgmentInput: send it together with judgmentStatus (%q or %q)", stages.JudgmentContinue, stages.JudgmentStop)
+		return nil, badRequest("judgmentInput: send it together with judgmentStatus (%q or %q)", flow.JudgmentContinue, flow.JudgmentStop)
 	}
 	if raw, ok := patch["skipRemainingWait"]; ok {
 		skip, isBool := raw.(bool)

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gennaker/gennaker/shared/stages/builtin"
+	"github.com/gennaker/gennaker/shared/stages/cluster"
+
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/api"
@@ -115,7 +118,7 @@ func New(cfg Config, d Deps) *Platform {
 		log = slog.Default()
 	}
 	st := dynamodb.New(d.DB, cfg.Tables)
-	reg := stages.Builtin()
+	reg := builtin.New()
 	if d.Providers == nil {
 		// Kubernetes is the provider the cloud runtime can reach (EKS
 		// clusters through IAM tokens); an account of any other provider is
@@ -127,7 +130,7 @@ func New(cfg Config, d Deps) *Platform {
 		}
 		d.Providers = reg
 	}
-	stages.UseProviders(reg, d.Providers)
+	cluster.UseProviders(reg, d.Providers)
 	orch := orchestration.New(orchestration.Options{
 		Store:     st,
 		Engine:    d.Engine,

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/stages/builtin"
+	"github.com/gennaker/gennaker/shared/stages/cluster"
+
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
@@ -89,9 +92,9 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	reg := opts.Registry
 	if reg == nil {
-		reg = stages.Builtin()
+		reg = builtin.New()
 	}
-	stages.UseProviders(reg, r.Providers)
+	cluster.UseProviders(reg, r.Providers)
 	orch := orchestration.New(orchestration.Options{
 		Store:     r.Store,
 		Registry:  reg,

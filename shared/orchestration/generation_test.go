@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/stages/builtin"
+
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
@@ -43,7 +45,7 @@ func TestLongPollingContinuesInAFreshStageMachineRun(t *testing.T) {
 		t.Fatal("the stage machine's threshold is not where this test expects it")
 	}
 	lowered := strings.ReplaceAll(stage, `"NumericGreaterThanEquals": 1500`, `"NumericGreaterThanEquals": 2`)
-	reg := stages.Builtin()
+	reg := builtin.New()
 	reg.Register(fakePollStage{}, fakePollTask{})
 	rt, err := local.Open(context.Background(), local.Options{
 		DataDir:     t.TempDir(),

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/stages/builtin"
+
 	"github.com/gennaker/gennaker/shared/model"
-	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/embedded"
 )
@@ -41,7 +42,7 @@ func TestReconcileStartsOnlyRunsWithoutAMachine(t *testing.T) {
 	defer st.Close()
 	const machine = "arn:aws:states:local:000000000000:stateMachine:pipeline"
 	eng := &fakeEngine{known: map[string]bool{}}
-	o := New(Options{Store: st, Engine: eng, Machines: Machines{Pipeline: machine}, Registry: stages.Builtin()})
+	o := New(Options{Store: st, Engine: eng, Machines: Machines{Pipeline: machine}, Registry: builtin.New()})
 	if err := st.Applications().Put(ctx, &model.Application{Name: "app"}); err != nil {
 		t.Fatal(err)
 	}

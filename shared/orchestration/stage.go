@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/stages/flow"
+
 	"github.com/gennaker/gennaker/shared/expr"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -19,7 +21,7 @@ import (
 
 // WindowTask is the task planned first for stages restricted to an
 // execution window.
-const WindowTask = stages.ExecutionWindowTaskName
+const WindowTask = flow.ExecutionWindowTaskName
 
 // maxTasksPerCall bounds how many consecutive tasks one runStage call runs,
 // so a call stays well inside a Lambda's time.
@@ -184,7 +186,7 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 		o.failStart(s, fmt.Sprintf("plan %s stage: %v", s.Type, err))
 		return true
 	}
-	restricted, err := stages.RestrictsExecutionWindow(s.Context)
+	restricted, err := flow.RestrictsExecutionWindow(s.Context)
 	if err != nil {
 		o.failStart(s, err.Error())
 		return true

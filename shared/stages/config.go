@@ -22,11 +22,11 @@ import (
 
 // Int reads a whole number: a JSON number or a numeric string.
 func Int(ctx map[string]any, key string) (int64, bool, error) {
-	v, ok := lookup(ctx, key)
+	v, ok := Lookup(ctx, key)
 	if !ok {
 		return 0, false, nil
 	}
-	n, err := toInt(v)
+	n, err := ToInt(v)
 	if err != nil {
 		return 0, true, fmt.Errorf("%s: %w", key, err)
 	}
@@ -35,13 +35,13 @@ func Int(ctx map[string]any, key string) (int64, bool, error) {
 
 // String reads a string. Numbers and booleans are not strings.
 func String(ctx map[string]any, key string) (string, bool, error) {
-	v, ok := lookup(ctx, key)
+	v, ok := Lookup(ctx, key)
 	if !ok {
 		return "", false, nil
 	}
 	s, isString := v.(string)
 	if !isString {
-		return "", true, fmt.Errorf("%s: must be a string, not %s", key, describe(v))
+		return "", true, fmt.Errorf("%s: must be a string, not %s", key, Describe(v))
 	}
 	return s, true, nil
 }
@@ -49,11 +49,11 @@ func String(ctx map[string]any, key string) (string, bool, error) {
 // Bool reads a boolean: true, false, or the strings "true" and "false" in any
 // case.
 func Bool(ctx map[string]any, key string) (bool, bool, error) {
-	v, ok := lookup(ctx, key)
+	v, ok := Lookup(ctx, key)
 	if !ok {
 		return false, false, nil
 	}
-	b, err := toBool(v)
+	b, err := ToBool(v)
 	if err != nil {
 		return false, true, fmt.Errorf("%s: %w", key, err)
 	}
@@ -62,17 +62,17 @@ func Bool(ctx map[string]any, key string) (bool, bool, error) {
 
 // Ints reads a list of whole numbers, such as HTTP status codes.
 func Ints(ctx map[string]any, key string) ([]int64, bool, error) {
-	v, ok := lookup(ctx, key)
+	v, ok := Lookup(ctx, key)
 	if !ok {
 		return nil, false, nil
 	}
 	list, isList := v.([]any)
 	if !isList {
-		return nil, true, fmt.Errorf("%s: must be a list of numbers, not %s", key, describe(v))
+		return nil, true, fmt.Errorf("%s: must be a list of numbers, not %s", key, Describe(v))
 	}
 	out := make([]int64, 0, len(list))
 	for i, item := range list {
-		n, err := toInt(item)
+		n, err := ToInt(item)
 		if err != nil {
 			return nil, true, fmt.Errorf("%s[%d]: %w", key, i, err)
 		}
@@ -90,7 +90,7 @@ func Decode(ctx map[string]any, v any) error {
 // DecodeField decodes one field of the context into v and reports whether the
 // field was set.
 func DecodeField(ctx map[string]any, key string, v any) (bool, error) {
-	raw, ok := lookup(ctx, key)
+	raw, ok := Lookup(ctx, key)
 	if !ok {
 		return false, nil
 	}
@@ -100,15 +100,15 @@ func DecodeField(ctx map[string]any, key string, v any) (bool, error) {
 func decodeValue(prefix string, in, v any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
-		return fmt.Errorf("%s: %w", orDefault(prefix, "context"), err)
+		return fmt.Errorf("%s: %w", OrDefault(prefix, "context"), err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			field := joinPath(prefix, typeErr.Field)
-			return fmt.Errorf("%s: must be %s, not %s", orDefault(field, "context"), goTypeName(typeErr.Type.Kind().String()), typeErr.Value)
+			field := JoinPath(prefix, typeErr.Field)
+			return fmt.Errorf("%s: must be %s, not %s", OrDefault(field, "context"), goTypeName(typeErr.Type.Kind().String()), typeErr.Value)
 		}
-		return fmt.Errorf("%s: %w", orDefault(prefix, "context"), err)
+		return fmt.Errorf("%s: %w", OrDefault(prefix, "context"), err)
 	}
 	return nil
 }
@@ -126,9 +126,9 @@ func IsExpression(v any) bool {
 	return ok && strings.Contains(s, "${")
 }
 
-// overridableTimeout is Spinnaker's rule for polling tasks whose bound a stage
+// OverridableTimeout is Spinnaker's rule for polling tasks whose bound a stage
 // may override: stageTimeoutMs when set, otherwise the task's own default.
-func overridableTimeout(s *model.StageExecution, dflt time.Duration) time.Duration {
+func OverridableTimeout(s *model.StageExecution, dflt time.Duration) time.Duration {
 	if s != nil {
 		if ms, ok, err := Int(s.Context, "stageTimeoutMs"); err == nil && ok && ms > 0 {
 			return time.Duration(ms) * time.Millisecond
@@ -137,10 +137,10 @@ func overridableTimeout(s *model.StageExecution, dflt time.Duration) time.Durati
 	return dflt
 }
 
-// taskStart is when the running task named name began: the stage's
+// TaskStart is when the running task named name began: the stage's
 // bookkeeping if set, else the start of the task's unfinished entry in the
 // stage's task list, else the stage start.
-func taskStart(run *Run, name string) (time.Time, error) {
+func TaskStart(run *Run, name string) (time.Time, error) {
 	s := run.Stage
 	if s.Orchestration.TaskStartTime > 0 {
 		return time.UnixMilli(s.Orchestration.TaskStartTime), nil
@@ -156,7 +156,7 @@ func taskStart(run *Run, name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("stage %s (%s) has no start time", s.ID, s.Name)
 }
 
-func lookup(ctx map[string]any, key string) (any, bool) {
+func Lookup(ctx map[string]any, key string) (any, bool) {
 	v, ok := ctx[key]
 	if !ok || v == nil {
 		return nil, false
@@ -167,7 +167,7 @@ func lookup(ctx map[string]any, key string) (any, bool) {
 	return v, true
 }
 
-func toInt(v any) (int64, error) {
+func ToInt(v any) (int64, error) {
 	switch n := v.(type) {
 	case int:
 		return int64(n), nil
@@ -181,22 +181,22 @@ func toInt(v any) (int64, error) {
 		}
 		return int64(n), nil
 	case json.Number:
-		return toInt(string(n))
+		return ToInt(string(n))
 	case string:
 		s := strings.TrimSpace(n)
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, nil
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return toInt(f)
+			return ToInt(f)
 		}
 		return 0, fmt.Errorf("must be a number, not %q", n)
 	default:
-		return 0, fmt.Errorf("must be a number, not %s", describe(v))
+		return 0, fmt.Errorf("must be a number, not %s", Describe(v))
 	}
 }
 
-func toBool(v any) (bool, error) {
+func ToBool(v any) (bool, error) {
 	switch b := v.(type) {
 	case bool:
 		return b, nil
@@ -209,12 +209,12 @@ func toBool(v any) (bool, error) {
 		}
 		return false, fmt.Errorf("must be true or false, not %q", b)
 	default:
-		return false, fmt.Errorf("must be true or false, not %s", describe(v))
+		return false, fmt.Errorf("must be true or false, not %s", Describe(v))
 	}
 }
 
-// describe names a JSON value's kind for error messages.
-func describe(v any) string {
+// Describe names a JSON value's kind for error messages.
+func Describe(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
@@ -250,7 +250,7 @@ func goTypeName(kind string) string {
 	}
 }
 
-func joinPath(prefix, field string) string {
+func JoinPath(prefix, field string) string {
 	switch {
 	case prefix == "":
 		return field
@@ -261,22 +261,22 @@ func joinPath(prefix, field string) string {
 	}
 }
 
-func orDefault(s, dflt string) string {
+func OrDefault(s, dflt string) string {
 	if s == "" {
 		return dflt
 	}
 	return s
 }
 
-// problems collects validation problems for one stage.
-type problems []model.Problem
+// Problems collects validation Problems for one stage.
+type Problems []model.Problem
 
-func (p *problems) add(path, format string, args ...any) {
+func (p *Problems) Add(path, format string, args ...any) {
 	*p = append(*p, model.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // addErr records a reader error, whose message already starts with the path.
-func (p *problems) addErr(err error) {
+func (p *Problems) AddErr(err error) {
 	path, msg, ok := strings.Cut(err.Error(), ": ")
 	if !ok {
 		path, msg = "", err.Error()
@@ -284,38 +284,38 @@ func (p *problems) addErr(err error) {
 	*p = append(*p, model.Problem{Path: path, Message: msg})
 }
 
-// configOf returns a stage's configuration for validation, recording a
+// ConfigOf returns a stage's configuration for validation, recording a
 // problem when it cannot be read.
-func configOf(s *model.Stage, p *problems) map[string]any {
+func ConfigOf(s *model.Stage, p *Problems) map[string]any {
 	cfg, err := StageConfig(s)
 	if err != nil {
-		p.add("", "cannot read the stage configuration: %v", err)
+		p.Add("", "cannot read the stage configuration: %v", err)
 		return map[string]any{}
 	}
 	return cfg
 }
 
-// checkField validates an optional field with one of the readers, accepting
+// CheckField validates an optional field with one of the readers, accepting
 // expressions, which are only known at run time.
-func checkField(cfg map[string]any, key string, p *problems, read func(map[string]any, string) error) {
+func CheckField(cfg map[string]any, key string, p *Problems, read func(map[string]any, string) error) {
 	if IsExpression(cfg[key]) {
 		return
 	}
 	if err := read(cfg, key); err != nil {
-		p.addErr(err)
+		p.AddErr(err)
 	}
 }
 
-func readsInt(cfg map[string]any, key string) error { _, _, err := Int(cfg, key); return err }
+func ReadsInt(cfg map[string]any, key string) error { _, _, err := Int(cfg, key); return err }
 
-func readsBool(cfg map[string]any, key string) error { _, _, err := Bool(cfg, key); return err }
+func ReadsBool(cfg map[string]any, key string) error { _, _, err := Bool(cfg, key); return err }
 
-func readsString(cfg map[string]any, key string) error { _, _, err := String(cfg, key); return err }
+func ReadsString(cfg map[string]any, key string) error { _, _, err := String(cfg, key); return err }
 
-func readsInts(cfg map[string]any, key string) error { _, _, err := Ints(cfg, key); return err }
+func ReadsInts(cfg map[string]any, key string) error { _, _, err := Ints(cfg, key); return err }
 
-// failedWith is Failed with extra context entries merged in.
-func failedWith(extra map[string]any, format string, args ...any) Result {
+// FailedWith is Failed with extra context entries merged in.
+func FailedWith(extra map[string]any, format string, args ...any) Result {
 	r := Failed(format, args...)
 	for k, v := range extra {
 		r.Context[k] = v
@@ -323,8 +323,8 @@ func failedWith(extra map[string]any, format string, args ...any) Result {
 	return r
 }
 
-// withStatus returns r with another failure status.
-func withStatus(r Result, st model.Status) Result {
+// WithStatus returns r with another failure status.
+func WithStatus(r Result, st model.Status) Result {
 	r.Status = st
 	return r
 }

@@ -11,6 +11,7 @@ package stages
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gennaker/gennaker/providers"
@@ -159,4 +160,16 @@ type Pipelines interface {
 	Get(ctx context.Context, id model.ExecutionID) (*model.Execution, error)
 	// Cancel cancels a run; canceling a finished run does nothing.
 	Cancel(ctx context.Context, id model.ExecutionID, user, reason string) error
+}
+
+// defaultHTTP is the client tasks use when the runtime gives none.
+var defaultHTTP HTTPDoer = &http.Client{Timeout: 30 * time.Second}
+
+// HTTP is the client tasks send their HTTP requests with: the runtime's, or
+// one with a 30 s timeout.
+func (r *Run) HTTP() HTTPDoer {
+	if r.Services != nil && r.Services.HTTP != nil {
+		return r.Services.HTTP
+	}
+	return defaultHTTP
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	clusterstage "github.com/gennaker/gennaker/shared/stages/cluster"
+
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 )
@@ -57,7 +59,7 @@ func TestRetriedRelativeResizeAppliesOnce(t *testing.T) {
 				ctx[k] = v
 			}
 			run := e.taskRun("resize-"+tc.name, ctx)
-			task := stages.ResizeServerGroupTask{}
+			task := clusterstage.ResizeServerGroupTask{}
 			// The first call only records the target; the orchestrator
 			// stores it before calling again.
 			r, err := task.Execute(context.Background(), run)
@@ -108,9 +110,9 @@ func TestDeployStepsStopWhenTheClusterLockIsLost(t *testing.T) {
 		})
 	}
 	steps := []stages.Task{
-		stages.AllocateServerGroupNameTask{}, stages.CreateServerGroupTask{}, stages.ScaleTargetServerGroupTask{},
-		stages.WaitForUpInstancesTask{}, stages.DisableOldServerGroupsTask{}, stages.ScaleDownOldServerGroupsTask{},
-		stages.ShrinkOldServerGroupsTask{}, stages.DestroyOldServerGroupsTask{},
+		clusterstage.AllocateServerGroupNameTask{}, clusterstage.CreateServerGroupTask{}, clusterstage.ScaleTargetServerGroupTask{},
+		clusterstage.WaitForUpInstancesTask{}, clusterstage.DisableOldServerGroupsTask{}, clusterstage.ScaleDownOldServerGroupsTask{},
+		clusterstage.ShrinkOldServerGroupsTask{}, clusterstage.DestroyOldServerGroupsTask{},
 	}
 	for _, task := range steps {
 		t.Run(task.Name(), func(t *testing.T) {
@@ -132,7 +134,7 @@ func TestDeployStepsStopWhenTheClusterLockIsLost(t *testing.T) {
 	if err := leases.Release(context.Background(), lock, "x-other/stage"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := stages.DisableOldServerGroupsTask{}.Execute(context.Background(), deploy("s-owner"))
+	r, err := clusterstage.DisableOldServerGroupsTask{}.Execute(context.Background(), deploy("s-owner"))
 	if err != nil || r.Status != model.StatusSucceeded {
 		t.Fatalf("DisableOldServerGroups with the lock = %s, %v", r.Status, err)
 	}

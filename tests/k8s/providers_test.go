@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/stages/builtin"
+
 	"github.com/gennaker/gennaker/providers"
 	k8sprovider "github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/model"
@@ -23,7 +25,7 @@ func TestBuiltinStagesFindKubernetesAccountsAmongTheProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builtin := stages.Builtin()
+	builtin := builtin.New()
 	run := &stages.Run{
 		Execution: &model.Execution{ID: "e1", Application: "shop"},
 		Stage: &model.StageExecution{ID: "s1", Name: "Deploy", StartTime: time.Now().UnixMilli(),

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gennaker/gennaker/shared/stages"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+// FindImageFromClusterStage is Spinnaker's "findImageFromCluster": find
+// what a cluster's server groups run, so a later deploy can deploy it again.
+// For the local provider the image is the server group's local/command
+// artifact. selectionStrategy picks among server groups (NEWEST, OLDEST,
+// LARGEST, or FAIL when they run different images); onlyEnabled (default
+// true) considers only enabled ones.
+type FindImageFromClusterStage struct{ env *deployEnv }
+
+// Type implements Definition.
+func (s *FindImageFromClusterStage) Type() string { return "findImageFromCluster" }
+
+// Validate implements Definition.
+func (s *FindImageFromClusterStage) Validate(st *model.Stage) []model.Problem {
+	probs := clusterStage{s.env, s.Type(), ""}.Validate(st)
+	cfg, err := st.Config()
+	if err != nil {
+		return probs
+	}
+	if sel, _ := cfg["selectionStrategy"].(string); sel != "" && !stages.IsExpression(sel) {
+		switch strings.ToUpper(sel) {
+		case "NEWEST", "OLDEST", "LARGEST", "FAIL":
+		default:
+			probs = append(probs, model.Problem{Path: "selectionStrategy", Message: fmt.Sprintf("%q is not NEWEST, OLDEST, LARGEST or FAIL", sel)})
+		}
+	}
+	return probs
+}
+
+// Plan implements Definition.
+func (s *FindImageFromClusterStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{FindImageFromClusterTask{}.Name()}, nil
+}
+
+// FindImageFromClusterTask finds the image and offers it to later stages as
+// deploymentDetails, artifacts and artifact.
+type FindImageFromClusterTask struct{}
+
+// Name implements Task.
+func (FindImageFromClusterTask) Name() string { return "FindImageFromCluster" }
+
+// Execute implements Task.
+func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	sc := run.Stage.Context
+	l, err := locationOf(sc)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	c, err := cloudAt(run, l)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	cluster := clusterName(sc)
+	all, err := clusterGroups(ctx, c, l.Region, cluster)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	onlyEnabled, set, _ := stages.Bool(sc, "onlyEnabled")
+	if !set {
+		onlyEnabled = true
+	}
+	var groups []providers.ServerGroup
+	for _, g := range all {
+		if !onlyEnabled || !g.Disabled {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return stages.Failed("cluster %s in %s has no %sserver group to find an image in", cluster, l, map[bool]string{true: "enabled ", false: ""}[onlyEnabled]), nil
+	}
+	sel, _, _ := stages.String(sc, "selectionStrategy")
+	var pick *providers.ServerGroup
+	switch strings.ToUpper(sel) {
+	case "", "NEWEST":
+		pick, _ = selectTarget(groups, targetCurrent)
+	case "OLDEST":
+		pick, _ = selectTarget(groups, targetOldest)
+	case "LARGEST":
+		pick, _ = selectTarget(groups, targetLargest)
+	case "FAIL":
+		first := imageName(groups[0].Artifact)
+		for _, g := range groups[1:] {
+			if imageName(g.Artifact) != first {
+				return stages.Failed("cluster %s in %s runs more than one image (%s and %s) and selectionStrategy is FAIL", cluster, l, first, imageName(g.Artifact)), nil
+			}
+		}
+		pick = &groups[len(groups)-1]
+	default:
+		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
+	}
+	detail := map[string]any{
+		"region": l.Region, "cloudProvider": c.Account().Provider, "serverGroup": pick.Name,
+		"imageName": imageName(pick.Artifact), "imageId": imageName(pick.Artifact), "artifact": pick.Artifact,
+	}
+	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{
+		"deploymentDetails": []any{detail},
+		"artifacts":         []any{pick.Artifact},
+		"artifact":          pick.Artifact,
+	}}, nil
+}
+
+func imageName(artifact map[string]any) string {
+	name, _ := artifact["name"].(string)
+	if name == "" {
+		name, _ = artifact["command"].(string)
+	}
+	if name == "" {
+		name, _ = artifact["reference"].(string)
+	}
+	if v, _ := artifact["version"].(string); v != "" {
+		name += ":" + v
+	}
+	if env, ok := artifact["env"].(map[string]any); ok && name != "" {
+		if v, _ := env["VERSION"].(string); v != "" && !strings.Contains(name, ":") {
+			name += ":" + v
+		}
+	}
+	return name
+}

@@ -1,0 +1,257 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gennaker/gennaker/shared/stages"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/naming"
+)
+
+// RollbackStage is Spinnaker's "rollbackServerGroup" (roll back the server
+// group in serverGroupName, or rollbackContext.rollbackServerGroupName, to
+// rollbackContext.restoreServerGroupName or the one before it) and
+// "rollbackCluster" (roll back the cluster's newest server group to the one
+// before it). The steps are those of Spinnaker's rollback dialog: enable the
+// server group to restore, resize it to the current one's capacity with min
+// pinned, wait until it is up, disable the current one, restore its min.
+type RollbackStage struct {
+	env *deployEnv
+	typ string
+}
+
+// Type implements Definition.
+func (s *RollbackStage) Type() string { return s.typ }
+
+// Validate implements Definition.
+func (s *RollbackStage) Validate(st *model.Stage) []model.Problem {
+	var p stages.Problems
+	cfg := stages.ConfigOf(st, &p)
+	validateLocation(s.env, cfg, "", &p)
+	if s.typ == "rollbackCluster" {
+		if clusterName(cfg) == "" {
+			p.Add("cluster", "is required: the cluster to roll back")
+		}
+		return p
+	}
+	rc, _ := cfg["rollbackContext"].(map[string]any)
+	name, _ := cfg["serverGroupName"].(string)
+	if name == "" && rc != nil {
+		name, _ = rc["rollbackServerGroupName"].(string)
+	}
+	if name == "" {
+		p.Add("rollbackContext.rollbackServerGroupName", "is required: the server group to roll back")
+	}
+	return p
+}
+
+// Plan implements Definition.
+func (s *RollbackStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{
+		ResolveRollbackTargetsTask{}.Name(),
+		EnableRestoreServerGroupTask{}.Name(),
+		ResizeRestoreServerGroupTask{}.Name(),
+		WaitForRestoreUpInstancesTask{}.Name(),
+		DisableRolledBackServerGroupTask{}.Name(),
+		RestoreMinCapacityTask{}.Name(),
+	}, nil
+}
+
+const (
+	keyRollback    = "rollbackServerGroupName"
+	keyRestore     = "restoreServerGroupName"
+	keyRestoreOrig = "restoreOriginalCapacity"
+	keyRestorePin  = "restorePinnedCapacity"
+)
+
+// ResolveRollbackTargetsTask decides once which server group is rolled back
+// and which is restored, and the capacities involved.
+type ResolveRollbackTargetsTask struct{}
+
+// Name implements Task.
+func (ResolveRollbackTargetsTask) Name() string { return "ResolveRollbackTargets" }
+
+// Execute implements Task.
+func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	sc := run.Stage.Context
+	if _, done := stages.Lookup(sc, keyRestorePin); done {
+		return stages.Succeeded(), nil
+	}
+	l, err := locationOf(sc)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	c, err := cloudAt(run, l)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	rc, _ := sc["rollbackContext"].(map[string]any)
+	current, restore := "", ""
+	if rc != nil {
+		current, _, _ = stages.String(rc, keyRollback)
+		restore, _, _ = stages.String(rc, keyRestore)
+	}
+	if current == "" {
+		current, _, _ = stages.String(sc, "serverGroupName")
+	}
+	cluster := clusterName(sc)
+	if cluster == "" {
+		cluster = naming.ClusterOf(current)
+	}
+	groups, err := clusterGroups(ctx, c, l.Region, cluster)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if current == "" {
+		if len(groups) == 0 {
+			return stages.Failed("cluster %s in %s has no server group to roll back", cluster, l), nil
+		}
+		current = groups[len(groups)-1].Name
+	}
+	var cur, prev *providers.ServerGroup
+	for i := range groups {
+		if groups[i].Name == current {
+			cur = &groups[i]
+			if restore == "" && i > 0 {
+				prev = &groups[i-1]
+			}
+		}
+		if restore != "" && groups[i].Name == restore {
+			prev = &groups[i]
+		}
+	}
+	switch {
+	case cur == nil:
+		return stages.Failed("server group %s is not in cluster %s in %s", current, cluster, l), nil
+	case prev == nil && restore != "":
+		return stages.Failed("server group %s to restore is not in cluster %s in %s", restore, cluster, l), nil
+	case prev == nil:
+		return stages.Failed("cluster %s in %s has no server group older than %s to roll back to", cluster, l, current), nil
+	}
+	desired := max(cur.Capacity.Desired, prev.Capacity.Desired, 1)
+	pinned := providers.Capacity{Min: desired, Max: max(prev.Capacity.Max, desired), Desired: desired}
+	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
+		"region": l.Region, "credentials": l.Account, "cloudProvider": c.Account().Provider,
+		keyRollback: cur.Name, keyRestore: prev.Name,
+		keyRestoreOrig: capacityMap(prev.Capacity), keyRestorePin: capacityMap(pinned),
+	}, Outputs: map[string]any{keyRollback: cur.Name, keyRestore: prev.Name}}, nil
+}
+
+// rollbackTargets reads what ResolveRollbackTargets recorded.
+func rollbackTargets(run *stages.Run) (Location, providers.Cloud, string, string, error) {
+	sc := run.Stage.Context
+	l, err := locationOf(sc)
+	if err != nil {
+		return l, nil, "", "", err
+	}
+	c, err := cloudAt(run, l)
+	if err != nil {
+		return l, nil, "", "", err
+	}
+	cur, _, _ := stages.String(sc, keyRollback)
+	prev, _, _ := stages.String(sc, keyRestore)
+	if cur == "" || prev == "" {
+		return l, nil, "", "", fmt.Errorf("the rollback targets were not resolved")
+	}
+	return l, c, cur, prev, nil
+}
+
+// EnableRestoreServerGroupTask puts the server group being restored back
+// into rotation.
+type EnableRestoreServerGroupTask struct{}
+
+// Name implements Task.
+func (EnableRestoreServerGroupTask) Name() string { return "EnableRestoreServerGroup" }
+
+// Execute implements Task.
+func (EnableRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	l, c, _, prev, err := rollbackTargets(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if err := c.ServerGroups().SetEnabled(ctx, l.Region, prev, true); err != nil {
+		return stages.Failed("enable %s: %v", prev, err), nil
+	}
+	return stages.Succeeded(), nil
+}
+
+// ResizeRestoreServerGroupTask gives the restored server group the current
+// one's capacity, with min pinned to it so nothing scales it in meanwhile.
+type ResizeRestoreServerGroupTask struct{}
+
+// Name implements Task.
+func (ResizeRestoreServerGroupTask) Name() string { return "ResizeRestoreServerGroup" }
+
+// Execute implements Task.
+func (ResizeRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	l, c, _, prev, err := rollbackTargets(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	pinned, _, err := capacityOf(run.Stage.Context, keyRestorePin)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if err := c.ServerGroups().Resize(ctx, l.Region, prev, pinned); err != nil {
+		return stages.Failed("resize %s: %v", prev, err), nil
+	}
+	return stages.Succeeded(), nil
+}
+
+// WaitForRestoreUpInstancesTask waits until the restored server group's
+// instances are up and in rotation.
+type WaitForRestoreUpInstancesTask struct{}
+
+// Name implements Task.
+func (WaitForRestoreUpInstancesTask) Name() string { return "WaitForRestoreUpInstances" }
+
+// Execute implements Task.
+func (WaitForRestoreUpInstancesTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	return waitForUp(ctx, run, keyRestore)
+}
+
+// DisableRolledBackServerGroupTask takes the rolled-back server group out
+// of rotation, now that the restored one serves.
+type DisableRolledBackServerGroupTask struct{}
+
+// Name implements Task.
+func (DisableRolledBackServerGroupTask) Name() string { return "DisableRolledBackServerGroup" }
+
+// Execute implements Task.
+func (DisableRolledBackServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	l, c, cur, _, err := rollbackTargets(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if err := guardCheck(ctx, run, c, l, naming.ClusterOf(cur), "disable "+cur, Disabling(cur)); err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if err := c.ServerGroups().SetEnabled(ctx, l.Region, cur, false); err != nil {
+		return stages.Failed("disable %s: %v", cur, err), nil
+	}
+	return stages.Succeeded(), nil
+}
+
+// RestoreMinCapacityTask unpins the restored server group's min.
+type RestoreMinCapacityTask struct{}
+
+// Name implements Task.
+func (RestoreMinCapacityTask) Name() string { return "RestoreMinCapacity" }
+
+// Execute implements Task.
+func (RestoreMinCapacityTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	l, c, _, prev, err := rollbackTargets(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	pinned, _, _ := capacityOf(run.Stage.Context, keyRestorePin)
+	orig, _, _ := capacityOf(run.Stage.Context, keyRestoreOrig)
+	restored := providers.Capacity{Min: min(orig.Min, pinned.Desired), Max: pinned.Max, Desired: pinned.Desired}
+	if err := c.ServerGroups().Resize(ctx, l.Region, prev, restored); err != nil {
+		return stages.Failed("resize %s: %v", prev, err), nil
+	}
+	return stages.Succeeded(), nil
+}

@@ -1,0 +1,403 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/gennaker/gennaker/shared/stages"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/store"
+)
+
+// PipelineStage is Spinnaker's "pipeline" stage: it runs another pipeline
+// and, unless waitForCompletion is false, waits for it and takes on its
+// outcome and outputs.
+//
+//	application, pipeline (config id), pipelineParameters, waitForCompletion
+type PipelineStage struct{}
+
+// Type implements Definition.
+func (PipelineStage) Type() string { return "pipeline" }
+
+// Validate requires the application and pipeline to run.
+func (PipelineStage) Validate(s *model.Stage) []model.Problem {
+	var p stages.Problems
+	cfg := stages.ConfigOf(s, &p)
+	for _, key := range []string{"application", "pipeline"} {
+		if stages.IsExpression(cfg[key]) {
+			continue
+		}
+		v, ok, err := stages.String(cfg, key)
+		switch {
+		case err != nil:
+			p.AddErr(err)
+		case key == "application" && !ok:
+			if app, _, _ := stages.String(cfg, "pipelineApplication"); app == "" {
+				p.Add(key, "is required (the application of the pipeline to run)")
+			}
+		case !ok || strings.TrimSpace(v) == "":
+			p.Add(key, "is required (the id of the pipeline to run)")
+		}
+	}
+	if v, ok := stages.Lookup(cfg, "pipelineParameters"); ok && !stages.IsExpression(v) {
+		if _, isMap := v.(map[string]any); !isMap {
+			p.Add("pipelineParameters", "must be an object of parameter names to values, not %s", stages.Describe(v))
+		}
+	}
+	stages.CheckField(cfg, "waitForCompletion", &p, stages.ReadsBool)
+	return p
+}
+
+// Plan starts the child and, unless waitForCompletion is false, monitors it.
+func (PipelineStage) Plan(s *model.StageExecution) ([]string, error) {
+	tasks := []string{StartPipelineTask{}.Name()}
+	wait, set, err := stages.Bool(s.Context, "waitForCompletion")
+	if err != nil {
+		return nil, err
+	}
+	if wait || !set {
+		tasks = append(tasks, MonitorPipelineTask{}.Name())
+	}
+	return tasks, nil
+}
+
+// StartPipelineTask triggers the child pipeline and records its id
+// (executionId) and name (executionName) in the stage context.
+type StartPipelineTask struct{}
+
+// Name implements Task.
+func (StartPipelineTask) Name() string { return "StartPipeline" }
+
+// Execute implements Task. The trigger request is keyed by the parent run,
+// this stage and the stage's attempt, so a retried task finds the child the
+// first try started, while a restarted stage starts a new child.
+func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	pipelines, err := PipelinesOf(run)
+	if err != nil {
+		return stages.Result{}, err
+	}
+	cfg := run.Stage.Context
+	app, _, err := stages.String(cfg, "pipelineApplication")
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if app == "" {
+		if app, _, err = stages.String(cfg, "application"); err != nil {
+			return stages.Failed("%v", err), nil
+		}
+	}
+	if app == "" {
+		app = string(run.Execution.Application)
+	}
+	pipelineID, _, err := stages.String(cfg, "pipeline")
+	switch {
+	case err != nil:
+		return stages.Failed("%v", err), nil
+	case pipelineID == "":
+		return stages.Failed("pipeline is required (the id of the pipeline to run)"), nil
+	}
+	params := map[string]any{}
+	if _, err := stages.DecodeField(cfg, "pipelineParameters", &params); err != nil {
+		return stages.Failed("%v", err), nil
+	}
+
+	parent := run.Execution
+	extra := model.Extra{}
+	for k, v := range map[string]any{
+		// Spinnaker's pipeline trigger names the parent run this way.
+		"parentPipelineId":          parent.ID,
+		"parentPipelineName":        parent.Name,
+		"parentPipelineApplication": parent.Application,
+		"isPipeline":                true,
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return stages.Result{}, fmt.Errorf("pipeline trigger field %s: %w", k, err)
+		}
+		extra[k] = b
+	}
+	req := stages.TriggerRequest{
+		Application: model.ApplicationName(app),
+		PipelineID:  model.PipelineID(pipelineID),
+		Trigger: model.ExecutionTrigger{
+			Type:              "pipeline",
+			User:              parent.Trigger.User,
+			Parameters:        params,
+			ParentExecutionID: parent.ID,
+			ParentStageID:     run.Stage.ID,
+			Extra:             extra,
+		},
+		IdempotencyKey: fmt.Sprintf("%s/%s/%d", parent.ID, run.Stage.ID, run.Stage.Orchestration.Attempt),
+	}
+	childID, err := pipelines.Trigger(ctx, req)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return stages.Failed("pipeline %s of application %s was not found: %v", pipelineID, app, err), nil
+	case err != nil:
+		return stages.Failed("start pipeline %s of application %s: %v", pipelineID, app, err), nil
+	}
+	out := map[string]any{"executionId": string(childID)}
+	// The name is for people; a failed read must not fail the stage.
+	if child, err := pipelines.Get(ctx, childID); err == nil && child.Name != "" {
+		out["executionName"] = child.Name
+	}
+	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+}
+
+// MonitorPipelineTask polls the child run until it completes. The stage then
+// takes on the child's outcome: SUCCEEDED, CANCELED, or TERMINAL with the
+// errors of the child's failed stages; and, as orca does, the child's stage
+// outputs become this stage's outputs.
+type MonitorPipelineTask struct {
+	// PollInterval is the backoff between polls; 0 means 2 seconds.
+	PollInterval time.Duration
+}
+
+// Name implements Task.
+func (MonitorPipelineTask) Name() string { return "MonitorPipeline" }
+
+// Timeout is Spinnaker's: twelve hours unless the stage sets stageTimeoutMs.
+func (MonitorPipelineTask) Timeout(s *model.StageExecution) time.Duration {
+	return stages.OverridableTimeout(s, 12*time.Hour)
+}
+
+// Execute implements Task.
+func (t MonitorPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	pipelines, err := PipelinesOf(run)
+	if err != nil {
+		return stages.Result{}, err
+	}
+	id, _, err := stages.String(run.Stage.Context, "executionId")
+	switch {
+	case err != nil:
+		return stages.Failed("%v", err), nil
+	case id == "":
+		return stages.Failed("no child pipeline execution to monitor (executionId is not set)"), nil
+	}
+	child, err := pipelines.Get(ctx, model.ExecutionID(id))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return stages.Failed("child pipeline execution %s was not found", id), nil
+	case err != nil:
+		// A failed read is not the child's failure; look again.
+		return stages.Running(t.interval()), nil
+	}
+	if !child.Status.IsComplete() {
+		return stages.Running(t.interval()), nil
+	}
+
+	out := map[string]any{"status": string(child.Status)}
+	outputs := childOutputs(child)
+	switch {
+	case child.Status == model.StatusSucceeded:
+		return stages.Result{Status: model.StatusSucceeded, Context: out, Outputs: outputs}, nil
+	case child.Status == model.StatusCanceled:
+		r := stages.FailedWith(out, "child pipeline %s was canceled%s", describeChild(child), byWhom(child.CanceledBy))
+		r.Status = model.StatusCanceled
+		r.Outputs = outputs
+		return r, nil
+	case child.Status.IsHalt():
+		r := childFailure(child)
+		for k, v := range out {
+			r.Context[k] = v
+		}
+		r.Outputs = outputs
+		return r, nil
+	default:
+		// FAILED_CONTINUE or SKIPPED: the child ended without halting.
+		return stages.Result{Status: model.StatusSucceeded, Context: out, Outputs: outputs}, nil
+	}
+}
+
+// Cancel cancels the child run when the parent is canceled.
+func (MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
+	pipelines, err := PipelinesOf(run)
+	if err != nil {
+		return nil, err
+	}
+	id, _, _ := stages.String(run.Stage.Context, "executionId")
+	if id == "" {
+		return nil, nil
+	}
+	user := run.Execution.CanceledBy
+	if user == "" {
+		user = "parent pipeline"
+	}
+	reason := fmt.Sprintf("parent pipeline %s was canceled", run.Execution.ID)
+	if err := pipelines.Cancel(ctx, model.ExecutionID(id), user, reason); err != nil {
+		return nil, fmt.Errorf("cancel child pipeline execution %s: %w", id, err)
+	}
+	return nil, nil
+}
+
+func (t MonitorPipelineTask) interval() time.Duration {
+	if t.PollInterval > 0 {
+		return t.PollInterval
+	}
+	return 2 * time.Second
+}
+
+// childFailure is a TERMINAL result naming the child run and the stage that
+// halted it, with each failed stage's errors as orca words them.
+func childFailure(child *model.Execution) stages.Result {
+	var failed *model.StageExecution
+	index := -1
+	var errs []string
+	for i := range child.Stages {
+		s := &child.Stages[i]
+		if s.Status != model.StatusTerminal && s.Status != model.StatusStopped {
+			continue
+		}
+		if failed == nil || (failed.Status != model.StatusTerminal && s.Status == model.StatusTerminal) {
+			failed, index = s, i
+		}
+		for _, msg := range StageErrors(s) {
+			errs = append(errs, fmt.Sprintf("Exception in child pipeline stage (%s: %s): %s", child.Name, stageLabel(s), msg))
+		}
+	}
+	summary := fmt.Sprintf("child pipeline %s is %s", describeChild(child), child.Status)
+	if failed != nil {
+		summary += fmt.Sprintf("; stage %q failed", stageLabel(failed))
+	}
+	r := stages.Failed("%s", summary)
+	SetErrors(r.Context, append([]string{summary}, errs...))
+	if failed != nil {
+		r.Context["exception"].(map[string]any)["source"] = map[string]any{
+			"executionId": string(child.ID),
+			"stageId":     string(failed.ID),
+			"stageName":   failed.Name,
+			"stageIndex":  index,
+		}
+	}
+	return r
+}
+
+// StageErrors returns a stage's failure messages from
+// context.exception.details (errors, else error).
+func StageErrors(s *model.StageExecution) []string {
+	exc, _ := s.Context["exception"].(map[string]any)
+	details, _ := exc["details"].(map[string]any)
+	var out []string
+	if list, ok := details["errors"].([]any); ok {
+		for _, e := range list {
+			if msg, ok := e.(string); ok && msg != "" {
+				out = append(out, msg)
+			}
+		}
+	}
+	if len(out) == 0 {
+		if msg, ok := details["error"].(string); ok && msg != "" {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+func stageLabel(s *model.StageExecution) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.Type
+}
+
+func describeChild(child *model.Execution) string {
+	if child.Name == "" {
+		return fmt.Sprintf("execution %s", child.ID)
+	}
+	return fmt.Sprintf("%q (execution %s)", child.Name, child.ID)
+}
+
+// childOutputs merges the outputs of the child's top-level stages in
+// dependency order, as orca's execution context does: a later stage's value
+// wins, except that two lists are joined without duplicates.
+func childOutputs(child *model.Execution) map[string]any {
+	out := map[string]any{}
+	for _, s := range topLevelInOrder(child.Stages) {
+		for k, v := range s.Outputs {
+			prev, seen := out[k]
+			pl, prevIsList := prev.([]any)
+			vl, isList := v.([]any)
+			if seen && prevIsList && isList {
+				out[k] = joinDistinct(pl, vl)
+				continue
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// topLevelInOrder sorts top-level stages so each follows its requisites,
+// keeping the stored order among stages that are ready together.
+func topLevelInOrder(stages []model.StageExecution) []*model.StageExecution {
+	var pending []*model.StageExecution
+	for i := range stages {
+		if stages[i].ParentStageID == "" {
+			pending = append(pending, &stages[i])
+		}
+	}
+	done := map[string]bool{}
+	var sorted []*model.StageExecution
+	for len(pending) > 0 {
+		var next []*model.StageExecution
+		var ready []*model.StageExecution
+		for _, s := range pending {
+			ok := true
+			for _, req := range s.RequisiteStageRefIDs {
+				ok = ok && done[req]
+			}
+			if ok {
+				ready = append(ready, s)
+			} else {
+				next = append(next, s)
+			}
+		}
+		if len(ready) == 0 {
+			// Broken requisites: keep the stored order rather than lose outputs.
+			return append(sorted, next...)
+		}
+		for _, s := range ready {
+			done[s.RefID] = true
+		}
+		sorted, pending = append(sorted, ready...), next
+	}
+	return sorted
+}
+
+func joinDistinct(a, b []any) []any {
+	out := make([]any, 0, len(a)+len(b))
+	for _, v := range append(append([]any{}, a...), b...) {
+		dup := false
+		for _, have := range out {
+			if reflect.DeepEqual(have, v) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func PipelinesOf(run *stages.Run) (stages.Pipelines, error) {
+	if run.Services == nil || run.Services.Pipelines == nil {
+		return nil, errors.New("the pipeline stage needs Services.Pipelines, which this runtime did not provide")
+	}
+	if run.Execution == nil {
+		return nil, errors.New("the pipeline stage needs the parent execution")
+	}
+	return run.Services.Pipelines, nil
+}
+
+var (
+	_ stages.Canceler    = MonitorPipelineTask{}
+	_ stages.TimeoutTask = MonitorPipelineTask{}
+)
