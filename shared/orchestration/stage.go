@@ -363,7 +363,11 @@ func (o *Orchestrator) execute(ctx context.Context, e *model.Execution, s *model
 			res = stages.Failed("task %s failed: %v", task.Name(), r)
 		}
 	}()
-	res, err := task.Execute(ctx, &stages.Run{Execution: e, Stage: s, Services: o.services, Now: o.now()})
+	run, err := o.runOf(e, s)
+	if err != nil {
+		return stages.Failed("%v", err)
+	}
+	res, err = task.Execute(ctx, run)
 	if err != nil {
 		return stages.Failed("task %s failed: %v", task.Name(), err)
 	}
@@ -371,6 +375,24 @@ func (o *Orchestrator) execute(ctx context.Context, e *model.Execution, s *model
 		return stages.Failed("task %s returned no status", task.Name())
 	}
 	return res
+}
+
+// runOf is what a task of stage s sees, with the stage's configuration
+// decoded once by its definition.
+func (o *Orchestrator) runOf(e *model.Execution, s *model.StageExecution) (*stages.Run, error) {
+	run := &stages.Run{Execution: e, Stage: s, Services: o.services, Now: o.now()}
+	def, err := o.registry.Definition(s.Type)
+	if err != nil {
+		return run, nil // synthetic stages of no registered type have no configuration
+	}
+	if c, ok := def.(stages.Configurer); ok {
+		cfg, err := c.Config(s)
+		if err != nil {
+			return nil, fmt.Errorf("stage %q (%s): %w", s.Name, s.Type, err)
+		}
+		run.Config = cfg
+	}
+	return run, nil
 }
 
 func mergeResult(s *model.StageExecution, res stages.Result) {
@@ -428,7 +450,12 @@ func (o *Orchestrator) cancelTask(ctx context.Context, e *model.Execution, s *mo
 				o.log.ErrorContext(ctx, "task cancel panicked", "task", task.Name(), "panic", r)
 			}
 		}()
-		out, err := c.Cancel(ctx, &stages.Run{Execution: e, Stage: s, Services: o.services, Now: o.now()})
+		run, err := o.runOf(e, s)
+		if err != nil {
+			o.log.WarnContext(ctx, "task cancel skipped", "executionId", e.ID, "stageId", s.ID, "task", task.Name(), "error", err)
+			return
+		}
+		out, err := c.Cancel(ctx, run)
 		if err != nil {
 			o.log.WarnContext(ctx, "task cancel failed", "executionId", e.ID, "stageId", s.ID, "task", task.Name(), "error", err)
 			maps.Copy(s.Context, map[string]any{"cancelError": err.Error()})

@@ -81,12 +81,6 @@ func Ints(ctx map[string]any, key string) ([]int64, bool, error) {
 	return out, true, nil
 }
 
-// Decode copies the context into v (a pointer to a struct with json tags).
-// Errors name the field that did not fit.
-func Decode(ctx map[string]any, v any) error {
-	return decodeValue("", ctx, v)
-}
-
 // DecodeField decodes one field of the context into v and reports whether the
 // field was set.
 func DecodeField(ctx map[string]any, key string, v any) (bool, error) {
@@ -117,13 +111,6 @@ func decodeValue(prefix string, in, v any) error {
 // will see as context (before expressions are evaluated).
 func StageConfig(s *model.Stage) (map[string]any, error) {
 	return s.Config()
-}
-
-// IsExpression reports whether v is a string holding a ${…} expression, whose
-// value is only known when the stage runs.
-func IsExpression(v any) bool {
-	s, ok := v.(string)
-	return ok && strings.Contains(s, "${")
 }
 
 // OverridableTimeout is Spinnaker's rule for polling tasks whose bound a stage
@@ -268,14 +255,8 @@ func OrDefault(s, dflt string) string {
 	return s
 }
 
-// Problems collects validation Problems for one stage.
-type Problems []model.Problem
-
-func (p *Problems) Add(path, format string, args ...any) {
-	*p = append(*p, model.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
-}
-
-// addErr records a reader error, whose message already starts with the path.
+// AddErr records a reader error, whose message starts with the path.
+// Transitional: typed configurations report paths through Decode.
 func (p *Problems) AddErr(err error) {
 	path, msg, ok := strings.Cut(err.Error(), ": ")
 	if !ok {
@@ -284,9 +265,9 @@ func (p *Problems) AddErr(err error) {
 	*p = append(*p, model.Problem{Path: path, Message: msg})
 }
 
-// ConfigOf returns a stage's configuration for validation, recording a
+// RawConfigOf returns a stage's configuration for validation, recording a
 // problem when it cannot be read.
-func ConfigOf(s *model.Stage, p *Problems) map[string]any {
+func RawConfigOf(s *model.Stage, p *Problems) map[string]any {
 	cfg, err := StageConfig(s)
 	if err != nil {
 		p.Add("", "cannot read the stage configuration: %v", err)

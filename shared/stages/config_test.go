@@ -114,7 +114,7 @@ func TestDecodeNamesTheField(t *testing.T) {
 	var whole struct {
 		N int `json:"n"`
 	}
-	if err := Decode(map[string]any{"n": "x"}, &whole); err == nil || !strings.HasPrefix(err.Error(), "n: must be a number") {
+	if err := Decode(map[string]any{"n": "x"}, &whole).Err(); err == nil || !strings.HasPrefix(err.Error(), "n: must be a number") {
 		t.Fatalf("Decode err = %v, want one naming n", err)
 	}
 }

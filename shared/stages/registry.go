@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -17,8 +18,9 @@ type HTTPDoer interface {
 // Registry holds the stage types and tasks a runtime knows. It is filled at
 // start-up and only read afterwards.
 type Registry struct {
-	defs  map[string]Definition
-	tasks map[string]Task
+	defs     map[string]Definition
+	tasks    map[string]Task
+	patchers []Patcher
 }
 
 // NewRegistry returns an empty registry.
@@ -45,6 +47,41 @@ func (r *Registry) RegisterTask(t Task) {
 		panic(fmt.Sprintf("stages: task %q registered twice", t.Name()))
 	}
 	r.tasks[t.Name()] = t
+}
+
+// RegisterPatcher adds a Patcher that stages of every type answer to, after
+// their own definition's: execution windows hold stages of any type, and a
+// user may skip the rest of one.
+func (r *Registry) RegisterPatcher(p Patcher) {
+	r.patchers = append(r.patchers, p)
+}
+
+// Patch decides a user's change to a running stage: the stage type's own
+// Patcher first, then those every stage answers to. It returns the context
+// fields to set, or the first refusal (a *PatchError).
+func (r *Registry) Patch(s *model.StageExecution, patch map[string]any) (map[string]any, error) {
+	var first error
+	candidates := r.patchers
+	if p, ok := r.defs[s.Type].(Patcher); ok {
+		candidates = append([]Patcher{p}, r.patchers...)
+	}
+	for _, p := range candidates {
+		fields, err := p.Patch(s, patch)
+		if err == nil {
+			return fields, nil
+		}
+		var pe *PatchError
+		if !errors.As(err, &pe) {
+			return nil, err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = BadPatch("stage %q is a %s stage, which takes no changes while it runs", s.Name, s.Type)
+	}
+	return nil, first
 }
 
 // Definition returns the stage type, or an error naming it and the known ones.

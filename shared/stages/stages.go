@@ -11,6 +11,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -48,6 +49,61 @@ type Canceler interface {
 	// Cancel is called once when the run is canceled while this task is
 	// running. What it returns is merged into the stage context.
 	Cancel(ctx context.Context, run *Run) (map[string]any, error)
+}
+
+// Configurer is a stage definition with a typed configuration. The
+// orchestrator decodes the stage's context with it once for each task call
+// and hands the result to the task as Run.Config, so no task reads its
+// stage's configuration field by field.
+type Configurer interface {
+	// Config decodes a running stage's context (its configuration after
+	// expressions were evaluated, plus what earlier tasks recorded) into the
+	// stage type's configuration. An error, such as a ConfigError with JSON
+	// paths, fails the stage with its message.
+	Config(s *model.StageExecution) (any, error)
+}
+
+// ConfigOf returns the typed configuration a task's stage decoded into.
+// A task run for a stage type whose configuration is of another type is a
+// programming error, returned as an error that names both.
+func ConfigOf[C any](run *Run) (C, error) {
+	c, ok := run.Config.(C)
+	if !ok {
+		var want C
+		return want, fmt.Errorf("stage %q (%s) has configuration %T, not %T", run.Stage.Name, run.Stage.Type, run.Config, want)
+	}
+	return c, nil
+}
+
+// Patcher is a stage definition whose running stages users may change
+// (Gate's PATCH /pipelines/{id}/stages/{stageId}): a manual judgment, a
+// skipped wait.
+type Patcher interface {
+	// Patch checks a user's change against the stage and returns the context
+	// fields to set. A change the stage type does not take, or takes only
+	// in another state, is a *PatchError.
+	Patch(s *model.StageExecution, patch map[string]any) (map[string]any, error)
+}
+
+// PatchError is a refused change to a running stage, with a message that
+// says what to send instead.
+type PatchError struct {
+	// Conflict: the change is right, but the stage is not in a state that
+	// takes it (it is not running); otherwise the change itself is wrong.
+	Conflict bool
+	Message  string
+}
+
+func (e *PatchError) Error() string { return e.Message }
+
+// BadPatch is a *PatchError for a wrong change.
+func BadPatch(format string, args ...any) error {
+	return &PatchError{Message: fmt.Sprintf(format, args...)}
+}
+
+// PatchConflict is a *PatchError for a stage that cannot take the change now.
+func PatchConflict(format string, args ...any) error {
+	return &PatchError{Conflict: true, Message: fmt.Sprintf(format, args...)}
 }
 
 // TimeoutTask is a polling task with a bound of its own.
@@ -121,6 +177,10 @@ type Run struct {
 	// Stage is the stage being run; its Context holds the evaluated config
 	// and what earlier tasks of the stage recorded.
 	Stage *model.StageExecution
+	// Config is the stage's configuration as its definition decoded it for
+	// this call (see Configurer); read it with ConfigOf. Nil for stage types
+	// without one.
+	Config any
 	// Services reach beyond the stage.
 	Services *Services
 	// Now is the time the task is run.

@@ -23,7 +23,7 @@ func (s clusterStage) Type() string { return s.typ }
 
 func (s clusterStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	validateLocation(s.env, cfg, "", &p)
 	if clusterName(cfg) == "" {
 		p.Add("cluster", "is required")

@@ -29,7 +29,7 @@ func (s *RollbackStage) Type() string { return s.typ }
 // Validate implements Definition.
 func (s *RollbackStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	validateLocation(s.env, cfg, "", &p)
 	if s.typ == "rollbackCluster" {
 		if clusterName(cfg) == "" {

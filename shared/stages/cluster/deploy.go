@@ -31,7 +31,7 @@ func (d *DeployStage) Type() string { return d.typ }
 // Validate implements Definition.
 func (d *DeployStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	if d.typ == "deploy" && strategyDeploysParent(cfg) {
 		validateTrafficOptions(cfg, &p)
 		return p

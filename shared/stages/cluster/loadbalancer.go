@@ -21,7 +21,7 @@ func (s *UpsertLoadBalancerStage) Type() string { return "upsertLoadBalancer" }
 // Validate implements Definition.
 func (s *UpsertLoadBalancerStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	specs, paths := loadBalancerConfigs(cfg)
 	if len(specs) == 0 && !stages.IsExpression(cfg["loadBalancers"]) {
 		p.Add("loadBalancers", "is required: [{cloudProvider, account, region, name, listenPort}]")
@@ -116,7 +116,7 @@ func (s *DeleteLoadBalancerStage) Type() string { return "deleteLoadBalancer" }
 // Validate implements Definition.
 func (s *DeleteLoadBalancerStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	validateLocation(s.env, cfg, "", &p)
 	if n, _ := cfg["loadBalancerName"].(string); n == "" {
 		p.Add("loadBalancerName", "is required")

@@ -210,7 +210,7 @@ func (s targetStage) Type() string { return s.typ }
 
 func (s targetStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	validateTarget(s.env, stages.ConfigOf(st, &p), &p)
+	validateTarget(s.env, stages.RawConfigOf(st, &p), &p)
 	return p
 }
 

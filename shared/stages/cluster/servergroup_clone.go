@@ -23,7 +23,7 @@ func (s *CloneServerGroupStage) Type() string { return "cloneServerGroup" }
 // Validate implements Definition.
 func (s *CloneServerGroupStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	src, ok := cfg["source"].(map[string]any)
 	if !ok {
 		if !stages.IsExpression(cfg["source"]) {

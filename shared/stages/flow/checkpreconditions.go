@@ -38,7 +38,7 @@ var preconditionTypes = map[string]bool{
 // Validate checks each precondition's type and expression.
 func (CheckPreconditionsStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	list, err := preconditionList(cfg)
 	if err != nil {
 		p.AddErr(err)

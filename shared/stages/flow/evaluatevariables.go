@@ -25,7 +25,7 @@ func (EvaluateVariablesStage) Type() string { return "evaluateVariables" }
 // Validate requires every variable to have a non-empty key, used once.
 func (EvaluateVariablesStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	vars, err := variableList(cfg)
 	if err != nil {
 		p.AddErr(err)

@@ -28,7 +28,7 @@ func (ManualJudgmentStage) Type() string { return "manualJudgment" }
 // values.
 func (ManualJudgmentStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	stages.CheckField(cfg, "instructions", &p, stages.ReadsString)
 	stages.CheckField(cfg, "propagateAuthenticationContext", &p, stages.ReadsBool)
 	if _, err := judgmentInputs(cfg); err != nil {

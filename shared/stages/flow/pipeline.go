@@ -28,7 +28,7 @@ func (PipelineStage) Type() string { return "pipeline" }
 // Validate requires the application and pipeline to run.
 func (PipelineStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	for _, key := range []string{"application", "pipeline"} {
 		if stages.IsExpression(cfg[key]) {
 			continue

@@ -20,7 +20,7 @@ func (WaitStage) Type() string { return "wait" }
 // string, or an expression.
 func (WaitStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	if stages.IsExpression(cfg["waitTime"]) {
 		return p
 	}

@@ -55,7 +55,7 @@ var (
 // expressions are accepted as they are.
 func (WebhookStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	flag := func(key string) bool {
 		if stages.IsExpression(cfg[key]) {
 			return false

@@ -39,7 +39,7 @@ func (DeployManifestStage) Type() string { return "deployManifest" }
 // Validate checks the account, the source and the traffic options.
 func (DeployManifestStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	validateManifestAccount(cfg, &p)
 	if src, _, err := stages.String(cfg, "source"); err != nil {
 		p.AddErr(err)

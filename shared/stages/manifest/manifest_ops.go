@@ -26,7 +26,7 @@ func (DeleteManifestStage) Type() string { return "deleteManifest" }
 // Validate implements Definition.
 func (DeleteManifestStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	validateManifestAccount(cfg, &p)
 	if _, err := deleteTargets(cfg); err != nil && !stages.IsExpression(cfg["manifestName"]) {
 		p.AddErr(err)

@@ -184,7 +184,7 @@ func (s manifestOpStage) Type() string { return s.typ }
 // Validate checks account and manifestName, and the stage's own fields.
 func (s manifestOpStage) Validate(st *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(st, &p)
+	cfg := stages.RawConfigOf(st, &p)
 	validateManifestAccount(cfg, &p)
 	if !stages.IsExpression(cfg["manifestName"]) {
 		if _, err := targetRef(cfg); err != nil {

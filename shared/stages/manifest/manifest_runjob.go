@@ -29,7 +29,7 @@ func (RunJobStage) Type() string { return "runJob" }
 // Validate implements Definition.
 func (RunJobStage) Validate(s *model.Stage) []model.Problem {
 	var p stages.Problems
-	cfg := stages.ConfigOf(s, &p)
+	cfg := stages.RawConfigOf(s, &p)
 	validateManifestAccount(cfg, &p)
 	if !stages.IsExpression(cfg["manifest"]) && !stages.IsExpression(cfg["manifests"]) {
 		if _, err := jobManifest(cfg); err != nil {
