@@ -1,5 +1,7 @@
-// Package providers adapts clouds to the few operations gennaker's
-// deployment stages need: server groups, load balancers and images.
+// Package providers adapts clouds to the few abilities gennaker's
+// deployment stages need: server groups, load balancers, images, manifests.
+// Each ability is one interface; a provider serves the abilities it has, and
+// a stage asks the registry for the one it needs.
 //
 // A provider registers under Spinnaker's name ("aws", "kubernetes", and our
 // "local"); an account names one set of credentials of one provider. The
@@ -11,6 +13,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 	"github.com/gennaker/gennaker/shared/model"
 )
 
@@ -22,25 +25,34 @@ var (
 	ErrUnknownAccount = errors.New("unknown account")
 	// ErrUnknownProvider: no provider is registered under that name.
 	ErrUnknownProvider = errors.New("unknown cloud provider")
+	// ErrUnsupported: the account's provider does not serve the ability
+	// asked for (a Kubernetes account has no images to find).
+	ErrUnsupported = errors.New("not supported")
 )
 
-// Cloud is one account's view of its provider.
-type Cloud interface {
+// Cloud is one account's view of its provider: the abilities the provider
+// serves for it. A provider fills in the abilities it has and leaves the
+// others nil; the registry refuses to hand out a nil ability with an error
+// that names the account and what it cannot do (ErrUnsupported).
+type Cloud struct {
 	// Account is the account this view acts in.
-	Account() Account
-	ServerGroups() ServerGroups
-	LoadBalancers() LoadBalancers
-	Images() Images
+	Account Account
+	// ServerGroups reads and changes existing server groups.
+	ServerGroups ServerGroups
+	// ServerGroupCreator starts new server groups (Spinnaker's deploy).
+	ServerGroupCreator ServerGroupCreator
+	LoadBalancers      LoadBalancers
+	Images             Images
+	// Manifests applies and reads Kubernetes manifests.
+	Manifests manifest.Cluster
+	// Managers lists the objects that manage server groups, such as
+	// Kubernetes Deployments.
+	Managers Managers
 }
 
-// ServerGroups manages an account's server groups: versions of a cluster,
-// each a set of identical instances.
+// ServerGroups reads and changes an account's server groups: versions of a
+// cluster, each a set of identical instances.
 type ServerGroups interface {
-	// Create starts a server group as spec says and returns it without
-	// waiting for its instances. It is idempotent by name: when a server
-	// group named spec.Name already exists in spec.Region it is returned as
-	// it is, unchanged, so a retried deploy finds its own work done.
-	Create(ctx context.Context, spec ServerGroupSpec) (*ServerGroup, error)
 	// Get returns the server group with its instances' health, or an error
 	// wrapping ErrNotFound.
 	Get(ctx context.Context, region, name string) (*ServerGroup, error)
@@ -58,6 +70,51 @@ type ServerGroups interface {
 	// Destroy takes the server group out of rotation, stops its instances
 	// and forgets it. Destroying a missing server group does nothing.
 	Destroy(ctx context.Context, region, name string) error
+}
+
+// ServerGroupCreator starts new server groups.
+type ServerGroupCreator interface {
+	// Create starts a server group as spec says and returns it without
+	// waiting for its instances. It is idempotent by name: when a server
+	// group named spec.Name already exists in spec.Region it is returned as
+	// it is, unchanged, so a retried deploy finds its own work done.
+	Create(ctx context.Context, spec ServerGroupSpec) (*ServerGroup, error)
+}
+
+// Managers lists the objects that manage an account's server groups, as a
+// Kubernetes Deployment manages its ReplicaSets. Spinnaker calls them server
+// group managers: the read API lists them, and names each managed server
+// group's manager.
+type Managers interface {
+	// Managers returns the application's server group managers in every
+	// region the account may use, ordered by region and name. An
+	// application with none returns an empty list.
+	Managers(ctx context.Context, app string) ([]Manager, error)
+}
+
+// Manager is one server group manager as its provider sees it.
+type Manager struct {
+	// Kind is Spinnaker's kind, such as "deployment".
+	Kind string
+	// Name is the manager's own name, such as "web".
+	Name        string
+	Region      string
+	Application string
+	// Cluster is the cluster of the manager and of its server groups,
+	// such as "deployment web".
+	Cluster     string
+	Stack       string
+	Detail      string
+	CreatedTime int64
+	// ServerGroups are the server groups it manages, oldest first.
+	ServerGroups []ManagedServerGroup
+}
+
+// ManagedServerGroup is a server group of a manager, with the sequence
+// Spinnaker shows for it (a Deployment's ReplicaSet: its revision).
+type ManagedServerGroup struct {
+	Name     string
+	Sequence int
 }
 
 // LoadBalancers manages an account's load balancers.

@@ -2,19 +2,22 @@ package providers
 
 import (
 	"fmt"
+
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 )
 
 // Provider builds accounts' views of one cloud.
 type Provider interface {
 	// Name is Spinnaker's name for the provider: "aws", "kubernetes", "local".
 	Name() string
-	// Cloud returns the account's view of the provider, or an error naming
-	// what is wrong with the account's fields. It is called once per account
-	// when the registry is built.
-	Cloud(acct Account) (Cloud, error)
+	// Cloud returns the account's view of the provider, with the abilities
+	// it serves, or an error naming what is wrong with the account's fields.
+	// It is called once per account when the registry is built.
+	Cloud(acct Account) (*Cloud, error)
 }
 
 // Registry knows the providers and accounts of a runtime. It is built at
@@ -23,14 +26,14 @@ type Provider interface {
 type Registry struct {
 	providers map[string]Provider
 	accounts  []Account
-	clouds    map[string]Cloud
+	clouds    map[string]*Cloud
 }
 
 // NewRegistry builds every account's view of its provider. An account whose
 // provider is not among provs, or whose fields its provider rejects, is an
 // error naming the account.
 func NewRegistry(accounts []Account, provs ...Provider) (*Registry, error) {
-	r := &Registry{providers: map[string]Provider{}, clouds: map[string]Cloud{}}
+	r := &Registry{providers: map[string]Provider{}, clouds: map[string]*Cloud{}}
 	for _, p := range provs {
 		if _, dup := r.providers[p.Name()]; dup {
 			return nil, fmt.Errorf("cloud provider %q registered twice", p.Name())
@@ -94,7 +97,7 @@ func (r *Registry) Account(name string) (Account, error) {
 
 // Cloud returns the account's view of its provider. When cloudProvider is
 // not empty the account must belong to that provider.
-func (r *Registry) Cloud(account, cloudProvider string) (Cloud, error) {
+func (r *Registry) Cloud(account, cloudProvider string) (*Cloud, error) {
 	a, err := r.Account(account)
 	if err != nil {
 		return nil, err
@@ -122,4 +125,45 @@ func (r *Registry) Check(cloudProvider, account string) error {
 		return err
 	}
 	return nil
+}
+
+// ServerGroups returns the account's server groups, or an error when the
+// account is unknown, of another provider, or serves none.
+func (r *Registry) ServerGroups(account, cloudProvider string) (ServerGroups, error) {
+	return ability(r, account, cloudProvider, "server groups", func(c *Cloud) ServerGroups { return c.ServerGroups })
+}
+
+// ServerGroupCreator returns what starts the account's new server groups.
+func (r *Registry) ServerGroupCreator(account, cloudProvider string) (ServerGroupCreator, error) {
+	return ability(r, account, cloudProvider, "server group creation (use the manifest stages for Kubernetes)", func(c *Cloud) ServerGroupCreator { return c.ServerGroupCreator })
+}
+
+// LoadBalancers returns the account's load balancers.
+func (r *Registry) LoadBalancers(account, cloudProvider string) (LoadBalancers, error) {
+	return ability(r, account, cloudProvider, "load balancers", func(c *Cloud) LoadBalancers { return c.LoadBalancers })
+}
+
+// Images returns the account's images.
+func (r *Registry) Images(account, cloudProvider string) (Images, error) {
+	return ability(r, account, cloudProvider, "images", func(c *Cloud) Images { return c.Images })
+}
+
+// Manifests returns the account's Kubernetes cluster.
+func (r *Registry) Manifests(account, cloudProvider string) (manifest.Cluster, error) {
+	return ability(r, account, cloudProvider, "Kubernetes manifests", func(c *Cloud) manifest.Cluster { return c.Manifests })
+}
+
+// ability returns one ability of an account, or an error wrapping
+// ErrUnsupported that names the account and the ability.
+func ability[T comparable](r *Registry, account, cloudProvider, what string, get func(*Cloud) T) (T, error) {
+	var zero T
+	c, err := r.Cloud(account, cloudProvider)
+	if err != nil {
+		return zero, err
+	}
+	a := get(c)
+	if a == zero {
+		return zero, fmt.Errorf("account %q (%s): %s %w", account, c.Account.Provider, what, ErrUnsupported)
+	}
+	return a, nil
 }

@@ -13,8 +13,8 @@ import (
 type fakeProvider struct{ name string }
 
 func (f fakeProvider) Name() string { return f.name }
-func (f fakeProvider) Cloud(a providers.Account) (providers.Cloud, error) {
-	return nil, nil
+func (f fakeProvider) Cloud(a providers.Account) (*providers.Cloud, error) {
+	return &providers.Cloud{Account: a}, nil
 }
 
 func TestParseAccounts(t *testing.T) {

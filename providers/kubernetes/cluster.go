@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 )
 
 // kindError is an error of the API server that also says which of the

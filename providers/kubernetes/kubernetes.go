@@ -17,14 +17,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 )
 
 // Name is the provider's name in pipelines and accounts.
@@ -126,8 +127,13 @@ func ParseConfig(acct providers.Account) (Config, error) {
 	return c, nil
 }
 
-// Cloud implements providers.Cloud for a Kubernetes account.
-func (*Provider) Cloud(acct providers.Account) (providers.Cloud, error) {
+// Cloud implements providers.Provider. A Kubernetes account serves its
+// manifests (deployed to with the manifest stages), its ReplicaSets as server
+// groups (region: their namespace) that can be enabled, disabled, resized and
+// destroyed, and its Deployments as their managers. Server groups are created
+// by deployManifest, so it serves no ServerGroupCreator; nor load balancers
+// or images yet.
+func (*Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 	cfg, err := ParseConfig(acct)
 	if err != nil {
 		return nil, err
@@ -136,37 +142,9 @@ func (*Provider) Cloud(acct providers.Account) (providers.Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cloud{acct: acct, cluster: cl}, nil
+	sg := serverGroups{account: acct.Name, c: cl}
+	return &providers.Cloud{Account: acct, ServerGroups: sg, Managers: sg, Manifests: cl}, nil
 }
-
-// Cloud is one Kubernetes account, deployed to with the manifest stages
-// through Manifests. Its ReplicaSets show as server groups (region: their
-// namespace) that can be enabled, disabled, resized and destroyed; load
-// balancers and images are not supported yet.
-type Cloud struct {
-	acct    providers.Account
-	cluster *Cluster
-}
-
-// Account implements providers.Cloud.
-func (c *Cloud) Account() providers.Account { return c.acct }
-
-// Manifests is the account's cluster.
-func (c *Cloud) Manifests() manifest.Cluster { return c.cluster }
-
-// ServerGroups implements providers.Cloud: the account's ReplicaSets,
-// deployed with deployManifest.
-func (c *Cloud) ServerGroups() providers.ServerGroups {
-	return serverGroups{unsupported: unsupported{c.acct.Name}, c: c.cluster}
-}
-
-// LoadBalancers implements providers.Cloud.
-func (c *Cloud) LoadBalancers() providers.LoadBalancers {
-	return unsupportedLoadBalancers{unsupported{c.acct.Name}}
-}
-
-// Images implements providers.Cloud.
-func (c *Cloud) Images() providers.Images { return unsupportedImages{unsupported{c.acct.Name}} }
 
 // Cluster is a Kubernetes account's cluster; it implements manifest.Cluster.
 // Its clients are built at the first call, so an account whose cluster is
@@ -275,35 +253,4 @@ func restConfig(cfg Config) (*rest.Config, string, error) {
 		return nil, "", err
 	}
 	return rc, ns, nil
-}
-
-// unsupported answers the server group, load balancer and image calls a
-// Kubernetes account does not serve yet.
-type unsupported struct{ account string }
-
-var errUnsupported = errors.New("not supported for kubernetes accounts yet: deploy to them with the manifest stages (deployManifest, scaleManifest, …)")
-
-func (u unsupported) err(what string) error {
-	return fmt.Errorf("account %q: %s %w", u.account, what, errUnsupported)
-}
-
-type unsupportedLoadBalancers struct{ unsupported }
-
-func (u unsupportedLoadBalancers) Upsert(context.Context, providers.LoadBalancerSpec) (*providers.LoadBalancer, error) {
-	return nil, u.err("load balancers are")
-}
-func (u unsupportedLoadBalancers) Get(context.Context, string, string) (*providers.LoadBalancer, error) {
-	return nil, u.err("load balancers are")
-}
-func (u unsupportedLoadBalancers) List(context.Context) ([]providers.LoadBalancer, error) {
-	return []providers.LoadBalancer{}, nil
-}
-func (u unsupportedLoadBalancers) Delete(context.Context, string, string) error {
-	return u.err("load balancers are")
-}
-
-type unsupportedImages struct{ unsupported }
-
-func (unsupportedImages) Find(context.Context, string) ([]providers.Image, error) {
-	return []providers.Image{}, nil
 }

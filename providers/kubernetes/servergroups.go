@@ -7,11 +7,11 @@ import (
 	"sort"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
-	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/naming"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // serverGroups shows a Kubernetes account's ReplicaSets as Spinnaker shows
@@ -20,8 +20,8 @@ import (
 // traffic.spinnaker.io/load-balancers annotation. Creating one is done with
 // deployManifest, not here.
 type serverGroups struct {
-	unsupported
-	c *Cluster
+	account string
+	c       *Cluster
 }
 
 var _ providers.ServerGroups = serverGroups{}
@@ -30,12 +30,6 @@ const (
 	replicaSetKind = "ReplicaSet"
 	deploymentKind = "Deployment"
 )
-
-// Create implements providers.ServerGroups: Kubernetes server groups are
-// deployed with deployManifest.
-func (s serverGroups) Create(context.Context, providers.ServerGroupSpec) (*providers.ServerGroup, error) {
-	return nil, s.err("creating server groups from an image is")
-}
 
 // Get implements providers.ServerGroups.
 func (s serverGroups) Get(ctx context.Context, namespace, name string) (*providers.ServerGroup, error) {
@@ -160,17 +154,17 @@ func (s serverGroups) view(ctx context.Context, rs manifest.Object) (*providers.
 	return g, nil
 }
 
-var _ deployapi.Managed = serverGroups{}
+var _ providers.Managers = serverGroups{}
 
-// Managers implements deployapi.Managed: the application's Deployments in
+// Managers implements providers.Managers: the application's Deployments in
 // every namespace the account may use, each the manager of the ReplicaSets
 // it owns, as Spinnaker shows them.
-func (s serverGroups) Managers(ctx context.Context, app string) ([]deployapi.Manager, error) {
+func (s serverGroups) Managers(ctx context.Context, app string) ([]providers.Manager, error) {
 	namespaces := s.c.allowed
 	if len(namespaces) == 0 {
 		namespaces = []string{""} // every namespace
 	}
-	out := []deployapi.Manager{}
+	out := []providers.Manager{}
 	for _, ns := range namespaces {
 		deps, err := s.c.listAny(ctx, deploymentKind, ns)
 		if err != nil {
@@ -186,13 +180,13 @@ func (s serverGroups) Managers(ctx context.Context, app string) ([]deployapi.Man
 				return nil, fmt.Errorf("replicaSets of %s in %s: %w", d.Ref(), d.Namespace(), err)
 			}
 			sort.SliceStable(owned, func(i, j int) bool { return manifest.Revision(owned[i]) < manifest.Revision(owned[j]) })
-			m := deployapi.Manager{
+			m := providers.Manager{
 				Kind: manifest.SpinnakerKind(deploymentKind), Name: d.Name(), Region: d.Namespace(), Application: app,
 				Cluster: ann[manifest.AnnotationCluster], Stack: ann[manifest.AnnotationStack], Detail: ann[manifest.AnnotationDetail],
-				CreatedTime: createdTime(d), ServerGroups: []deployapi.ManagedServerGroup{},
+				CreatedTime: createdTime(d), ServerGroups: []providers.ManagedServerGroup{},
 			}
 			for _, rs := range owned {
-				m.ServerGroups = append(m.ServerGroups, deployapi.ManagedServerGroup{Name: rs.Name(), Sequence: manifest.Revision(rs)})
+				m.ServerGroups = append(m.ServerGroups, providers.ManagedServerGroup{Name: rs.Name(), Sequence: manifest.Revision(rs)})
 			}
 			out = append(out, m)
 		}

@@ -114,11 +114,18 @@ func (p *Provider) Name() string { return Name }
 
 // Cloud implements providers.Provider. A local account's regions default to
 // "local".
-func (p *Provider) Cloud(acct providers.Account) (providers.Cloud, error) {
+func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 	if len(acct.Regions) == 0 {
 		acct.Regions = []string{providers.LocalRegion}
 	}
-	return &cloud{p: p, acct: acct}, nil
+	c := &cloud{p: p, acct: acct}
+	return &providers.Cloud{
+		Account:            acct,
+		ServerGroups:       serverGroups{c},
+		ServerGroupCreator: serverGroups{c},
+		LoadBalancers:      loadBalancers{c},
+		Images:             images{c},
+	}, nil
 }
 
 // Close stops every instance and load balancer. The recorded state stays,
@@ -207,11 +214,7 @@ type cloud struct {
 	acct providers.Account
 }
 
-func (c *cloud) Account() providers.Account             { return c.acct }
-func (c *cloud) ServerGroups() providers.ServerGroups   { return serverGroups{c} }
-func (c *cloud) LoadBalancers() providers.LoadBalancers { return loadBalancers{c} }
-func (c *cloud) Images() providers.Images               { return images{c} }
-func (c *cloud) key(region, name string) string         { return key(c.acct.Name, region, name) }
+func (c *cloud) key(region, name string) string { return key(c.acct.Name, region, name) }
 
 func (c *cloud) checkRegion(region string) error {
 	for _, r := range c.acct.Regions {

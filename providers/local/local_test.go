@@ -64,7 +64,7 @@ func newProvider(t *testing.T, s store.Store, dir string) *local.Provider {
 	return p
 }
 
-func localCloud(t *testing.T, p *local.Provider) providers.Cloud {
+func localCloud(t *testing.T, p *local.Provider) *providers.Cloud {
 	t.Helper()
 	c, err := p.Cloud(providers.Account{Name: "local", Provider: "local"})
 	if err != nil {
@@ -86,7 +86,7 @@ func TestConformance(t *testing.T) {
 // fixture is a server group of two hello instances behind a load balancer.
 type fixture struct {
 	p     *local.Provider
-	cloud providers.Cloud
+	cloud *providers.Cloud
 	lb    *providers.LoadBalancer
 	store store.Store
 	dir   string
@@ -100,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 	f.p = newProvider(t, s, dir)
 	t.Cleanup(func() { f.p.Close(); s.Close() })
 	f.cloud = localCloud(t, f.p)
-	lb, err := f.cloud.LoadBalancers().Upsert(context.Background(), providers.LoadBalancerSpec{Name: "hello", Region: "local", Application: "hello"})
+	lb, err := f.cloud.LoadBalancers.Upsert(context.Background(), providers.LoadBalancerSpec{Name: "hello", Region: "local", Application: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) create(t *testing.T, name, version string, n int) {
 	t.Helper()
-	_, err := f.cloud.ServerGroups().Create(context.Background(), providers.ServerGroupSpec{
+	_, err := f.cloud.ServerGroupCreator.Create(context.Background(), providers.ServerGroupSpec{
 		Name: name, Region: "local", Capacity: providers.Capacity{Min: n, Max: n, Desired: n},
 		Artifact: artifact(version), LoadBalancers: []string{"hello"}, HealthCheckPath: "/health",
 	})
@@ -125,7 +125,7 @@ func (f *fixture) waitGroup(t *testing.T, name, what string, cond func(g *provid
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		g, err := f.cloud.ServerGroups().Get(context.Background(), "local", name)
+		g, err := f.cloud.ServerGroups.Get(context.Background(), "local", name)
 		if err == nil && cond(g) {
 			return g
 		}
@@ -170,7 +170,7 @@ func TestLoadBalancerRoutesOnlyToHealthyInstancesOfEnabledGroups(t *testing.T) {
 	}
 
 	// One instance fails its health check: traffic goes only to the other.
-	g, _ := f.cloud.ServerGroups().Get(context.Background(), "local", "hello-prod-v000")
+	g, _ := f.cloud.ServerGroups.Get(context.Background(), "local", "hello-prod-v000")
 	sick := g.Instances[0]
 	post(t, "http://"+sick.Address+"/admin/health?fail=true")
 	f.waitGroup(t, g.Name, "one down", func(g *providers.ServerGroup) bool { return g.Counts.Down == 1 })
@@ -181,7 +181,7 @@ func TestLoadBalancerRoutesOnlyToHealthyInstancesOfEnabledGroups(t *testing.T) {
 	}
 
 	// A disabled server group takes no traffic at all.
-	if err := f.cloud.ServerGroups().SetEnabled(context.Background(), "local", g.Name, false); err != nil {
+	if err := f.cloud.ServerGroups.SetEnabled(context.Background(), "local", g.Name, false); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := get(t, f.lb.URL); code != http.StatusServiceUnavailable {
@@ -203,7 +203,7 @@ func TestLoadBalancerRoutesOnlyToHealthyInstancesOfEnabledGroups(t *testing.T) {
 
 func TestInstancesThatDieAreReplaced(t *testing.T) {
 	f := newFixture(t)
-	g, _ := f.cloud.ServerGroups().Get(context.Background(), "local", "hello-prod-v000")
+	g, _ := f.cloud.ServerGroups.Get(context.Background(), "local", "hello-prod-v000")
 	post(t, "http://"+g.Instances[0].Address+"/admin/exit")
 	f.waitGroup(t, g.Name, "replaced", func(n *providers.ServerGroup) bool {
 		if !n.Up() {
@@ -220,7 +220,7 @@ func TestInstancesThatDieAreReplaced(t *testing.T) {
 
 func TestRestartReturnsToRecordedState(t *testing.T) {
 	f := newFixture(t)
-	if err := f.cloud.ServerGroups().SetEnabled(context.Background(), "local", "hello-prod-v000", false); err != nil {
+	if err := f.cloud.ServerGroups.SetEnabled(context.Background(), "local", "hello-prod-v000", false); err != nil {
 		t.Fatal(err)
 	}
 	f.create(t, "hello-prod-v001", "v2", 1)

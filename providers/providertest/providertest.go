@@ -14,7 +14,7 @@ import (
 // Env is what the suite needs from a provider's test.
 type Env struct {
 	// Cloud is an account's view of the provider under test.
-	Cloud providers.Cloud
+	Cloud *providers.Cloud
 	// Region is a region of the account.
 	Region string
 	// Artifact returns an artifact of a healthy service reporting version.
@@ -33,7 +33,7 @@ func Run(t *testing.T, env Env) {
 
 func testServerGroups(t *testing.T, env Env) {
 	ctx := context.Background()
-	sgs := env.Cloud.ServerGroups()
+	sgs := env.Cloud.ServerGroups
 	if _, err := sgs.Get(ctx, env.Region, "conf-missing-v000"); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Get of a missing server group: %v, want ErrNotFound", err)
 	}
@@ -44,12 +44,12 @@ func testServerGroups(t *testing.T, env Env) {
 		HealthCheckPath: env.HealthCheckPath,
 		Provenance:      providers.Provenance{Application: "conf", ExecutionID: "exec-1", User: "tester"},
 	}
-	first, err := sgs.Create(ctx, spec)
+	first, err := env.Cloud.ServerGroupCreator.Create(ctx, spec)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	t.Cleanup(func() { _ = sgs.Destroy(context.Background(), env.Region, spec.Name) })
-	again, err := sgs.Create(ctx, spec)
+	again, err := env.Cloud.ServerGroupCreator.Create(ctx, spec)
 	if err != nil || again.CreatedTime != first.CreatedTime {
 		t.Fatalf("Create again = %+v, %v; want the same server group", again, err)
 	}
@@ -103,7 +103,7 @@ func waitFor(t *testing.T, env Env, what string, cond func(g *providers.ServerGr
 	t.Helper()
 	deadline := time.Now().Add(env.UpTimeout)
 	for {
-		g, err := env.Cloud.ServerGroups().Get(context.Background(), env.Region, "conf-test-v000")
+		g, err := env.Cloud.ServerGroups.Get(context.Background(), env.Region, "conf-test-v000")
 		if err == nil && cond(g) {
 			return g
 		}
@@ -116,7 +116,7 @@ func waitFor(t *testing.T, env Env, what string, cond func(g *providers.ServerGr
 
 func testLoadBalancers(t *testing.T, env Env) {
 	ctx := context.Background()
-	lbs := env.Cloud.LoadBalancers()
+	lbs := env.Cloud.LoadBalancers
 	if _, err := lbs.Get(ctx, env.Region, "conf-missing"); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Get of a missing load balancer: %v, want ErrNotFound", err)
 	}

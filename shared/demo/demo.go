@@ -267,7 +267,7 @@ func (d *driver) clusterState(ctx context.Context) string {
 	if err != nil {
 		return err.Error()
 	}
-	gs, err := c.ServerGroups().List(ctx, app)
+	gs, err := c.ServerGroups.List(ctx, app)
 	if err != nil {
 		return err.Error()
 	}

@@ -208,7 +208,10 @@ func (h *Handler) serverGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := c.ServerGroups().Get(r.Context(), r.PathValue("region"), r.PathValue("name"))
+	if c.ServerGroups == nil {
+		return notFound("account %s has no server groups", r.PathValue("account"))
+	}
+	g, err := c.ServerGroups.Get(r.Context(), r.PathValue("region"), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -216,8 +219,8 @@ func (h *Handler) serverGroup(w http.ResponseWriter, r *http.Request) error {
 		return notFound("application %s has no server group %s in %s/%s", app, g.Name, g.Account, g.Region)
 	}
 	out := []ServerGroup{toGate(*g)}
-	if mgd, ok := c.ServerGroups().(Managed); ok {
-		managers, err := mgd.Managers(r.Context(), g.Application)
+	if c.Managers != nil {
+		managers, err := c.Managers.Managers(r.Context(), g.Application)
 		if err != nil {
 			return fmt.Errorf("list server group managers of %s in %s: %w", g.Application, g.Account, err)
 		}
@@ -344,7 +347,10 @@ func (h *Handler) loadBalancers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		lbs, err := c.LoadBalancers().List(r.Context())
+		if c.LoadBalancers == nil {
+			continue // the provider has no load balancers
+		}
+		lbs, err := c.LoadBalancers.List(r.Context())
 		if err != nil {
 			return fmt.Errorf("list load balancers in %s: %w", a.Name, err)
 		}

@@ -17,8 +17,10 @@ import (
 // endpoints need only the accounts.
 type fakeProvider struct{ name string }
 
-func (f fakeProvider) Name() string                                     { return f.name }
-func (f fakeProvider) Cloud(providers.Account) (providers.Cloud, error) { return nil, nil }
+func (f fakeProvider) Name() string { return f.name }
+func (f fakeProvider) Cloud(a providers.Account) (*providers.Cloud, error) {
+	return &providers.Cloud{Account: a}, nil
+}
 
 func TestCredentials(t *testing.T) {
 	t.Parallel()

@@ -5,43 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+
+	"github.com/gennaker/gennaker/providers"
 )
-
-// Managed is implemented by the server groups of a provider in which other
-// objects manage server groups, as a Kubernetes Deployment manages its
-// ReplicaSets. Spinnaker calls them server group managers: the read API
-// lists them, and names each managed server group's manager.
-type Managed interface {
-	// Managers returns the application's server group managers in every
-	// region the account may use, ordered by region and name. An
-	// application with none returns an empty list.
-	Managers(ctx context.Context, app string) ([]Manager, error)
-}
-
-// Manager is one server group manager as its provider sees it.
-type Manager struct {
-	// Kind is Spinnaker's kind, such as "deployment".
-	Kind string
-	// Name is the manager's own name, such as "web".
-	Name        string
-	Region      string
-	Application string
-	// Cluster is the cluster of the manager and of its server groups,
-	// such as "deployment web".
-	Cluster     string
-	Stack       string
-	Detail      string
-	CreatedTime int64
-	// ServerGroups are the server groups it manages, oldest first.
-	ServerGroups []ManagedServerGroup
-}
-
-// ManagedServerGroup is a server group of a manager, with the sequence
-// Spinnaker shows for it (a Deployment's ReplicaSet: its revision).
-type ManagedServerGroup struct {
-	Name     string
-	Sequence int
-}
 
 // ServerGroupManager is Gate's view of a server group manager.
 type ServerGroupManager struct {
@@ -65,19 +31,21 @@ type ServerGroupSummary struct {
 	Moniker   Moniker `json:"moniker"`
 }
 
-func (m Manager) moniker(sequence *int) Moniker {
+func monikerOf(m providers.Manager, sequence *int) Moniker {
 	return Moniker{App: m.Application, Cluster: m.Cluster, Stack: m.Stack, Detail: m.Detail, Sequence: sequence}
 }
 
 // accountViews lists the application's server groups in one account in
 // Gate's shape, each managed one naming its manager and taking its moniker.
-func (h *Handler) accountViews(ctx context.Context, account, app string) ([]ServerGroup, []Manager, error) {
+func (h *Handler) accountViews(ctx context.Context, account, app string) ([]ServerGroup, []providers.Manager, error) {
 	c, err := h.providers.Cloud(account, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	sgs := c.ServerGroups()
-	gs, err := sgs.List(ctx, app)
+	if c.ServerGroups == nil {
+		return []ServerGroup{}, nil, nil // the provider has no server groups
+	}
+	gs, err := c.ServerGroups.List(ctx, app)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list server groups of %s in %s: %w", app, account, err)
 	}
@@ -85,11 +53,10 @@ func (h *Handler) accountViews(ctx context.Context, account, app string) ([]Serv
 	for _, g := range gs {
 		out = append(out, toGate(g))
 	}
-	mgd, ok := sgs.(Managed)
-	if !ok {
+	if c.Managers == nil {
 		return out, nil, nil
 	}
-	managers, err := mgd.Managers(ctx, app)
+	managers, err := c.Managers.Managers(ctx, app)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list server group managers of %s in %s: %w", app, account, err)
 	}
@@ -98,17 +65,17 @@ func (h *Handler) accountViews(ctx context.Context, account, app string) ([]Serv
 }
 
 // applyManagers names each managed server group's manager.
-func applyManagers(groups []ServerGroup, account string, managers []Manager) {
+func applyManagers(groups []ServerGroup, account string, managers []providers.Manager) {
 	type key struct{ region, name string }
 	of := map[key]struct {
-		m   *Manager
+		m   *providers.Manager
 		seq int
 	}{}
 	for i := range managers {
 		m := &managers[i]
 		for _, sg := range m.ServerGroups {
 			of[key{m.Region, sg.Name}] = struct {
-				m   *Manager
+				m   *providers.Manager
 				seq int
 			}{m, sg.Sequence}
 		}
@@ -124,7 +91,7 @@ func applyManagers(groups []ServerGroup, account string, managers []Manager) {
 		if found.seq >= 0 {
 			seq = &found.seq
 		}
-		g.Moniker = m.moniker(seq)
+		g.Moniker = monikerOf(*m, seq)
 		g.Cluster = m.Cluster
 		g.ServerGroupManagers = []ManagerSummary{{Account: account, Location: m.Region, Name: m.Name}}
 	}
@@ -163,13 +130,13 @@ func (h *Handler) serverGroupManagers(w http.ResponseWriter, r *http.Request) er
 			v := ServerGroupManager{
 				Name: m.Kind + " " + m.Name, DisplayName: m.Name, Kind: m.Kind, Account: a.Name,
 				Region: m.Region, Namespace: m.Region, CloudProvider: a.Provider,
-				Moniker: m.moniker(nil), CreatedTime: m.CreatedTime, ServerGroups: []ServerGroupSummary{},
+				Moniker: monikerOf(m, nil), CreatedTime: m.CreatedTime, ServerGroups: []ServerGroupSummary{},
 			}
 			for _, sg := range m.ServerGroups {
 				mon, ok := monikers[[2]string{m.Region, sg.Name}]
 				if !ok {
 					seq := sg.Sequence
-					mon = m.moniker(&seq)
+					mon = monikerOf(m, &seq)
 				}
 				v.ServerGroups = append(v.ServerGroups, ServerGroupSummary{Name: sg.Name, Account: a.Name, Namespace: m.Region, Moniker: mon})
 			}

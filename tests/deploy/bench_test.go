@@ -46,7 +46,7 @@ func instanceStartup(b *testing.B, e *env, i int) time.Duration {
 	}
 	name := fmt.Sprintf("bench-raw-v%03d", i%1000)
 	start := time.Now()
-	_, err = c.ServerGroups().Create(context.Background(), providers.ServerGroupSpec{
+	_, err = c.ServerGroupCreator.Create(context.Background(), providers.ServerGroupSpec{
 		Name: name, Region: "local", Capacity: providers.Capacity{Min: 2, Max: 2, Desired: 2},
 		Artifact:        map[string]any{"type": "local/command", "command": helloBin},
 		HealthCheckPath: "/health",
@@ -54,9 +54,9 @@ func instanceStartup(b *testing.B, e *env, i int) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.ServerGroups().Destroy(context.Background(), "local", name)
+	defer c.ServerGroups.Destroy(context.Background(), "local", name)
 	for {
-		g, err := c.ServerGroups().Get(context.Background(), "local", name)
+		g, err := c.ServerGroups.Get(context.Background(), "local", name)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -144,7 +144,7 @@ func (e *env) groups() []providers.ServerGroup {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	gs, err := c.ServerGroups().List(context.Background(), e.app)
+	gs, err := c.ServerGroups.List(context.Background(), e.app)
 	if err != nil {
 		e.t.Fatal(err)
 	}

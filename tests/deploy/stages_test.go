@@ -354,7 +354,7 @@ func TestDeleteLoadBalancer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lbs, err := c.LoadBalancers().List(context.Background())
+	lbs, err := c.LoadBalancers.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -442,7 +442,7 @@ var jsonUnmarshal = json.Unmarshal
 
 // providersAccount is the "k8s" account limited to ns, as the deployment
 // stages see it through the providers interfaces.
-func providersAccount(t *testing.T, ns string) providers.Cloud {
+func providersAccount(t *testing.T, ns string) *providers.Cloud {
 	t.Helper()
 	c, err := k8sprovider.New().Cloud(providers.Account{Name: "k8s", Provider: k8sprovider.Name,
 		Fields: map[string]any{"kubeconfig": kubeconfig, "namespaces": []any{ns}}})

@@ -250,7 +250,7 @@ func TestReplicaSetsAreServerGroups(t *testing.T) {
 		assertStatus(t, e.run(deployStage("1", "Deploy", "k8s", ns, objects(t, "["+webService+","+replicaSet(image)+"]"), traffic("redblack"))), model.StatusSucceeded)
 	}
 	acct := providersAccount(t, ns)
-	sgs := acct.ServerGroups()
+	sgs := acct.ServerGroups
 	ctx := context.Background()
 	list, err := sgs.List(ctx, "shop")
 	if err != nil {

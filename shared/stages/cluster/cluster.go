@@ -35,7 +35,7 @@ func (s clusterStage) Plan(*model.StageExecution) ([]string, error) { return []s
 
 // clusterOf reads a cluster stage's cluster, newest first, or largest first
 // when preferLarger is set.
-func clusterOf(ctx context.Context, run *stages.Run, preferLargerKey string) (Location, providers.Cloud, string, []providers.ServerGroup, error) {
+func clusterOf(ctx context.Context, run *stages.Run, preferLargerKey string) (Location, *providers.Cloud, string, []providers.ServerGroup, error) {
 	sc := run.Stage.Context
 	l, err := locationOf(sc)
 	if err != nil {
@@ -122,7 +122,7 @@ func (DisableClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		return stages.Failed("%v", err), nil
 	}
 	for _, n := range names {
-		if err := c.ServerGroups().SetEnabled(ctx, l.Region, n, false); err != nil && !isNotFound(err) {
+		if err := c.ServerGroups.SetEnabled(ctx, l.Region, n, false); err != nil && !isNotFound(err) {
 			return stages.Failed("disable %s: %v", n, err), nil
 		}
 	}
@@ -180,7 +180,7 @@ func (ShrinkClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 		return stages.Failed("%v", err), nil
 	}
 	for _, n := range names {
-		if err := c.ServerGroups().Destroy(ctx, l.Region, n); err != nil {
+		if err := c.ServerGroups.Destroy(ctx, l.Region, n); err != nil {
 			return stages.Failed("destroy %s: %v", n, err), nil
 		}
 	}
@@ -246,7 +246,7 @@ func (ScaleDownClusterTask) Execute(ctx context.Context, run *stages.Run) (stage
 	for _, g := range groups {
 		for _, n := range names {
 			if g.Name == n {
-				if err := c.ServerGroups().Resize(ctx, l.Region, n, providers.Capacity{Min: 0, Max: g.Capacity.Max, Desired: 0}); err != nil {
+				if err := c.ServerGroups.Resize(ctx, l.Region, n, providers.Capacity{Min: 0, Max: g.Capacity.Max, Desired: 0}); err != nil {
 					return stages.Failed("scale down %s: %v", n, err), nil
 				}
 			}

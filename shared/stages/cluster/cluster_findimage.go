@@ -101,7 +101,7 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
 	}
 	detail := map[string]any{
-		"region": l.Region, "cloudProvider": c.Account().Provider, "serverGroup": pick.Name,
+		"region": l.Region, "cloudProvider": c.Account.Provider, "serverGroup": pick.Name,
 		"imageName": imageName(pick.Artifact), "imageId": imageName(pick.Artifact), "artifact": pick.Artifact,
 	}
 	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{

@@ -134,14 +134,14 @@ func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) 
 	desired := max(cur.Capacity.Desired, prev.Capacity.Desired, 1)
 	pinned := providers.Capacity{Min: desired, Max: max(prev.Capacity.Max, desired), Desired: desired}
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"region": l.Region, "credentials": l.Account, "cloudProvider": c.Account().Provider,
+		"region": l.Region, "credentials": l.Account, "cloudProvider": c.Account.Provider,
 		keyRollback: cur.Name, keyRestore: prev.Name,
 		keyRestoreOrig: capacityMap(prev.Capacity), keyRestorePin: capacityMap(pinned),
 	}, Outputs: map[string]any{keyRollback: cur.Name, keyRestore: prev.Name}}, nil
 }
 
 // rollbackTargets reads what ResolveRollbackTargets recorded.
-func rollbackTargets(run *stages.Run) (Location, providers.Cloud, string, string, error) {
+func rollbackTargets(run *stages.Run) (Location, *providers.Cloud, string, string, error) {
 	sc := run.Stage.Context
 	l, err := locationOf(sc)
 	if err != nil {
@@ -172,7 +172,7 @@ func (EnableRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if err := c.ServerGroups().SetEnabled(ctx, l.Region, prev, true); err != nil {
+	if err := c.ServerGroups.SetEnabled(ctx, l.Region, prev, true); err != nil {
 		return stages.Failed("enable %s: %v", prev, err), nil
 	}
 	return stages.Succeeded(), nil
@@ -195,7 +195,7 @@ func (ResizeRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if err := c.ServerGroups().Resize(ctx, l.Region, prev, pinned); err != nil {
+	if err := c.ServerGroups.Resize(ctx, l.Region, prev, pinned); err != nil {
 		return stages.Failed("resize %s: %v", prev, err), nil
 	}
 	return stages.Succeeded(), nil
@@ -229,7 +229,7 @@ func (DisableRolledBackServerGroupTask) Execute(ctx context.Context, run *stages
 	if err := guardCheck(ctx, run, c, l, naming.ClusterOf(cur), "disable "+cur, Disabling(cur)); err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if err := c.ServerGroups().SetEnabled(ctx, l.Region, cur, false); err != nil {
+	if err := c.ServerGroups.SetEnabled(ctx, l.Region, cur, false); err != nil {
 		return stages.Failed("disable %s: %v", cur, err), nil
 	}
 	return stages.Succeeded(), nil
@@ -250,7 +250,7 @@ func (RestoreMinCapacityTask) Execute(ctx context.Context, run *stages.Run) (sta
 	pinned, _, _ := capacityOf(run.Stage.Context, keyRestorePin)
 	orig, _, _ := capacityOf(run.Stage.Context, keyRestoreOrig)
 	restored := providers.Capacity{Min: min(orig.Min, pinned.Desired), Max: pinned.Max, Desired: pinned.Desired}
-	if err := c.ServerGroups().Resize(ctx, l.Region, prev, restored); err != nil {
+	if err := c.ServerGroups.Resize(ctx, l.Region, prev, restored); err != nil {
 		return stages.Failed("resize %s: %v", prev, err), nil
 	}
 	return stages.Succeeded(), nil

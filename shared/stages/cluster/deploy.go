@@ -345,7 +345,7 @@ const (
 
 // target is the account, region and server group a task acts on, as an
 // earlier task of the stage recorded it.
-func targetOf(run *stages.Run) (Location, string, providers.Cloud, error) {
+func targetOf(run *stages.Run) (Location, string, *providers.Cloud, error) {
 	l, err := locationOf(run.Stage.Context)
 	if err != nil {
 		return l, "", nil, err
@@ -420,7 +420,7 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run)
 			keyServerGroup:  name,
 			"credentials":   d.location.Account,
 			"region":        d.location.Region,
-			"cloudProvider": c.Account().Provider,
+			"cloudProvider": c.Account.Provider,
 			keySources:      sources,
 			keySourceCaps:   caps,
 			keyDeployed:     map[string]any{d.location.Region: []any{name}},
@@ -457,7 +457,11 @@ func (CreateServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 	if strat, _, _ := stages.String(d.raw, "strategy"); strat == "rollingredblack" {
 		capacity = providers.Capacity{Min: 0, Max: d.capacity.Max, Desired: 0} // grown step by step
 	}
-	g, err := c.ServerGroups().Create(ctx, providers.ServerGroupSpec{
+	creator, err := run.Services.Providers.ServerGroupCreator(c.Account.Name, c.Account.Provider)
+	if err != nil {
+		return deployFailed(ctx, run, "%v", err), nil
+	}
+	g, err := creator.Create(ctx, providers.ServerGroupSpec{
 		Name:            name,
 		Region:          d.location.Region,
 		Capacity:        capacity,
@@ -511,7 +515,7 @@ func waitForUp(ctx context.Context, run *stages.Run, key string) (stages.Result,
 	}
 	outOfRotation := key == keyServerGroup && createdDisabled(run)
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		g, err := c.ServerGroups().Get(ctx, l.Region, name)
+		g, err := c.ServerGroups.Get(ctx, l.Region, name)
 		if err != nil {
 			return deployFailed(ctx, run, "%v", err), nil
 		}
@@ -571,15 +575,15 @@ func cleanUpDeploy(ctx context.Context, run *stages.Run) (map[string]any, error)
 	caps, _ := run.Stage.Context[keySourceCaps].(map[string]any)
 	for _, src := range sources {
 		if capacity, ok, _ := capacityOf(caps, src); ok {
-			if err := c.ServerGroups().Resize(ctx, l.Region, src, capacity); err != nil && !isNotFound(err) {
+			if err := c.ServerGroups.Resize(ctx, l.Region, src, capacity); err != nil && !isNotFound(err) {
 				return out, err
 			}
 		}
-		if err := c.ServerGroups().SetEnabled(ctx, l.Region, src, true); err != nil && !isNotFound(err) {
+		if err := c.ServerGroups.SetEnabled(ctx, l.Region, src, true); err != nil && !isNotFound(err) {
 			return out, err
 		}
 	}
-	if err := c.ServerGroups().Destroy(ctx, l.Region, name); err != nil {
+	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return out, err
 	}
 	out["rollback"] = map[string]any{"onFailure": true, "destroyedServerGroup": name, "restoredServerGroups": sources}
@@ -593,7 +597,7 @@ func isNotFound(err error) bool {
 // requireServing waits, inside a strategy step, until the new server group
 // takes traffic: an old one is never disabled before that. It first renews
 // the cluster lock, as every step of a deploy does.
-func requireServing(ctx context.Context, run *stages.Run) (*providers.ServerGroup, Location, providers.Cloud, *stages.Result) {
+func requireServing(ctx context.Context, run *stages.Run) (*providers.ServerGroup, Location, *providers.Cloud, *stages.Result) {
 	if r := keepClusterLock(ctx, run); r != nil {
 		return nil, Location{}, nil, r
 	}
@@ -605,7 +609,7 @@ func requireServing(ctx context.Context, run *stages.Run) (*providers.ServerGrou
 	var g *providers.ServerGroup
 	r, _ := pollBriefly(ctx, run, func() (stages.Result, error) {
 		var err error
-		if g, err = c.ServerGroups().Get(ctx, l.Region, name); err != nil {
+		if g, err = c.ServerGroups.Get(ctx, l.Region, name); err != nil {
 			return deployFailed(ctx, run, "%v", err), nil
 		}
 		if !g.Serving() {
@@ -621,7 +625,7 @@ func requireServing(ctx context.Context, run *stages.Run) (*providers.ServerGrou
 
 // otherGroups are the cluster's server groups other than the new one,
 // oldest first.
-func otherGroups(ctx context.Context, c providers.Cloud, l Location, newName string) ([]providers.ServerGroup, error) {
+func otherGroups(ctx context.Context, c *providers.Cloud, l Location, newName string) ([]providers.ServerGroup, error) {
 	all, err := clusterGroups(ctx, c, l.Region, naming.ClusterOf(newName))
 	if err != nil {
 		return nil, err
@@ -662,7 +666,7 @@ func (DisableOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) 
 		return deployFailed(ctx, run, "%v", err), nil
 	}
 	for _, n := range names {
-		if err := c.ServerGroups().SetEnabled(ctx, l.Region, n, false); err != nil && !isNotFound(err) {
+		if err := c.ServerGroups.SetEnabled(ctx, l.Region, n, false); err != nil && !isNotFound(err) {
 			return deployFailed(ctx, run, "disable %s: %v", n, err), nil
 		}
 	}
@@ -699,7 +703,7 @@ func (ScaleDownOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run
 		if err := guardCheck(ctx, run, c, l, g.Cluster, "scale "+o.Name+" down to 0", Resizing(o.Name, 0)); err != nil {
 			return deployFailed(ctx, run, "%v", err), nil
 		}
-		if err := c.ServerGroups().Resize(ctx, l.Region, o.Name, providers.Capacity{Min: 0, Max: o.Capacity.Max, Desired: 0}); err != nil && !isNotFound(err) {
+		if err := c.ServerGroups.Resize(ctx, l.Region, o.Name, providers.Capacity{Min: 0, Max: o.Capacity.Max, Desired: 0}); err != nil && !isNotFound(err) {
 			return deployFailed(ctx, run, "scale down %s: %v", o.Name, err), nil
 		}
 		scaled = append(scaled, o.Name)
@@ -757,7 +761,7 @@ func (DestroyOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) 
 	return destroyAll(ctx, run, c, l, g.Cluster, namesOf(others))
 }
 
-func destroyAll(ctx context.Context, run *stages.Run, c providers.Cloud, l Location, cluster string, names []string) (stages.Result, error) {
+func destroyAll(ctx context.Context, run *stages.Run, c *providers.Cloud, l Location, cluster string, names []string) (stages.Result, error) {
 	if len(names) == 0 {
 		return stages.Succeeded(), nil
 	}
@@ -765,7 +769,7 @@ func destroyAll(ctx context.Context, run *stages.Run, c providers.Cloud, l Locat
 		return deployFailed(ctx, run, "%v", err), nil
 	}
 	for _, n := range names {
-		if err := c.ServerGroups().Destroy(ctx, l.Region, n); err != nil {
+		if err := c.ServerGroups.Destroy(ctx, l.Region, n); err != nil {
 			return deployFailed(ctx, run, "destroy %s: %v", n, err), nil
 		}
 	}
@@ -809,7 +813,7 @@ func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run
 		return deployFailed(ctx, run, "%v", err), nil
 	}
 	capacity := providers.Capacity{Min: min(d.capacity.Min, n), Max: d.capacity.Max, Desired: n}
-	if err := c.ServerGroups().Resize(ctx, l.Region, name, capacity); err != nil {
+	if err := c.ServerGroups.Resize(ctx, l.Region, name, capacity); err != nil {
 		return deployFailed(ctx, run, "resize %s to %d%% (%d instances): %v", name, pct, n, err), nil
 	}
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetPercentage": pct, "targetDesired": n}}, nil

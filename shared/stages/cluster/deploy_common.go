@@ -73,24 +73,38 @@ func locationOf(ctx map[string]any) (Location, error) {
 	return l, nil
 }
 
-// cloudAt returns the account's view of its provider.
-func cloudAt(run *stages.Run, l Location) (providers.Cloud, error) {
+// cloudAt returns the account's view of its provider, which must serve
+// server groups: every stage of the family but the load balancer ones acts
+// on them.
+func cloudAt(run *stages.Run, l Location) (*providers.Cloud, error) {
+	reg, err := registryOf(run)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := reg.ServerGroups(l.Account, l.CloudProvider); err != nil {
+		return nil, err
+	}
+	return reg.Cloud(l.Account, l.CloudProvider)
+}
+
+// registryOf returns the runtime's providers.
+func registryOf(run *stages.Run) (*providers.Registry, error) {
 	if run.Services == nil || run.Services.Providers == nil {
 		return nil, errors.New("this runtime has no cloud providers configured")
 	}
-	return run.Services.Providers.Cloud(l.Account, l.CloudProvider)
+	return run.Services.Providers, nil
 }
 
 // clusterGroups returns the server groups of one cluster in one region,
 // oldest first.
-func clusterGroups(ctx context.Context, c providers.Cloud, region, cluster string) ([]providers.ServerGroup, error) {
+func clusterGroups(ctx context.Context, c *providers.Cloud, region, cluster string) ([]providers.ServerGroup, error) {
 	app := cluster
 	if n, err := naming.ParseCluster(cluster); err == nil {
 		app = n.App
 	}
-	all, err := c.ServerGroups().List(ctx, app)
+	all, err := c.ServerGroups.List(ctx, app)
 	if err != nil {
-		return nil, fmt.Errorf("list server groups of %s in %s: %w", app, c.Account().Name, err)
+		return nil, fmt.Errorf("list server groups of %s in %s: %w", app, c.Account.Name, err)
 	}
 	var out []providers.ServerGroup
 	for _, g := range all {

@@ -93,7 +93,7 @@ func (e *TrafficGuardError) Error() string {
 
 // guardCheck applies the application's traffic guards to a change of the
 // cluster, which change describes on a copy of its server groups.
-func guardCheck(ctx context.Context, run *stages.Run, c providers.Cloud, l Location, cluster, action string, change func(groups []providers.ServerGroup) []providers.ServerGroup) error {
+func guardCheck(ctx context.Context, run *stages.Run, c *providers.Cloud, l Location, cluster, action string, change func(groups []providers.ServerGroup) []providers.ServerGroup) error {
 	app := ""
 	if run.Execution != nil {
 		app = string(run.Execution.Application)

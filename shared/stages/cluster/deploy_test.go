@@ -143,7 +143,7 @@ func TestDeployValidation(t *testing.T) {
 type fakeLocalProvider struct{}
 
 func (fakeLocalProvider) Name() string { return "local" }
-func (fakeLocalProvider) Cloud(providers.Account) (providers.Cloud, error) {
+func (fakeLocalProvider) Cloud(providers.Account) (*providers.Cloud, error) {
 	return nil, nil
 }
 

@@ -84,7 +84,7 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		if err != nil {
 			return stages.Failed("%s: %v", paths[i], err), nil
 		}
-		c, err := cloudAt(run, l)
+		lbs, err := loadBalancersAt(run, l)
 		if err != nil {
 			return stages.Failed("%s: %v", paths[i], err), nil
 		}
@@ -97,7 +97,7 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		if a, _, _ := stages.String(cfg, "application"); a != "" {
 			app = a
 		}
-		lb, err := c.LoadBalancers().Upsert(ctx, providers.LoadBalancerSpec{Name: name, Region: l.Region, Application: app, ListenPort: int(port)})
+		lb, err := lbs.Upsert(ctx, providers.LoadBalancerSpec{Name: name, Region: l.Region, Application: app, ListenPort: int(port)})
 		if err != nil {
 			return stages.Failed("upsert load balancer %s in %s: %v", name, l, err), nil
 		}
@@ -141,13 +141,22 @@ func (DeleteLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	c, err := cloudAt(run, l)
+	lbs, err := loadBalancersAt(run, l)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
 	name, _, _ := stages.String(run.Stage.Context, "loadBalancerName")
-	if err := c.LoadBalancers().Delete(ctx, l.Region, name); err != nil {
+	if err := lbs.Delete(ctx, l.Region, name); err != nil {
 		return stages.Failed("delete load balancer %s in %s: %v", name, l, err), nil
 	}
 	return stages.Succeeded(), nil
+}
+
+// loadBalancersAt returns the load balancers of the account in l.
+func loadBalancersAt(run *stages.Run, l Location) (providers.LoadBalancers, error) {
+	reg, err := registryOf(run)
+	if err != nil {
+		return nil, err
+	}
+	return reg.LoadBalancers(l.Account, l.CloudProvider)
 }

@@ -77,7 +77,7 @@ func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.R
 		name, _, _ = stages.String(sc, "asgName")
 	}
 	if name != "" {
-		if _, err := c.ServerGroups().Get(ctx, l.Region, name); err != nil {
+		if _, err := c.ServerGroups.Get(ctx, l.Region, name); err != nil {
 			return stages.Failed("%v", err), nil
 		}
 	} else {
@@ -95,17 +95,17 @@ func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.R
 	}
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
 		"serverGroupName": name, "region": l.Region, "credentials": l.Account,
-		"cloudProvider": c.Account().Provider, "targetResolved": true,
+		"cloudProvider": c.Account.Provider, "targetResolved": true,
 	}, Outputs: map[string]any{"serverGroupName": name}}, nil
 }
 
 // act runs fn on the stage's resolved server group.
-func act(ctx context.Context, run *stages.Run, fn func(l Location, name string, c providers.Cloud, g *providers.ServerGroup) (stages.Result, error)) (stages.Result, error) {
+func act(ctx context.Context, run *stages.Run, fn func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error)) (stages.Result, error) {
 	l, name, c, err := targetOf(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	g, err := c.ServerGroups().Get(ctx, l.Region, name)
+	g, err := c.ServerGroups.Get(ctx, l.Region, name)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -120,8 +120,8 @@ func (EnableServerGroupTask) Name() string { return "EnableServerGroup" }
 
 // Execute implements Task.
 func (EnableServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c providers.Cloud, _ *providers.ServerGroup) (stages.Result, error) {
-		if err := c.ServerGroups().SetEnabled(ctx, l.Region, name, true); err != nil {
+	return act(ctx, run, func(l Location, name string, c *providers.Cloud, _ *providers.ServerGroup) (stages.Result, error) {
+		if err := c.ServerGroups.SetEnabled(ctx, l.Region, name, true); err != nil {
 			return stages.Failed("enable %s: %v", name, err), nil
 		}
 		return stages.Succeeded(), nil
@@ -137,14 +137,14 @@ func (DisableServerGroupTask) Name() string { return "DisableServerGroup" }
 
 // Execute implements Task.
 func (DisableServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+	return act(ctx, run, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 		if g.Disabled {
 			return stages.Succeeded(), nil
 		}
 		if err := guardCheck(ctx, run, c, l, g.Cluster, "disable "+name, Disabling(name)); err != nil {
 			return stages.Failed("%v", err), nil
 		}
-		if err := c.ServerGroups().SetEnabled(ctx, l.Region, name, false); err != nil {
+		if err := c.ServerGroups.SetEnabled(ctx, l.Region, name, false); err != nil {
 			return stages.Failed("disable %s: %v", name, err), nil
 		}
 		return stages.Succeeded(), nil
@@ -161,7 +161,7 @@ func (WaitForDisabledServerGroupTask) Name() string { return "WaitForDisabledSer
 // Execute implements Task.
 func (WaitForDisabledServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, func(_ Location, _ string, _ providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			if g.Disabled {
 				return stages.Succeeded(), nil
 			}
@@ -183,7 +183,7 @@ func (DestroyServerGroupTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	g, err := c.ServerGroups().Get(ctx, l.Region, name)
+	g, err := c.ServerGroups.Get(ctx, l.Region, name)
 	if isNotFound(err) {
 		return stages.Succeeded(), nil
 	}
@@ -193,7 +193,7 @@ func (DestroyServerGroupTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err := guardCheck(ctx, run, c, l, g.Cluster, "destroy "+name, Destroying(name)); err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if err := c.ServerGroups().Destroy(ctx, l.Region, name); err != nil {
+	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return stages.Failed("destroy %s: %v", name, err), nil
 	}
 	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"destroyedServerGroup": name}}, nil

@@ -79,7 +79,7 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 		return stages.Failed("source: %v", err), nil
 	}
 	name, _, _ := stages.String(src, "serverGroupName")
-	g, err := c.ServerGroups().Get(ctx, l.Region, name)
+	g, err := c.ServerGroups.Get(ctx, l.Region, name)
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
@@ -88,7 +88,7 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 		return stages.Failed("source: %v", err), nil
 	}
 	fill := map[string]any{
-		"account": l.Account, "region": l.Region, "cloudProvider": c.Account().Provider,
+		"account": l.Account, "region": l.Region, "cloudProvider": c.Account.Provider,
 		"application": n.App, "stack": n.Stack, "freeFormDetails": n.Detail,
 		"capacity":        capacityMap(g.Capacity),
 		"artifact":        g.Artifact,

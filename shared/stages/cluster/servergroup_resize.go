@@ -129,7 +129,7 @@ func (ResizeServerGroupTask) Name() string { return "ResizeServerGroup" }
 
 // Execute implements Task.
 func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+	return act(ctx, run, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 		target := g.Capacity
 		if raw, ok := run.Stage.Context["targetCapacity"].(map[string]any); ok {
 			target, _, _ = capacityOf(map[string]any{"c": raw}, "c")
@@ -152,7 +152,7 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 				return stages.Failed("%v", err), nil
 			}
 		}
-		if err := c.ServerGroups().Resize(ctx, l.Region, name, target); err != nil {
+		if err := c.ServerGroups.Resize(ctx, l.Region, name, target); err != nil {
 			return stages.Failed("resize %s: %v", name, err), nil
 		}
 		tc := map[string]any{"min": target.Min, "max": target.Max, "desired": target.Desired}
@@ -170,7 +170,7 @@ func (WaitForCapacityMatchTask) Name() string { return "WaitForCapacityMatch" }
 // Execute implements Task.
 func (WaitForCapacityMatchTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, func(_ Location, _ string, _ providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			healthy := g.Counts.Up + g.Counts.OutOfService
 			if g.Counts.Total == g.Capacity.Desired && healthy == g.Capacity.Desired {
 				return stages.Succeeded(), nil

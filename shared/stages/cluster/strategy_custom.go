@@ -72,7 +72,7 @@ func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (
 			"app": d.cluster.App, "stack": d.cluster.Stack, "detail": d.cluster.Detail, "cluster": d.cluster.String(),
 		},
 		"region":           d.location.Region,
-		"cloudProvider":    c.Account().Provider,
+		"cloudProvider":    c.Account.Provider,
 		"strategy":         true,
 		"clone":            run.Stage.Type == "cloneServerGroup",
 		"parentPipelineId": string(run.Execution.ID),

@@ -121,7 +121,7 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 		return deployFailed(ctx, run, "%v", err), nil
 	}
 	coords := func(sg any) map[string]any {
-		return map[string]any{"region": l.Region, "account": l.Account, "cloudProvider": c.Account().Provider, "serverGroupName": sg}
+		return map[string]any{"region": l.Region, "account": l.Account, "cloudProvider": c.Account.Provider, "serverGroupName": sg}
 	}
 	var source any
 	if sources, _ := stringList(run.Stage.Context, keySources); len(sources) > 0 {

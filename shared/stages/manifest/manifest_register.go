@@ -63,15 +63,7 @@ func (e *manifestEnv) cluster(run *stages.Run, account string) (manifest.Cluster
 	if run.Services == nil || run.Services.Providers == nil {
 		return nil, errors.New("no deployment accounts are configured")
 	}
-	cloud, err := run.Services.Providers.Cloud(account, "kubernetes")
-	if err != nil {
-		return nil, err
-	}
-	m, ok := cloud.(interface{ Manifests() manifest.Cluster })
-	if !ok {
-		return nil, fmt.Errorf("account %q does not deploy Kubernetes manifests", account)
-	}
-	return m.Manifests(), nil
+	return run.Services.Providers.Manifests(account, "kubernetes")
 }
 
 // Context keys the manifest tasks share.
