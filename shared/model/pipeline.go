@@ -28,9 +28,10 @@ type Pipeline struct {
 }
 
 // LimitsConcurrency reports whether runs of this pipeline wait for one
-// another. Spinnaker's default is true.
+// another. As in orca, an absent limitConcurrent is false (Deck writes true
+// into the pipelines it creates).
 func (p *Pipeline) LimitsConcurrency() bool {
-	return p.LimitConcurrent == nil || *p.LimitConcurrent
+	return p.LimitConcurrent != nil && *p.LimitConcurrent
 }
 
 // ConcurrencyLimit is how many runs may be active at once; 0 means no limit.

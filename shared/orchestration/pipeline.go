@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -77,6 +78,13 @@ func (o *Orchestrator) takeSlot(ctx context.Context, e *model.Execution) (bool, 
 	if !e.LimitConcurrent || e.PipelineConfigID == "" {
 		return o.markRunning(ctx, e.ID)
 	}
+	active, err := o.activeRuns(ctx, e.PipelineConfigID)
+	if err != nil {
+		return false, err
+	}
+	if slices.Contains(active, e.ID) {
+		return o.markRunning(ctx, e.ID) // its slot was reserved when it was triggered
+	}
 	started, err := o.fillSlots(ctx, e, e.ID)
 	if err != nil {
 		return false, err
@@ -113,6 +121,9 @@ func (o *Orchestrator) fillSlots(ctx context.Context, e *model.Execution, owner 
 		if err != nil {
 			return err
 		}
+		// Runs that hold a slot reserved at trigger time are not waiting:
+		// they start when their machine arrives, and nothing supersedes them.
+		waiting = slices.DeleteFunc(waiting, func(w model.Execution) bool { return slices.Contains(active, w.ID) })
 		// Listings are newest first.
 		if e.KeepWaitingPipelines {
 			sort.SliceStable(waiting, func(i, j int) bool { return olderThan(&waiting[i], &waiting[j]) })
@@ -147,6 +158,35 @@ func (o *Orchestrator) fillSlots(ctx context.Context, e *model.Execution, owner 
 		return o.saveActiveRuns(ctx, e.PipelineConfigID, active)
 	})
 	return started, err
+}
+
+// reserveSlot gives a run triggered while its pipeline has a free
+// concurrency slot, and no older run waiting for one, that slot at once: it
+// starts as soon as its machine arrives, and no run triggered after it can
+// supersede it, whichever machine reaches StartPipeline first.
+func (o *Orchestrator) reserveSlot(ctx context.Context, e *model.Execution) error {
+	if !e.LimitConcurrent || e.PipelineConfigID == "" {
+		return nil
+	}
+	limit := max(e.MaxConcurrentExecutions, 1)
+	return o.withPipelineLock(ctx, e.PipelineConfigID, "trigger-"+string(e.ID), func() error {
+		active, err := o.activeRuns(ctx, e.PipelineConfigID)
+		if err != nil || len(active) >= limit || slices.Contains(active, e.ID) {
+			return err
+		}
+		waiting, err := o.store.Executions().ListByPipeline(ctx, e.PipelineConfigID, store.ListOptions{
+			Statuses: []model.Status{model.StatusNotStarted},
+		})
+		if err != nil {
+			return err
+		}
+		for _, w := range waiting {
+			if w.ID != e.ID && !slices.Contains(active, w.ID) {
+				return nil // an older run waits for the slot
+			}
+		}
+		return o.saveActiveRuns(ctx, e.PipelineConfigID, append(active, e.ID))
+	})
 }
 
 func slotsKey(id model.PipelineID) string { return "slots/" + string(id) }

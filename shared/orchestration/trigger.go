@@ -69,6 +69,10 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 		}
 		return "", fmt.Errorf("store execution of %q: %w", p.Name, err)
 	}
+	if err := o.reserveSlot(ctx, e); err != nil {
+		// The run still queues for a slot when its machine arrives.
+		o.log.WarnContext(ctx, "reserve concurrency slot", "executionId", id, "error", err)
+	}
 	if err := o.startPipelineMachine(ctx, id, 1); err != nil {
 		// Nothing runs this execution: record why rather than leave it waiting.
 		_, _ = o.updateHeader(ctx, id, func(h *model.Execution) (bool, error) {
