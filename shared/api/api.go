@@ -50,10 +50,12 @@ type Orchestrator interface {
 	Pause(ctx context.Context, id model.ExecutionID, user string) error
 	// Resume resumes a paused run, or returns orchestration.ErrNotRunning.
 	Resume(ctx context.Context, id model.ExecutionID, user string) error
-	// PatchStage merges patch into a running stage's context and wakes it
-	// (a manual judgment, a skipped wait), or returns
-	// orchestration.ErrNotRunning when the run or stage has finished.
-	PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) error
+	// PatchStage applies a user's change to a running stage (a manual
+	// judgment, a skipped wait) as the stage's definition decides, wakes it
+	// and returns the run as changed. A refused change is a
+	// *stages.PatchError; a run or stage that has finished also returns
+	// orchestration.ErrNotRunning.
+	PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) (*model.Execution, error)
 	// RestartStage runs a finished stage and everything downstream of it
 	// again, or returns orchestration.ErrNotRunning.
 	RestartStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string) error
