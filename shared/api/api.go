@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/api/gateerr"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -301,42 +302,21 @@ func invalid(prefix string, probs []model.Problem) *Error {
 		Message: prefix + ": " + strings.Join(msgs, "; ")}
 }
 
-// errorBody is Gate's error shape, plus the list of problems Front50 adds
-// for an invalid pipeline.
-type errorBody struct {
-	Status    int      `json:"status"`
-	Error     string   `json:"error"`
-	Message   string   `json:"message"`
-	Timestamp int64    `json:"timestamp"`
-	Errors    []string `json:"errors,omitempty"`
-}
-
-// writeError renders err. Domain errors the API did not classify itself
-// are mapped here, once, so every endpoint answers them the same way.
+// writeError renders err in Gate's error shape. Domain errors the API did
+// not classify itself are mapped here, once, so every endpoint answers them
+// the same way.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	apiErr := classify(err)
-	body := errorBody{
-		Status:    apiErr.Status,
-		Error:     statusText(apiErr.Status),
-		Message:   apiErr.Message,
-		Timestamp: s.now().UnixMilli(),
-	}
+	var problems []string
 	for _, p := range apiErr.Problems {
-		body.Errors = append(body.Errors, p.String())
+		problems = append(problems, p.String())
 	}
 	if apiErr.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "error", err)
 	} else {
 		s.log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "message", apiErr.Message)
 	}
-	_ = writeJSON(w, apiErr.Status, body)
-}
-
-func statusText(code int) string {
-	if code == 499 {
-		return "Client Closed Request"
-	}
-	return http.StatusText(code)
+	_ = gateerr.Write(w, apiErr.Status, apiErr.Message, s.now(), problems...)
 }
 
 func classify(err error) *Error {
