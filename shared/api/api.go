@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/api/gateerr"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -50,10 +51,12 @@ type Orchestrator interface {
 	Pause(ctx context.Context, id model.ExecutionID, user string) error
 	// Resume resumes a paused run, or returns orchestration.ErrNotRunning.
 	Resume(ctx context.Context, id model.ExecutionID, user string) error
-	// PatchStage merges patch into a running stage's context and wakes it
-	// (a manual judgment, a skipped wait), or returns
-	// orchestration.ErrNotRunning when the run or stage has finished.
-	PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) error
+	// PatchStage applies a user's change to a running stage (a manual
+	// judgment, a skipped wait) as the stage's definition decides, wakes it
+	// and returns the run as changed. A refused change is a
+	// *stages.PatchError; a run or stage that has finished also returns
+	// orchestration.ErrNotRunning.
+	PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) (*model.Execution, error)
 	// RestartStage runs a finished stage and everything downstream of it
 	// again, or returns orchestration.ErrNotRunning.
 	RestartStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string) error
@@ -299,42 +302,21 @@ func invalid(prefix string, probs []model.Problem) *Error {
 		Message: prefix + ": " + strings.Join(msgs, "; ")}
 }
 
-// errorBody is Gate's error shape, plus the list of problems Front50 adds
-// for an invalid pipeline.
-type errorBody struct {
-	Status    int      `json:"status"`
-	Error     string   `json:"error"`
-	Message   string   `json:"message"`
-	Timestamp int64    `json:"timestamp"`
-	Errors    []string `json:"errors,omitempty"`
-}
-
-// writeError renders err. Domain errors the API did not classify itself
-// are mapped here, once, so every endpoint answers them the same way.
+// writeError renders err in Gate's error shape. Domain errors the API did
+// not classify itself are mapped here, once, so every endpoint answers them
+// the same way.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	apiErr := classify(err)
-	body := errorBody{
-		Status:    apiErr.Status,
-		Error:     statusText(apiErr.Status),
-		Message:   apiErr.Message,
-		Timestamp: s.now().UnixMilli(),
-	}
+	var problems []string
 	for _, p := range apiErr.Problems {
-		body.Errors = append(body.Errors, p.String())
+		problems = append(problems, p.String())
 	}
 	if apiErr.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "error", err)
 	} else {
 		s.log.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "message", apiErr.Message)
 	}
-	_ = writeJSON(w, apiErr.Status, body)
-}
-
-func statusText(code int) string {
-	if code == 499 {
-		return "Client Closed Request"
-	}
-	return http.StatusText(code)
+	_ = gateerr.Write(w, apiErr.Status, apiErr.Message, s.now(), problems...)
 }
 
 func classify(err error) *Error {

@@ -7,9 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gennaker/gennaker/shared/stages/flow"
-
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
@@ -301,14 +300,12 @@ func (s *server) moveExecution(w http.ResponseWriter, r *http.Request, from mode
 	return nil
 }
 
-// The stage context fields a PATCH may set: a manual judgment, and
-// skipping the rest of a wait or an execution window.
-var patchableFields = []string{"judgmentStatus", "judgmentInput", "skipRemainingWait", "lastModifiedBy"}
-
 // patchStage answers PATCH /pipelines/{id}/stages/{stageId}, with
 // {"judgmentStatus":"continue"|"stop","judgmentInput":…} for a manual
 // judgment or {"skipRemainingWait":true} to end a wait early, and answers
-// with the execution.
+// with the execution. The stage's definition decides what a change may set
+// (through the orchestrator); the API only reads the body and maps the
+// refusal: a wrong change is 400, a stage not in a state to take it 409.
 func (s *server) patchStage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := model.ExecutionID(r.PathValue("id"))
@@ -317,93 +314,18 @@ func (s *server) patchStage(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeBody(w, r, &patch); err != nil {
 		return err
 	}
-	e, err := s.execution(ctx, id)
+	e, err := s.orch.PatchStage(ctx, id, stageID, user(r), patch)
+	var pe *stages.PatchError
+	if errors.As(err, &pe) {
+		if pe.Conflict {
+			return conflict("%s", pe.Message)
+		}
+		return badRequest("%s", pe.Message)
+	}
 	if err != nil {
-		return err
+		return err // not found is 404 and a finished run 409, as everywhere
 	}
-	st := e.StageByID(stageID)
-	if st == nil {
-		return notFound("execution %s has no stage %q", id, stageID)
-	}
-	clean, err := checkStagePatch(st, patch)
-	if err != nil {
-		return err
-	}
-	if err := s.orch.PatchStage(ctx, id, stageID, user(r), clean); err != nil {
-		return fmt.Errorf("update stage %q of %s: %w", st.Name, id, err)
-	}
-	return s.writeExecution(w, ctx, id)
-}
-
-// checkStagePatch checks a PATCH against the stage it changes and returns
-// the context fields to set.
-func checkStagePatch(st *model.StageExecution, patch map[string]any) (map[string]any, error) {
-	if len(patch) == 0 {
-		return nil, badRequest("the body must set judgmentStatus (and judgmentInput) for a manual judgment, or skipRemainingWait for a wait")
-	}
-	for k := range patch {
-		if !contains(patchableFields, k) {
-			return nil, badRequest("%s: cannot be changed on a running stage; send judgmentStatus and judgmentInput for a manual judgment, or skipRemainingWait for a wait", k)
-		}
-	}
-	clean := map[string]any{}
-	if raw, ok := patch["judgmentStatus"]; ok {
-		status, isString := raw.(string)
-		if !isString {
-			return nil, badRequest("judgmentStatus: must be %q or %q, not %s", flow.JudgmentContinue, flow.JudgmentStop, describeJSON(raw))
-		}
-		input := ""
-		if v, ok := patch["judgmentInput"]; ok && v != nil {
-			in, isString := v.(string)
-			if !isString {
-				return nil, badRequest("judgmentInput: must be a string, not %s", describeJSON(v))
-			}
-			input = in
-		}
-		if st.Type != "manualJudgment" {
-			return nil, badRequest("stage %q is a %s stage, not a manual judgment; judgmentStatus applies only to manualJudgment stages", st.Name, st.Type)
-		}
-		if st.Status != model.StatusRunning {
-			return nil, conflict("stage %q is %s; a judgment can be made only while the stage is RUNNING (waiting for judgment)", st.Name, st.Status)
-		}
-		if err := flow.ValidateJudgment(st.Context, status, input); err != nil {
-			return nil, badRequest("%v", err)
-		}
-		clean["judgmentStatus"] = strings.ToLower(strings.TrimSpace(status))
-		if input != "" {
-			clean["judgmentInput"] = input
-		}
-	} else if _, ok := patch["judgmentInput"]; ok {
-		return nil, badRequest("judgmentInput: send it together with judgmentStatus (%q or %q)", flow.JudgmentContinue, flow.JudgmentStop)
-	}
-	if raw, ok := patch["skipRemainingWait"]; ok {
-		skip, isBool := raw.(bool)
-		if !isBool {
-			return nil, badRequest("skipRemainingWait: must be true or false, not %s", describeJSON(raw))
-		}
-		if skip {
-			if !canSkipWait(st) {
-				return nil, badRequest("stage %q is a %s stage with nothing to skip; skipRemainingWait applies to wait stages and stages held by an execution window", st.Name, st.Type)
-			}
-			if st.Status != model.StatusRunning {
-				return nil, conflict("stage %q is %s; only a RUNNING wait can be skipped", st.Name, st.Status)
-			}
-			clean["skipRemainingWait"] = true
-		}
-	}
-	if len(clean) == 0 {
-		return nil, badRequest("the body changes nothing; send judgmentStatus for a manual judgment or skipRemainingWait: true for a wait")
-	}
-	return clean, nil
-}
-
-// canSkipWait reports whether a stage waits in a way a user may cut short.
-func canSkipWait(st *model.StageExecution) bool {
-	if st.Type == "wait" || st.Type == "restrictExecutionDuringTimeWindow" {
-		return true
-	}
-	restricted, _ := st.Context["restrictExecutionDuringTimeWindow"].(bool)
-	return restricted
+	return writeJSON(w, http.StatusOK, renderExecution(e, true))
 }
 
 // restartStage answers PUT /pipelines/{id}/stages/{stageId}/restart and
@@ -447,13 +369,4 @@ func (s *server) writeExecution(w http.ResponseWriter, ctx context.Context, id m
 		return err
 	}
 	return writeJSON(w, http.StatusOK, renderExecution(e, true))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

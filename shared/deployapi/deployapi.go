@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/api/gateerr"
 	"github.com/gennaker/gennaker/shared/naming"
 )
 
@@ -94,12 +95,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		h.log.ErrorContext(r.Context(), "deployment read failed", "path", r.URL.Path, "error", err)
 	}
-	writeJSON(w, status, map[string]any{
-		"timestamp": time.Now().UnixMilli(),
-		"status":    status,
-		"error":     http.StatusText(status),
-		"message":   err.Error(),
-	})
+	_ = gateerr.Write(w, status, err.Error(), time.Now())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

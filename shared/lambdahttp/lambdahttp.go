@@ -13,24 +13,26 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/gennaker/gennaker/shared/api/gateerr"
 )
 
 // Handler adapts h to API Gateway HTTP API events.
 func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		rec := httptest.NewRecorder()
 		req, err := Request(ctx, ev)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{
-				StatusCode: http.StatusBadRequest,
-				Headers:    map[string]string{"Content-Type": "application/json"},
-				Body:       fmt.Sprintf(`{"status":400,"error":"Bad Request","message":%q}`, err.Error()),
-			}, nil
+			// An event no request can be built from never reaches h, so the
+			// adapter answers it itself, in the shape h answers errors in.
+			_ = gateerr.Write(rec, http.StatusBadRequest, err.Error(), time.Now())
+		} else {
+			h.ServeHTTP(rec, req)
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
 		return Response(rec.Result().StatusCode, rec.Header(), rec.Body.Bytes()), nil
 	}
 }

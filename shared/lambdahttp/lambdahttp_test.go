@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -54,5 +55,18 @@ func TestBadBase64IsABadRequest(t *testing.T) {
 	resp, err := Handler(http.NotFoundHandler())(context.Background(), events.APIGatewayV2HTTPRequest{RawPath: "/x", Body: "%%%", IsBase64Encoded: true})
 	if err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("resp %+v err %v", resp, err)
+	}
+	// The answer is in Gate's error shape, as the API's own errors are.
+	var body struct {
+		Status    int    `json:"status"`
+		Error     string `json:"error"`
+		Message   string `json:"message"`
+		Timestamp int64  `json:"timestamp"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || resp.Headers["Content-Type"] != "application/json" {
+		t.Fatalf("body %q (Content-Type %q) is not JSON: %v", resp.Body, resp.Headers["Content-Type"], err)
+	}
+	if body.Status != 400 || body.Error != "Bad Request" || !strings.Contains(body.Message, "base64") || body.Timestamp == 0 {
+		t.Errorf("error body = %+v, want status 400, Bad Request, a message about base64 and a timestamp", body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
@@ -97,32 +98,80 @@ func (o *Orchestrator) Resume(ctx context.Context, id model.ExecutionID, user st
 }
 
 // PatchStage applies a user's change to a running stage — a manual
-// judgment, skipping a wait or an execution window — and wakes it.
-func (o *Orchestrator) PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) error {
-	e, err := o.store.Executions().GetHeader(ctx, id)
+// judgment, skipping a wait or an execution window — and wakes it. The
+// stage's definition decides what the change sets (stages.Registry.Patch),
+// on the stage as stored, so a judgment racing the stage's end is refused
+// rather than recorded late. It returns the run as it stands after the
+// change. An unknown run or stage is an error wrapping store.ErrNotFound; a
+// refused change is a *stages.PatchError, which for a stage not in a state
+// to take it also wraps ErrNotRunning, as a finished run or stage does.
+func (o *Orchestrator) PatchStage(ctx context.Context, id model.ExecutionID, stageID model.StageID, user string, patch map[string]any) (*model.Execution, error) {
+	e, err := o.store.Executions().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &notFoundError{fmt.Sprintf("pipeline execution %q not found", id)}
+	}
 	if err != nil {
-		return fmt.Errorf("execution %s: %w", id, err)
+		return nil, fmt.Errorf("execution %s: %w", id, err)
 	}
-	if e.Status.IsComplete() {
-		return fmt.Errorf("execution %s is %s: %w", id, e.Status, ErrNotRunning)
+	target := e.StageByID(stageID)
+	if target == nil {
+		return nil, &notFoundError{fmt.Sprintf("execution %s has no stage %q", id, stageID)}
 	}
-	return o.wake(ctx, id, stageID, func(s *model.StageExecution) error {
+	var stored *model.StageExecution
+	err = o.wake(ctx, id, stageID, func(s *model.StageExecution) error {
+		// The stage type's rules come first: they name what is wrong with
+		// the change itself before the run's state is considered.
+		fields, err := o.registry.Patch(s, patch)
+		if err != nil {
+			var pe *stages.PatchError
+			if errors.As(err, &pe) && pe.Conflict {
+				return &patchConflict{pe}
+			}
+			return err
+		}
+		if e.Status.IsComplete() {
+			return fmt.Errorf("execution %s is %s: %w", id, e.Status, ErrNotRunning)
+		}
 		if s.Status != model.StatusRunning && s.Status != model.StatusPaused {
 			return fmt.Errorf("stage %q is %s; only a running stage can be changed: %w", s.Name, s.Status, ErrNotRunning)
 		}
 		if s.Context == nil {
 			s.Context = map[string]any{}
 		}
-		for k, v := range patch {
+		for k, v := range fields {
 			s.Context[k] = v
 		}
 		if user != "" {
 			s.Context["lastModifiedBy"] = user
 			s.LastModified = &model.LastModified{User: user, Time: o.nowMs()}
 		}
+		stored = s
 		return nil
 	})
+	var pe *stages.PatchError
+	switch {
+	case errors.As(err, &pe):
+		return nil, err // its message is the answer a user reads
+	case err != nil:
+		return nil, fmt.Errorf("update stage %q of %s: %w", target.Name, id, err)
+	}
+	*target = *stored
+	return e, nil
 }
+
+// patchConflict is a change the stage refused because of its state; it is
+// also ErrNotRunning, as the orchestrator's own refusals of that kind are.
+type patchConflict struct{ *stages.PatchError }
+
+func (e *patchConflict) Unwrap() []error { return []error{e.PatchError, ErrNotRunning} }
+
+// notFoundError is an unknown run or stage, worded for the user who named
+// it; it is store.ErrNotFound to errors.Is.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+func (e *notFoundError) Is(target error) bool { return target == store.ErrNotFound }
 
 // RestartStage runs a finished stage again, with every stage downstream of
 // it. A finished run becomes RUNNING again under a new pipeline machine run.

@@ -158,7 +158,7 @@ func TestManualJudgment(t *testing.T) {
 			})
 			time.Sleep(200 * time.Millisecond) // judged after the stage parked
 			stage := stageNamed(t, e, "Approve")
-			if err := rt.Orchestrator.PatchStage(context.Background(), id, stage.ID, "bob", map[string]any{"judgmentStatus": tc.judgment, "judgmentInput": "ship"}); err != nil {
+			if _, err := rt.Orchestrator.PatchStage(context.Background(), id, stage.ID, "bob", map[string]any{"judgmentStatus": tc.judgment, "judgmentInput": "ship"}); err != nil {
 				t.Fatal(err)
 			}
 			e = waitDone(t, rt, id, 10*time.Second)
@@ -208,7 +208,7 @@ func TestSkipWait(t *testing.T) {
 	id := trigger(t, rt, p, nil)
 	e := waitFor(t, rt, id, 10*time.Second, "wait running", func(e *model.Execution) bool { return stageStatus(e, "W") == model.StatusRunning })
 	time.Sleep(200 * time.Millisecond)
-	if err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "W").ID, "dan", map[string]any{"skipRemainingWait": true}); err != nil {
+	if _, err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "W").ID, "dan", map[string]any{"skipRemainingWait": true}); err != nil {
 		t.Fatal(err)
 	}
 	e = waitDone(t, rt, id, 10*time.Second)
@@ -225,7 +225,7 @@ func TestRestartStageRunsItAndDownstreamAgain(t *testing.T) {
 	id := trigger(t, rt, p, nil)
 	e := waitFor(t, rt, id, 10*time.Second, "gate running", func(e *model.Execution) bool { return stageStatus(e, "Gate") == model.StatusRunning })
 	gate := stageNamed(t, e, "Gate")
-	if err := rt.Orchestrator.PatchStage(context.Background(), id, gate.ID, "eve", map[string]any{"judgmentStatus": "stop"}); err != nil {
+	if _, err := rt.Orchestrator.PatchStage(context.Background(), id, gate.ID, "eve", map[string]any{"judgmentStatus": "stop"}); err != nil {
 		t.Fatal(err)
 	}
 	e = waitDone(t, rt, id, 10*time.Second)
@@ -240,7 +240,7 @@ func TestRestartStageRunsItAndDownstreamAgain(t *testing.T) {
 	})
 	assertStage(t, e, "After", model.StatusNotStarted)
 	time.Sleep(200 * time.Millisecond)
-	if err := rt.Orchestrator.PatchStage(context.Background(), id, gate.ID, "eve", map[string]any{"judgmentStatus": "continue"}); err != nil {
+	if _, err := rt.Orchestrator.PatchStage(context.Background(), id, gate.ID, "eve", map[string]any{"judgmentStatus": "continue"}); err != nil {
 		t.Fatal(err)
 	}
 	e = waitDone(t, rt, id, 10*time.Second)
@@ -400,7 +400,7 @@ func TestExecutionWindowWaitsAndCanBeSkipped(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	e, _ = rt.Store.Executions().Get(context.Background(), id)
 	assertStage(t, e, "Windowed", model.StatusRunning)
-	if err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "Windowed").ID, "ops", map[string]any{"skipRemainingWait": true}); err != nil {
+	if _, err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "Windowed").ID, "ops", map[string]any{"skipRemainingWait": true}); err != nil {
 		t.Fatal(err)
 	}
 	e = waitDone(t, rt, id, 10*time.Second)
@@ -451,7 +451,7 @@ func TestJudgingAStageThatHasNotStartedIsRefused(t *testing.T) {
 	  {"refId": "2", "type": "manualJudgment", "name": "Later", "requisiteStageRefIds": ["1"]}]}`)
 	id := trigger(t, rt, p, nil)
 	e := waitFor(t, rt, id, 10*time.Second, "wait running", func(e *model.Execution) bool { return stageStatus(e, "W") == model.StatusRunning })
-	err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "Later").ID, "zed", map[string]any{"judgmentStatus": "continue"})
+	_, err := rt.Orchestrator.PatchStage(context.Background(), id, stageNamed(t, e, "Later").ID, "zed", map[string]any{"judgmentStatus": "continue"})
 	if !errors.Is(err, orchestration.ErrNotRunning) {
 		t.Fatalf("judging a stage that has not started: err = %v, want ErrNotRunning", err)
 	}

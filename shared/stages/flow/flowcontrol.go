@@ -15,4 +15,5 @@ func RegisterFlowControl(r *stages.Registry) {
 	r.Register(WebhookStage{}, CreateWebhookTask{}, MonitorWebhookTask{})
 	r.Register(NoopStage{}, DoNothingTask{})
 	r.RegisterTask(WaitForExecutionWindowTask{})
+	r.RegisterPatcher(patchBridge{}) // TEMPORARY: see patch_bridge.go
 }
