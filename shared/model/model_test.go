@@ -1,7 +1,9 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -163,5 +165,52 @@ func TestApplicationRoundTripsTrafficGuards(t *testing.T) {
 	_ = json.Unmarshal(out, &got)
 	if !reflect.DeepEqual(want, got) {
 		t.Fatalf("round trip changed the application:\nwant %s\ngot  %s", raw, out)
+	}
+}
+
+func TestLinearPipelinesRunInOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		src    string
+		linear bool
+	}{
+		{"no refIds", `{"application":"a","name":"p","stages":[{"type":"wait","name":"one"},{"type":"wait","name":"two"},{"type":"wait","name":"three"}]}`, true},
+		{"parallel: false", `{"application":"a","name":"p","parallel":false,"stages":[{"type":"wait"},{"type":"wait"}]}`, true},
+		{"parallel: true", `{"application":"a","name":"p","parallel":true,"stages":[{"type":"wait"},{"type":"wait"}]}`, false},
+		{"refIds given", `{"application":"a","name":"p","stages":[{"refId":"a","type":"wait"},{"refId":"b","type":"wait"}]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Pipeline
+			if err := json.Unmarshal([]byte(tc.src), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.IsLinear() != tc.linear {
+				t.Fatalf("IsLinear = %v, want %v", p.IsLinear(), tc.linear)
+			}
+			err := Validate(&p, nil)
+			if tc.linear != (err == nil) && tc.name != "refIds given" {
+				t.Fatalf("Validate = %v", err)
+			}
+			if !tc.linear {
+				return
+			}
+			stages := p.RunStages()
+			for i, s := range stages {
+				if s.RefID != fmt.Sprint(i+1) {
+					t.Errorf("stage %d refId %q", i, s.RefID)
+				}
+				want := []string(nil)
+				if i > 0 {
+					want = []string{fmt.Sprint(i)}
+				}
+				if !reflect.DeepEqual(s.RequisiteStageRefIDs, want) {
+					t.Errorf("stage %d requisites %v, want %v", i, s.RequisiteStageRefIDs, want)
+				}
+			}
+			out, _ := json.Marshal(&p)
+			if bytes.Contains(out, []byte(`"refId"`)) {
+				t.Errorf("the saved pipeline gained refIds: %s", out)
+			}
+		})
 	}
 }

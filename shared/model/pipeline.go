@@ -45,6 +45,44 @@ func (p *Pipeline) ConcurrencyLimit() int {
 	return 1
 }
 
+// IsLinear reports whether the pipeline has Spinnaker's older linear shape:
+// no stage has a refId and the pipeline is not marked "parallel": true. Its
+// stages run one after another, in the order they are listed.
+func (p *Pipeline) IsLinear() bool {
+	if len(p.Stages) == 0 {
+		return false
+	}
+	for i := range p.Stages {
+		if p.Stages[i].RefID != "" || len(p.Stages[i].RequisiteStageRefIDs) > 0 {
+			return false
+		}
+	}
+	var parallel bool
+	if raw, ok := p.Extra["parallel"]; ok && json.Unmarshal(raw, &parallel) == nil && parallel {
+		return false
+	}
+	return true
+}
+
+// RunStages returns the stages as a run executes them: those of a linear
+// pipeline get the refIds "1", "2", … and each requires the one before it;
+// other pipelines' stages are returned as they are. The saved configuration
+// is never changed.
+func (p *Pipeline) RunStages() []Stage {
+	if !p.IsLinear() {
+		return p.Stages
+	}
+	out := make([]Stage, len(p.Stages))
+	for i, s := range p.Stages {
+		s.RefID = fmt.Sprint(i + 1)
+		if i > 0 {
+			s.RequisiteStageRefIDs = []string{fmt.Sprint(i)}
+		}
+		out[i] = s
+	}
+	return out
+}
+
 // StageByRefID returns the stage with the given refId, or nil.
 func (p *Pipeline) StageByRefID(refID string) *Stage {
 	for i := range p.Stages {
@@ -81,7 +119,7 @@ func (p Pipeline) MarshalJSON() ([]byte, error) {
 // shares are declared; a stage type's own fields (waitTime, url, clusters, …)
 // live in Extra and reach the stage as its context.
 type Stage struct {
-	RefID                             string           `json:"refId"`
+	RefID                             string           `json:"refId,omitempty"`
 	Type                              string           `json:"type"`
 	Name                              string           `json:"name,omitempty"`
 	RequisiteStageRefIDs              []string         `json:"requisiteStageRefIds,omitempty"`

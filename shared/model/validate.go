@@ -55,9 +55,10 @@ func Validate(p *Pipeline, types StageValidator) error {
 	if strings.TrimSpace(p.Name) == "" {
 		add("name", "is required")
 	}
+	stages := p.RunStages()
 	byRef := map[string]int{}
-	for i := range p.Stages {
-		s := &p.Stages[i]
+	for i := range stages {
+		s := &stages[i]
 		path := fmt.Sprintf("stages[%d]", i)
 		switch {
 		case s.RefID == "":
@@ -78,9 +79,6 @@ func Validate(p *Pipeline, types StageValidator) error {
 				probs = append(probs, Problem{Path: path + "." + sp.Path, Message: sp.Message})
 			}
 		}
-		if s.StageEnabled != nil && strings.TrimSpace(s.StageEnabled.Expression) == "" {
-			add(path+".stageEnabled.expression", "is required when stageEnabled is set")
-		}
 		if s.StageTimeoutMs < 0 {
 			add(path+".stageTimeoutMs", "must not be negative")
 		}
@@ -88,8 +86,8 @@ func Validate(p *Pipeline, types StageValidator) error {
 			probs = append(probs, validateWindow(path+".restrictedExecutionWindow", s.RestrictedExecutionWindow)...)
 		}
 	}
-	for i := range p.Stages {
-		s := &p.Stages[i]
+	for i := range stages {
+		s := &stages[i]
 		for j, req := range s.RequisiteStageRefIDs {
 			rpath := fmt.Sprintf("stages[%d].requisiteStageRefIds[%d]", i, j)
 			switch {
@@ -100,7 +98,7 @@ func Validate(p *Pipeline, types StageValidator) error {
 			}
 		}
 	}
-	if cycle := findCycle(p.Stages, byRef); cycle != nil {
+	if cycle := findCycle(stages, byRef); cycle != nil {
 		add("stages", "requisiteStageRefIds form a cycle: %s", strings.Join(cycle, " -> "))
 	}
 	for i, param := range p.ParameterConfig {

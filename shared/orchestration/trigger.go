@@ -111,20 +111,21 @@ func (o *Orchestrator) newExecution(p *model.Pipeline, trigger model.ExecutionTr
 		Origin:                  "api",
 		Orchestration:           model.Orchestration{Attempt: 1},
 	}
-	for i := range p.Stages {
-		cfg, err := p.Stages[i].Config()
+	stages := p.RunStages()
+	for i := range stages {
+		cfg, err := stages[i].Config()
 		if err != nil {
 			return nil, err
 		}
-		reqs := p.Stages[i].RequisiteStageRefIDs
+		reqs := stages[i].RequisiteStageRefIDs
 		if reqs == nil {
 			reqs = []string{}
 		}
 		e.Stages = append(e.Stages, model.StageExecution{
 			ID:                   model.StageID(o.newID()),
-			RefID:                p.Stages[i].RefID,
-			Type:                 p.Stages[i].Type,
-			Name:                 p.Stages[i].Name,
+			RefID:                stages[i].RefID,
+			Type:                 stages[i].Type,
+			Name:                 stages[i].Name,
 			Status:               model.StatusNotStarted,
 			Context:              cfg,
 			Outputs:              map[string]any{},
