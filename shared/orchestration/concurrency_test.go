@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
 )
 
@@ -16,23 +17,58 @@ import (
 func TestQuickTriggersOfALimitedPipeline(t *testing.T) {
 	t.Parallel()
 	rt := newRuntime(t)
-	p := savePipeline(t, rt, `{"name": "quick", "limitConcurrent": true, "keepWaitingPipelines": false,
-	  "stages": [{"refId": "1", "type": "wait", "name": "W", "waitTime": 0}]}`)
-	for round := range 50 {
-		start := time.Now()
-		ids := []model.ExecutionID{trigger(t, rt, p, nil), trigger(t, rt, p, nil), trigger(t, rt, p, nil)}
-		if took := time.Since(start); took > 10*time.Millisecond {
-			t.Logf("round %d: three triggers took %s", round, took)
+	// 50 rounds: five pipelines side by side, ten rounds each. The first run
+	// waits a second, so it is still running when the third is triggered.
+	errs := make(chan error, 5)
+	for g := range 5 {
+		p := savePipeline(t, rt, fmt.Sprintf(`{"name": "quick-%d", "limitConcurrent": true, "keepWaitingPipelines": false,
+		  "stages": [{"refId": "1", "type": "wait", "name": "W", "waitTime": 1}]}`, g))
+		go func() { errs <- quickRounds(rt, p, 10) }()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// quickRounds triggers p three times in a row, rounds times, and checks how
+// each round ended.
+func quickRounds(rt *local.Runtime, p *model.Pipeline, rounds int) error {
+	ctx := context.Background()
+	want := []model.Status{model.StatusSucceeded, model.StatusCanceled, model.StatusSucceeded}
+	for round := range rounds {
+		var ids []model.ExecutionID
+		for range 3 {
+			id, err := rt.Orchestrator.TriggerPipeline(ctx, p, model.ExecutionTrigger{Type: "manual", User: "tester"}, "")
+			if err != nil {
+				return fmt.Errorf("%s round %d: trigger: %w", p.Name, round, err)
+			}
+			ids = append(ids, id)
 		}
 		var got []model.Status
 		for _, id := range ids {
-			got = append(got, waitDone(t, rt, id, 20*time.Second).Status)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				e, err := rt.Store.Executions().GetHeader(ctx, id)
+				if err != nil {
+					return fmt.Errorf("%s round %d: %w", p.Name, round, err)
+				}
+				if e.Status.IsComplete() && e.Orchestration.Finalized {
+					got = append(got, e.Status)
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%s round %d: run %s still %s after 30s", p.Name, round, id, e.Status)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
-		want := []model.Status{model.StatusSucceeded, model.StatusCanceled, model.StatusSucceeded}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("round %d: statuses %v, want %v", round, got, want)
+			return fmt.Errorf("%s round %d: statuses %v, want %v", p.Name, round, got, want)
 		}
 	}
+	return nil
 }
 
 // A pipeline saved without limitConcurrent does not limit its runs, as in
