@@ -27,10 +27,10 @@ type evaluateVariablesConfig struct {
 }
 
 // variable is one named value; Value is any JSON value, kept as it came.
+// Its description is for people and stays in the context unread.
 type variable struct {
-	Key         string `json:"key"`
-	Value       any    `json:"value"`
-	Description string `json:"description"`
+	Key   string `json:"key"`
+	Value any    `json:"value"`
 }
 
 // Validate requires every variable to have a non-empty key, used once.

@@ -113,19 +113,18 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 	}
 
 	parent := run.Execution
-	extra := model.Extra{}
-	for k, v := range map[string]any{
-		// Spinnaker's pipeline trigger names the parent run this way.
-		"parentPipelineId":          parent.ID,
-		"parentPipelineName":        parent.Name,
-		"parentPipelineApplication": parent.Application,
-		"isPipeline":                true,
-	} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return stages.Result{}, fmt.Errorf("pipeline trigger field %s: %w", k, err)
-		}
-		extra[k] = b
+	b, err := json.Marshal(parentTrigger{
+		ParentPipelineID:          parent.ID,
+		ParentPipelineName:        parent.Name,
+		ParentPipelineApplication: parent.Application,
+		IsPipeline:                true,
+	})
+	if err != nil {
+		return stages.Result{}, fmt.Errorf("pipeline trigger: %w", err)
+	}
+	var extra model.Extra
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return stages.Result{}, fmt.Errorf("pipeline trigger: %w", err)
 	}
 	req := stages.TriggerRequest{
 		Application: model.ApplicationName(app),
@@ -153,6 +152,15 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 		out["executionName"] = child.Name
 	}
 	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+}
+
+// parentTrigger is how Spinnaker's pipeline trigger names the parent run,
+// in the trigger's extra fields.
+type parentTrigger struct {
+	ParentPipelineID          model.ExecutionID     `json:"parentPipelineId"`
+	ParentPipelineName        string                `json:"parentPipelineName"`
+	ParentPipelineApplication model.ApplicationName `json:"parentPipelineApplication"`
+	IsPipeline                bool                  `json:"isPipeline"`
 }
 
 // MonitorPipelineTask polls the child run until it completes. The stage then

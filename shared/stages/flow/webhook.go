@@ -381,7 +381,7 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		monitor[k] = v
 	}
 	if resp.code >= 400 {
-		if spec.shouldRetryPoll(resp.code, monitor) {
+		if spec.shouldRetryPoll(resp.code, pastStatusCodes(monitor)) {
 			monitor["pastStatusCodes"] = append(pastStatusCodes(monitor), resp.code)
 			return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
 		}
@@ -538,10 +538,10 @@ func readWebhook(run *stages.Run) (*webhookSpec, error) {
 // shouldRetryPoll decides whether a failed status poll is tried again: a
 // per-status limit from retries wins; otherwise 5xx, 429 and
 // retryStatusCodes are retried until the task times out.
-func (s *webhookSpec) shouldRetryPoll(code int, monitor map[string]any) bool {
+func (s *webhookSpec) shouldRetryPoll(code int, past []int) bool {
 	if limit, ok := s.pollRetryLimits[code]; ok {
 		seen := 0
-		for _, c := range pastStatusCodes(monitor) {
+		for _, c := range past {
 			if c == code {
 				seen++
 			}
