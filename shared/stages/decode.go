@@ -155,7 +155,9 @@ func (d *decoder) into(path string, in any, v reflect.Value) {
 	if v.Kind() == reflect.Pointer && !v.IsNil() && !v.CanSet() {
 		v = v.Elem()
 	}
-	if Unset(in) {
+	// A field of type any holds the value as it came, so a blank string
+	// stays a blank string (an evaluated variable, a webhook payload).
+	if Unset(in) && (in == nil || v.Type() != anyType) {
 		return
 	}
 	if d.exprs != nil && IsExpression(in) && v.Kind() != reflect.String {

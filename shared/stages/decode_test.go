@@ -138,3 +138,18 @@ func TestPath(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A field of type any is the value as it came: a blank string is a value
+// there (an evaluated variable, a webhook payload), and only null is unset.
+func TestDecodeAnyKeepsBlankStrings(t *testing.T) {
+	var cfg struct {
+		Value   any `json:"value"`
+		Missing any `json:"missing"`
+	}
+	if ps := Decode(ctxOf(t, `{"value": "", "missing": null}`), &cfg); len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	if cfg.Value != "" || cfg.Missing != nil {
+		t.Fatalf("got value %#v, missing %#v; want \"\" and nil", cfg.Value, cfg.Missing)
+	}
+}

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -35,51 +36,68 @@ var preconditionTypes = map[string]bool{
 	"clusterSize": false,
 }
 
+// checkPreconditionsConfig is a checkPreconditions stage's configuration,
+// with the stage's own "if stage fails" choice.
+type checkPreconditionsConfig struct {
+	Preconditions                 []precondition `json:"preconditions"`
+	FailPipeline                  *bool          `json:"failPipeline"`
+	ContinuePipeline              *bool          `json:"continuePipeline"`
+	CompleteOtherBranchesThenFail *bool          `json:"completeOtherBranchesThenFail"`
+}
+
+// precondition is one check; only expression preconditions are run.
+type precondition struct {
+	Type string `json:"type"`
+	// FailPipeline nil means the stage's own failPipeline.
+	FailPipeline *bool               `json:"failPipeline"`
+	Context      preconditionContext `json:"context"`
+}
+
+// preconditionContext holds an expression precondition's evaluated
+// expression: a boolean, or a string that should read true or false.
+type preconditionContext struct {
+	Expression     any    `json:"expression"`
+	FailureMessage string `json:"failureMessage"`
+}
+
 // Validate checks each precondition's type and expression.
 func (CheckPreconditionsStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	list, err := preconditionList(cfg)
-	if err != nil {
-		p.AddErr(err)
-		return p
-	}
-	for i, pc := range list {
-		path := fmt.Sprintf("preconditions[%d]", i)
-		typ, _, err := stages.String(pc, "type")
-		switch _, known := preconditionTypes[typ]; {
-		case err != nil:
-			p.Add(path+".type", "%v", strings.TrimPrefix(err.Error(), "type: "))
-		case typ == "":
+	var cfg checkPreconditionsConfig
+	exprs, p := stages.DecodeConfig(s, &cfg)
+	for i, pc := range cfg.Preconditions {
+		path := stages.Path("preconditions", i)
+		switch _, known := preconditionTypes[pc.Type]; {
+		case problemAt(p, path+".type") || exprs.Has(path+".type"):
+		case pc.Type == "":
 			p.Add(path+".type", "is required (expression)")
 		case !known:
-			p.Add(path+".type", "unknown precondition type %q (known types: clusterSize, expression)", typ)
+			p.Add(path+".type", "unknown precondition type %q (known types: clusterSize, expression)", pc.Type)
 		}
-		stages.CheckField(pc, "failPipeline", &p, func(m map[string]any, k string) error {
-			_, _, err := stages.Bool(m, k)
-			return prefixErr(path, err)
-		})
-		if typ != "expression" {
+		if pc.Type != "expression" {
 			continue
 		}
-		inner, ok := pc["context"].(map[string]any)
-		if !ok {
-			p.Add(path+".context.expression", "is required")
+		exprPath := path + ".context.expression"
+		if problemAt(p, path+".context") || exprs.Has(exprPath) {
 			continue
 		}
-		switch v := inner["expression"].(type) {
+		switch v := pc.Context.Expression.(type) {
 		case nil:
-			p.Add(path+".context.expression", "is required")
+			p.Add(exprPath, "is required")
 		case bool:
 		case string:
 			if strings.TrimSpace(v) == "" {
-				p.Add(path+".context.expression", "is required")
+				p.Add(exprPath, "is required")
 			}
 		default:
-			p.Add(path+".context.expression", "must be an expression or true/false, not %s", stages.Describe(v))
+			p.Add(exprPath, "must be an expression or true/false, not %s", stages.Describe(v))
 		}
 	}
 	return p
+}
+
+// Config implements stages.Configurer.
+func (CheckPreconditionsStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &checkPreconditionsConfig{})
 }
 
 // Plan implements Definition.
@@ -97,44 +115,30 @@ func (CheckPreconditionsTask) Name() string { return "CheckPreconditions" }
 // context.expressionResult set on each expression precondition, as orca shows
 // them.
 func (CheckPreconditionsTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
-	ctx := run.Stage.Context
-	list, err := preconditionList(ctx)
+	cfg, err := stages.ConfigOf[*checkPreconditionsConfig](run)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Result{}, err
 	}
-	stageFailPipeline, _, err := stages.Bool(ctx, "failPipeline")
-	if err != nil {
-		return stages.Failed("%v", err), nil
-	}
-	if _, set := stages.Lookup(ctx, "failPipeline"); !set {
-		stageFailPipeline = true
-	}
+	stageFailPipeline := cfg.FailPipeline == nil || *cfg.FailPipeline
 
 	var (
 		messages []string
 		halts    bool // some failed precondition asks to fail the pipeline
-		checked  = make([]any, 0, len(list))
+		results  = map[int]string{}
 	)
-	for i, pc := range list {
-		path := fmt.Sprintf("preconditions[%d]", i)
-		pc = cloneMap(pc)
-		checked = append(checked, pc)
-
-		typ, _, _ := stages.String(pc, "type")
-		if supported, known := preconditionTypes[typ]; !known || !supported {
-			messages = append(messages, fmt.Sprintf("%s: precondition type %q is not supported by gennaker (supported: expression)", path, typ))
+	for i, pc := range cfg.Preconditions {
+		path := stages.Path("preconditions", i)
+		if supported, known := preconditionTypes[pc.Type]; !known || !supported {
+			messages = append(messages, fmt.Sprintf("%s: precondition type %q is not supported by gennaker (supported: expression)", path, pc.Type))
 			halts = true
 			continue
 		}
-		inner, _ := pc["context"].(map[string]any)
-		inner = cloneMap(inner)
-		pc["context"] = inner
-		holds, result, err := expressionHolds(inner["expression"])
-		inner["expressionResult"] = result
+		holds, result, err := expressionHolds(pc.Context.Expression)
+		results[i] = result
 		if err == nil && holds {
 			continue
 		}
-		msg, _, _ := stages.String(inner, "failureMessage")
+		msg := pc.Context.FailureMessage
 		switch {
 		case err != nil:
 			msg = fmt.Sprintf("%s: %v", path, err)
@@ -142,28 +146,51 @@ func (CheckPreconditionsTask) Execute(_ context.Context, run *stages.Run) (stage
 			msg = fmt.Sprintf("%s: expression precondition is false", path)
 		}
 		messages = append(messages, msg)
-		failPipeline, set, err := stages.Bool(pc, "failPipeline")
-		if err != nil {
-			return stages.Failed("%s: %v", path, err), nil
-		}
-		if !set {
-			failPipeline = stageFailPipeline
+		failPipeline := stageFailPipeline
+		if pc.FailPipeline != nil {
+			failPipeline = *pc.FailPipeline
 		}
 		halts = halts || failPipeline
 	}
 
-	out := map[string]any{"preconditions": checked}
+	out := map[string]any{"preconditions": withExpressionResults(run.Stage.Context["preconditions"], results)}
 	if len(messages) == 0 {
 		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
 	}
 	r := stages.FailedWith(out, "%s", messages[0])
 	SetErrors(r.Context, messages)
-	if !halts && stageHaltsPipeline(ctx) {
+	if !halts && model.FailureBehaviourOf(cfg.FailPipeline, cfg.ContinuePipeline, cfg.CompleteOtherBranchesThenFail) == model.HaltPipeline {
 		// Every failed precondition has failPipeline false: halt this
 		// branch only, as orca's STOPPED precondition child stage does.
 		r.Status = model.StatusStopped
 	}
 	return r, nil
+}
+
+// withExpressionResults copies the preconditions as the stage holds them,
+// every field kept, with context.expressionResult set on those checked. The
+// copy leaves the stage context to change through the Result only.
+func withExpressionResults(preconditions any, results map[int]string) []any {
+	list, _ := preconditions.([]any)
+	out := make([]any, len(list))
+	for i, item := range list {
+		result, checked := results[i]
+		pc, isMap := item.(map[string]any)
+		if !checked || !isMap {
+			out[i] = item
+			continue
+		}
+		pc = maps.Clone(pc)
+		inner, _ := pc["context"].(map[string]any)
+		inner = maps.Clone(inner)
+		if inner == nil {
+			inner = map[string]any{}
+		}
+		inner["expressionResult"] = result
+		pc["context"] = inner
+		out[i] = pc
+	}
+	return out
 }
 
 // expressionHolds reads an evaluated precondition expression: a boolean or
@@ -188,39 +215,6 @@ func expressionHolds(v any) (bool, string, error) {
 	}
 }
 
-// stageHaltsPipeline reports whether the stage's own "if stage fails" choice
-// is to halt the whole pipeline.
-func stageHaltsPipeline(ctx map[string]any) bool {
-	flag := func(key string) *bool {
-		b, set, err := stages.Bool(ctx, key)
-		if err != nil || !set {
-			return nil
-		}
-		return &b
-	}
-	return model.FailureBehaviourOf(flag("failPipeline"), flag("continuePipeline"), flag("completeOtherBranchesThenFail")) == model.HaltPipeline
-}
-
-func preconditionList(ctx map[string]any) ([]map[string]any, error) {
-	v, ok := stages.Lookup(ctx, "preconditions")
-	if !ok {
-		return nil, nil
-	}
-	items, isList := v.([]any)
-	if !isList {
-		return nil, fmt.Errorf("preconditions: must be a list, not %s", stages.Describe(v))
-	}
-	out := make([]map[string]any, len(items))
-	for i, it := range items {
-		m, isMap := it.(map[string]any)
-		if !isMap {
-			return nil, fmt.Errorf("preconditions[%d]: must be an object, not %s", i, stages.Describe(it))
-		}
-		out[i] = m
-	}
-	return out, nil
-}
-
 // SetErrors lists every message in context.exception.details.errors.
 func SetErrors(ctx map[string]any, messages []string) {
 	errs := make([]any, len(messages))
@@ -232,17 +226,4 @@ func SetErrors(ctx map[string]any, messages []string) {
 	details["errors"] = errs
 }
 
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func prefixErr(prefix string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s.%w", prefix, err)
-}
+var _ stages.Configurer = CheckPreconditionsStage{}

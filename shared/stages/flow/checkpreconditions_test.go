@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"testing"
 
 	"github.com/gennaker/gennaker/shared/stages/stagestest"
@@ -114,7 +113,7 @@ func TestCheckPreconditionsTask(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := CheckPreconditionsTask{}.Execute(context.Background(), stagestest.NewRun(stagestest.ContextFromJSON(t, tt.ctx)))
+			r, err := execute(CheckPreconditionsTask{}, stagestest.NewRun(stagestest.ContextFromJSON(t, tt.ctx)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +128,7 @@ func TestCheckPreconditionsTask(t *testing.T) {
 // Each expression precondition shows what it evaluated to, as in Deck.
 func TestCheckPreconditionsRecordsResults(t *testing.T) {
 	ctx := stagestest.ContextFromJSON(t, `{"preconditions":[{"type":"expression","context":{"expression":true}},{"type":"expression","context":{"expression":"FALSE"}}]}`)
-	r, err := CheckPreconditionsTask{}.Execute(context.Background(), stagestest.NewRun(ctx))
+	r, err := execute(CheckPreconditionsTask{}, stagestest.NewRun(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -22,33 +21,46 @@ type EvaluateVariablesStage struct{}
 // Type implements Definition.
 func (EvaluateVariablesStage) Type() string { return "evaluateVariables" }
 
+// evaluateVariablesConfig is an evaluateVariables stage's configuration.
+type evaluateVariablesConfig struct {
+	Variables []variable `json:"variables"`
+}
+
+// variable is one named value; Value is any JSON value, kept as it came.
+// Its description is for people and stays in the context unread.
+type variable struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+}
+
 // Validate requires every variable to have a non-empty key, used once.
 func (EvaluateVariablesStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	vars, err := variableList(cfg)
-	if err != nil {
-		p.AddErr(err)
+	var cfg evaluateVariablesConfig
+	_, p := stages.DecodeConfig(s, &cfg)
+	if problemAt(p, "variables") && len(cfg.Variables) == 0 {
 		return p
 	}
 	first := map[string]int{}
-	for i, v := range vars {
-		path := fmt.Sprintf("variables[%d].key", i)
-		key, ok := v["key"].(string)
+	for i, v := range cfg.Variables {
+		path := stages.Path("variables", i, "key")
 		switch {
-		case v["key"] != nil && !ok:
-			p.Add(path, "must be a string, not %s", stages.Describe(v["key"]))
-		case strings.TrimSpace(key) == "":
+		case problemAt(p, stages.Path("variables", i)):
+		case strings.TrimSpace(v.Key) == "":
 			p.Add(path, "is required")
 		default:
-			if j, dup := first[key]; dup {
-				p.Add(path, "%q is already used by variables[%d]", key, j)
+			if j, dup := first[v.Key]; dup {
+				p.Add(path, "%q is already used by variables[%d]", v.Key, j)
 				continue
 			}
-			first[key] = i
+			first[v.Key] = i
 		}
 	}
 	return p
+}
+
+// Config implements stages.Configurer.
+func (EvaluateVariablesStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &evaluateVariablesConfig{})
 }
 
 // Plan implements Definition.
@@ -65,35 +77,17 @@ func (EvaluateVariablesTask) Name() string { return "EvaluateVariables" }
 // Execute implements Task. Like orca it skips variables without a key, and a
 // later variable with the same key wins.
 func (EvaluateVariablesTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
-	vars, err := variableList(run.Stage.Context)
+	cfg, err := stages.ConfigOf[*evaluateVariablesConfig](run)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Result{}, err
 	}
-	outputs := make(map[string]any, len(vars))
-	for _, v := range vars {
-		if key, ok := v["key"].(string); ok && key != "" {
-			outputs[key] = v["value"]
+	outputs := make(map[string]any, len(cfg.Variables))
+	for _, v := range cfg.Variables {
+		if v.Key != "" {
+			outputs[v.Key] = v.Value
 		}
 	}
 	return stages.Result{Status: model.StatusSucceeded, Outputs: outputs}, nil
 }
 
-func variableList(ctx map[string]any) ([]map[string]any, error) {
-	v, ok := stages.Lookup(ctx, "variables")
-	if !ok {
-		return nil, nil
-	}
-	items, isList := v.([]any)
-	if !isList {
-		return nil, fmt.Errorf("variables: must be a list of {key, value}, not %s", stages.Describe(v))
-	}
-	out := make([]map[string]any, len(items))
-	for i, it := range items {
-		m, isMap := it.(map[string]any)
-		if !isMap {
-			return nil, fmt.Errorf("variables[%d]: must be an object with key and value, not %s", i, stages.Describe(it))
-		}
-		out[i] = m
-	}
-	return out, nil
-}
+var _ stages.Configurer = EvaluateVariablesStage{}

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"reflect"
 	"testing"
 
@@ -62,7 +61,7 @@ func TestEvaluateVariablesTask(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := EvaluateVariablesTask{}.Execute(context.Background(), stagestest.NewRun(stagestest.ContextFromJSON(t, tt.ctx)))
+			r, err := execute(EvaluateVariablesTask{}, stagestest.NewRun(stagestest.ContextFromJSON(t, tt.ctx)))
 			if err != nil {
 				t.Fatal(err)
 			}

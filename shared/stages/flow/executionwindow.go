@@ -16,12 +16,49 @@ import (
 // own tasks when the stage sets restrictExecutionDuringTimeWindow.
 const ExecutionWindowTaskName = "WaitForExecutionWindow"
 
+// executionWindowConfig is what any stage may carry to be held by an
+// execution window, plus what WaitForExecutionWindow and a user recorded.
+// The window task runs for stages of every type, so it decodes this part of
+// the context itself rather than through the stage type's configuration.
+type executionWindowConfig struct {
+	RestrictExecutionDuringTimeWindow bool                   `json:"restrictExecutionDuringTimeWindow"`
+	RestrictedExecutionWindow         *model.ExecutionWindow `json:"restrictedExecutionWindow"`
+	// SkipRemainingWait is set by a user's PATCH.
+	SkipRemainingWait bool `json:"skipRemainingWait"`
+	// JitterUntil is when the jitter delay ends (ms since epoch).
+	JitterUntil *int64 `json:"executionWindowJitterUntil"`
+}
+
 // RestrictsExecutionWindow reports whether a stage's evaluated context asks
 // for an execution window (restrictExecutionDuringTimeWindow, which Deck lets
 // users set to an expression).
 func RestrictsExecutionWindow(ctx map[string]any) (bool, error) {
-	b, _, err := stages.Bool(ctx, "restrictExecutionDuringTimeWindow")
-	return b, err
+	var restrict struct {
+		Restrict bool `json:"restrictExecutionDuringTimeWindow"`
+	}
+	if err := stages.Decode(ctx, &restrict).Err(); err != nil {
+		return false, err
+	}
+	return restrict.Restrict, nil
+}
+
+// heldByWindow reports whether a stage is restricted to execution windows,
+// so that a user may skip the window.
+func heldByWindow(s *model.StageExecution) bool {
+	restricted, err := RestrictsExecutionWindow(s.Context)
+	return err == nil && restricted
+}
+
+// executionWindowPatcher takes a user's skip of the execution window that
+// holds a stage of any type.
+type executionWindowPatcher struct{}
+
+// Patch implements stages.Patcher.
+func (executionWindowPatcher) Patch(s *model.StageExecution, patch map[string]any) (map[string]any, error) {
+	return decidePatch(s, patch, patchRules{skip: func(s *model.StageExecution) bool {
+		// Orca once planned windows as a stage of their own type.
+		return s.Type == "restrictExecutionDuringTimeWindow" || heldByWindow(s)
+	}})
 }
 
 // WaitForExecutionWindowTask holds a stage until one of its execution
@@ -45,12 +82,11 @@ const (
 
 // Execute implements Task.
 func (WaitForExecutionWindowTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
-	ctx := run.Stage.Context
-	skip, _, err := stages.Bool(ctx, "skipRemainingWait")
-	if err != nil {
+	var cfg executionWindowConfig
+	if err := stages.Decode(run.Stage.Context, &cfg).Err(); err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if skip {
+	if cfg.SkipRemainingWait {
 		// The stage's own tasks share this context; a wait stage must not see
 		// the skip meant for its window.
 		return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
@@ -58,20 +94,14 @@ func (WaitForExecutionWindowTask) Execute(_ context.Context, run *stages.Run) (s
 			executionWindowSkippedKey: true,
 		}}, nil
 	}
-
-	if until, ok, err := stages.Int(ctx, executionWindowJitterUntilKey); err == nil && ok {
-		return sleepUntil(run.Now, time.UnixMilli(until)), nil
+	if cfg.JitterUntil != nil {
+		return sleepUntil(run.Now, time.UnixMilli(*cfg.JitterUntil)), nil
 	}
-
-	var w model.ExecutionWindow
-	set, err := stages.DecodeField(ctx, "restrictedExecutionWindow", &w)
-	switch {
-	case err != nil:
-		return stages.Failed("%v", err), nil
-	case !set:
+	w := cfg.RestrictedExecutionWindow
+	if w == nil {
 		return stages.Failed("restrictExecutionDuringTimeWindow is set but restrictedExecutionWindow is missing"), nil
 	}
-	start, inWindow, err := NextWindow(run.Now, w)
+	start, inWindow, err := NextWindow(run.Now, *w)
 	if err != nil {
 		return stages.Failed("restrictedExecutionWindow: %v", err), nil
 	}
@@ -259,3 +289,5 @@ func wallClock(y int, m time.Month, d, minute int, loc *time.Location) time.Time
 	}
 	return t
 }
+
+var _ stages.Patcher = executionWindowPatcher{}

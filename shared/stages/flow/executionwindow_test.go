@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func TestWaitForExecutionWindowTask(t *testing.T) {
 		"days":      []any{2.0, 3.0, 4.0, 5.0, 6.0},
 	}
 	withJitter := func(j map[string]any) map[string]any {
-		w := cloneMap(weekdaysNineToFive)
+		w := maps.Clone(weekdaysNineToFive)
 		w["jitter"] = j
 		return w
 	}
@@ -236,7 +237,7 @@ func TestSkippingTheWindowDoesNotSkipTheWait(t *testing.T) {
 	}
 	stagestest.Apply(run, r)
 	run.Stage.Orchestration.TaskStartTime = run.Now.UnixMilli()
-	r, err = WaitTask{}.Execute(context.Background(), run)
+	r, err = execute(WaitTask{}, run)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@ import "github.com/gennaker/gennaker/shared/stages"
 // RegisterFlowControl registers the stage types that need no cloud provider:
 // wait, manualJudgment, checkPreconditions, evaluateVariables, pipeline,
 // webhook and noop, plus the WaitForExecutionWindow task the orchestrator
-// plans first for stages restricted to execution windows.
+// plans first for stages restricted to execution windows, and the patcher
+// that lets a user skip such a window on a stage of any type.
 func RegisterFlowControl(r *stages.Registry) {
 	r.Register(WaitStage{}, WaitTask{})
 	r.Register(ManualJudgmentStage{}, WaitForJudgmentTask{})
@@ -15,5 +16,5 @@ func RegisterFlowControl(r *stages.Registry) {
 	r.Register(WebhookStage{}, CreateWebhookTask{}, MonitorWebhookTask{})
 	r.Register(NoopStage{}, DoNothingTask{})
 	r.RegisterTask(WaitForExecutionWindowTask{})
-	r.RegisterPatcher(patchBridge{}) // TEMPORARY: see patch_bridge.go
+	r.RegisterPatcher(executionWindowPatcher{})
 }

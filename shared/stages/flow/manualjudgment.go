@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,17 +25,46 @@ type ManualJudgmentStage struct{}
 // Type implements Definition.
 func (ManualJudgmentStage) Type() string { return "manualJudgment" }
 
+// manualJudgmentConfig is a manual judgment stage's configuration, plus the
+// judgment a user recorded by PATCH.
+type manualJudgmentConfig struct {
+	Instructions                   string          `json:"instructions"`
+	PropagateAuthenticationContext bool            `json:"propagateAuthenticationContext"`
+	JudgmentInputs                 []judgmentInput `json:"judgmentInputs"`
+
+	// JudgmentStatus, JudgmentInput and LastModifiedBy are the judgment.
+	JudgmentStatus string `json:"judgmentStatus"`
+	JudgmentInput  string `json:"judgmentInput"`
+	LastModifiedBy string `json:"lastModifiedBy"`
+}
+
+// judgmentInput is one choice Deck offers with the judgment.
+type judgmentInput struct {
+	Value string `json:"value"`
+}
+
 // Validate checks judgmentInputs: a list of {value} with non-empty, unique
 // values.
 func (ManualJudgmentStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	stages.CheckField(cfg, "instructions", &p, stages.ReadsString)
-	stages.CheckField(cfg, "propagateAuthenticationContext", &p, stages.ReadsBool)
-	if _, err := judgmentInputs(cfg); err != nil {
-		p.AddErr(err)
+	var cfg manualJudgmentConfig
+	_, p := stages.DecodeConfig(s, &cfg)
+	if !problemAt(p, "judgmentInputs") {
+		if _, err := cfg.inputs(); err != nil {
+			p = append(p, *err)
+		}
 	}
 	return p
+}
+
+// Config implements stages.Configurer.
+func (ManualJudgmentStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &manualJudgmentConfig{})
+}
+
+// Patch implements stages.Patcher: a user judges a running stage, and may
+// skip the execution window that holds it.
+func (ManualJudgmentStage) Patch(s *model.StageExecution, patch map[string]any) (map[string]any, error) {
+	return decidePatch(s, patch, patchRules{judge: true, skip: heldByWindow})
 }
 
 // Plan implements Definition.
@@ -62,45 +92,38 @@ func ValidateJudgment(stageContext map[string]any, status, input string) error {
 	default:
 		return fmt.Errorf("%w: judgmentStatus must be %q or %q, not %q", ErrInvalidJudgment, JudgmentContinue, JudgmentStop, status)
 	}
-	if prev, _, _ := stages.String(stageContext, "judgmentStatus"); prev != "" {
-		by, _, _ := stages.String(stageContext, "lastModifiedBy")
-		return fmt.Errorf("%w: the stage was already judged %q%s", ErrInvalidJudgment, prev, byWhom(by))
-	}
-	inputs, err := judgmentInputs(stageContext)
-	if err != nil {
+	var cfg manualJudgmentConfig
+	if err := stages.Decode(stageContext, &cfg).Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidJudgment, err)
 	}
-	if input == "" || len(inputs) == 0 {
-		return nil
+	if cfg.JudgmentStatus != "" {
+		return fmt.Errorf("%w: the stage was already judged %q%s", ErrInvalidJudgment, cfg.JudgmentStatus, byWhom(cfg.LastModifiedBy))
 	}
-	for _, allowed := range inputs {
-		if input == allowed {
-			return nil
-		}
+	inputs, perr := cfg.inputs()
+	if perr != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidJudgment, perr)
+	}
+	if input == "" || len(inputs) == 0 || slices.Contains(inputs, input) {
+		return nil
 	}
 	return fmt.Errorf("%w: judgmentInput %q is not one of the stage's inputs (%s)", ErrInvalidJudgment, input, quoteAll(inputs))
 }
 
-// judgmentInputs returns the values of judgmentInputs ([{value}]).
-func judgmentInputs(ctx map[string]any) ([]string, error) {
-	var items []struct {
-		Value any `json:"value"`
-	}
-	if _, err := stages.DecodeField(ctx, "judgmentInputs", &items); err != nil {
-		return nil, err
-	}
-	values := make([]string, 0, len(items))
+// inputs returns the values of judgmentInputs, or the first that is blank
+// or listed twice.
+func (c *manualJudgmentConfig) inputs() ([]string, *model.Problem) {
+	values := make([]string, 0, len(c.JudgmentInputs))
 	seen := map[string]int{}
-	for i, it := range items {
-		v, ok := it.Value.(string)
-		if !ok || strings.TrimSpace(v) == "" {
-			return nil, fmt.Errorf("judgmentInputs[%d].value: must be a non-empty string", i)
+	for i, it := range c.JudgmentInputs {
+		path := stages.Path("judgmentInputs", i, "value")
+		if strings.TrimSpace(it.Value) == "" {
+			return nil, &model.Problem{Path: path, Message: "must be a non-empty string"}
 		}
-		if j, dup := seen[v]; dup {
-			return nil, fmt.Errorf("judgmentInputs[%d].value: %q is listed twice (also judgmentInputs[%d])", i, v, j)
+		if j, dup := seen[it.Value]; dup {
+			return nil, &model.Problem{Path: path, Message: fmt.Sprintf("%q is listed twice (also judgmentInputs[%d])", it.Value, j)}
 		}
-		seen[v] = i
-		values = append(values, v)
+		seen[it.Value] = i
+		values = append(values, it.Value)
 	}
 	return values, nil
 }
@@ -123,23 +146,21 @@ func (WaitForJudgmentTask) Timeout(s *model.StageExecution) time.Duration {
 
 // Execute implements Task.
 func (WaitForJudgmentTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
-	ctx := run.Stage.Context
-	status, _, err := stages.String(ctx, "judgmentStatus")
+	cfg, err := stages.ConfigOf[*manualJudgmentConfig](run)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Result{}, err
 	}
-	switch strings.ToLower(strings.TrimSpace(status)) {
+	switch strings.ToLower(strings.TrimSpace(cfg.JudgmentStatus)) {
 	case JudgmentContinue:
 		return stages.Succeeded(), nil
 	case JudgmentStop:
-		by := judgedBy(run.Stage)
-		input, _, _ := stages.String(ctx, "judgmentInput")
+		by := cfg.judgedBy(run.Stage)
 		if by == "" {
 			by = "an unknown user"
 		}
 		msg := "Manual judgment: stopped by " + by
-		if input != "" {
-			msg += fmt.Sprintf(" (judgment input %q)", input)
+		if cfg.JudgmentInput != "" {
+			msg += fmt.Sprintf(" (judgment input %q)", cfg.JudgmentInput)
 		}
 		return stages.Failed("%s", msg), nil
 	default:
@@ -149,9 +170,9 @@ func (WaitForJudgmentTask) Execute(_ context.Context, run *stages.Run) (stages.R
 
 // judgedBy is who made the judgment: Gate's lastModifiedBy in the context,
 // else the stage's lastModified record.
-func judgedBy(s *model.StageExecution) string {
-	if by, _, _ := stages.String(s.Context, "lastModifiedBy"); by != "" {
-		return by
+func (c *manualJudgmentConfig) judgedBy(s *model.StageExecution) string {
+	if c.LastModifiedBy != "" {
+		return c.LastModifiedBy
 	}
 	if s.LastModified != nil {
 		return s.LastModified.User
@@ -174,4 +195,8 @@ func quoteAll(values []string) string {
 	return strings.Join(q, ", ")
 }
 
-var _ stages.TimeoutTask = WaitForJudgmentTask{}
+var (
+	_ stages.Configurer  = ManualJudgmentStage{}
+	_ stages.Patcher     = ManualJudgmentStage{}
+	_ stages.TimeoutTask = WaitForJudgmentTask{}
+)

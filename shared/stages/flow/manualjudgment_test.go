@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -54,7 +53,7 @@ func TestWaitForJudgmentTask(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			run := stagestest.NewRun(tt.ctx)
 			run.Stage.LastModified = tt.lastModified
-			r, err := WaitForJudgmentTask{}.Execute(context.Background(), run)
+			r, err := execute(WaitForJudgmentTask{}, run)
 			if err != nil {
 				t.Fatal(err)
 			}

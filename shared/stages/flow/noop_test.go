@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"testing"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -27,7 +26,7 @@ func TestNoopStage(t *testing.T) {
 			if err != nil || len(tasks) != 1 {
 				t.Fatalf("plan = %v, %v; want one task", tasks, err)
 			}
-			r, err := DoNothingTask{}.Execute(context.Background(), stagestest.NewRun(cfg))
+			r, err := execute(DoNothingTask{}, stagestest.NewRun(cfg))
 			if err != nil || r.Status != model.StatusSucceeded {
 				t.Fatalf("got %s, %v; want SUCCEEDED", r.Status, err)
 			}

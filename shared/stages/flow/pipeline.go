@@ -25,43 +25,56 @@ type PipelineStage struct{}
 // Type implements Definition.
 func (PipelineStage) Type() string { return "pipeline" }
 
+// pipelineConfig is a pipeline stage's configuration, plus the child run
+// StartPipeline recorded.
+type pipelineConfig struct {
+	// Application is Deck's name for the child's application;
+	// PipelineApplication, when set, wins (Spinnaker's API form).
+	Application         string         `json:"application"`
+	PipelineApplication string         `json:"pipelineApplication"`
+	Pipeline            string         `json:"pipeline"`
+	PipelineParameters  map[string]any `json:"pipelineParameters"`
+	// WaitForCompletion nil means wait.
+	WaitForCompletion *bool `json:"waitForCompletion"`
+	// ExecutionID is the child run, once started.
+	ExecutionID model.ExecutionID `json:"executionId"`
+}
+
 // Validate requires the application and pipeline to run.
 func (PipelineStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	for _, key := range []string{"application", "pipeline"} {
-		if stages.IsExpression(cfg[key]) {
-			continue
-		}
-		v, ok, err := stages.String(cfg, key)
-		switch {
-		case err != nil:
-			p.AddErr(err)
-		case key == "application" && !ok:
-			if app, _, _ := stages.String(cfg, "pipelineApplication"); app == "" {
-				p.Add(key, "is required (the application of the pipeline to run)")
-			}
-		case !ok || strings.TrimSpace(v) == "":
-			p.Add(key, "is required (the id of the pipeline to run)")
+	var cfg pipelineConfig
+	exprs, p := stages.DecodeConfig(s, &cfg)
+	for i, pr := range p {
+		if pr.Path == "pipelineParameters" && strings.HasPrefix(pr.Message, "must be an object") {
+			p[i].Message = "must be an object of parameter names to values" + strings.TrimPrefix(pr.Message, "must be an object")
 		}
 	}
-	if v, ok := stages.Lookup(cfg, "pipelineParameters"); ok && !stages.IsExpression(v) {
-		if _, isMap := v.(map[string]any); !isMap {
-			p.Add("pipelineParameters", "must be an object of parameter names to values, not %s", stages.Describe(v))
-		}
+	switch {
+	case exprs.Has("application") || problemAt(p, "application"):
+	case cfg.Application == "" && cfg.PipelineApplication == "":
+		p.Add("application", "is required (the application of the pipeline to run)")
 	}
-	stages.CheckField(cfg, "waitForCompletion", &p, stages.ReadsBool)
+	switch {
+	case exprs.Has("pipeline") || problemAt(p, "pipeline"):
+	case cfg.Pipeline == "":
+		p.Add("pipeline", "is required (the id of the pipeline to run)")
+	}
 	return p
+}
+
+// Config implements stages.Configurer.
+func (PipelineStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &pipelineConfig{})
 }
 
 // Plan starts the child and, unless waitForCompletion is false, monitors it.
 func (PipelineStage) Plan(s *model.StageExecution) ([]string, error) {
-	tasks := []string{StartPipelineTask{}.Name()}
-	wait, set, err := stages.Bool(s.Context, "waitForCompletion")
+	cfg, err := decodeContext(s.Context, &pipelineConfig{})
 	if err != nil {
 		return nil, err
 	}
-	if wait || !set {
+	tasks := []string{StartPipelineTask{}.Name()}
+	if cfg.WaitForCompletion == nil || *cfg.WaitForCompletion {
 		tasks = append(tasks, MonitorPipelineTask{}.Name())
 	}
 	return tasks, nil
@@ -82,45 +95,36 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 	if err != nil {
 		return stages.Result{}, err
 	}
-	cfg := run.Stage.Context
-	app, _, err := stages.String(cfg, "pipelineApplication")
+	cfg, err := stages.ConfigOf[*pipelineConfig](run)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Result{}, err
 	}
-	if app == "" {
-		if app, _, err = stages.String(cfg, "application"); err != nil {
-			return stages.Failed("%v", err), nil
-		}
-	}
+	app := stages.OrDefault(cfg.PipelineApplication, cfg.Application)
 	if app == "" {
 		app = string(run.Execution.Application)
 	}
-	pipelineID, _, err := stages.String(cfg, "pipeline")
-	switch {
-	case err != nil:
-		return stages.Failed("%v", err), nil
-	case pipelineID == "":
+	pipelineID := cfg.Pipeline
+	if pipelineID == "" {
 		return stages.Failed("pipeline is required (the id of the pipeline to run)"), nil
 	}
-	params := map[string]any{}
-	if _, err := stages.DecodeField(cfg, "pipelineParameters", &params); err != nil {
-		return stages.Failed("%v", err), nil
+	params := cfg.PipelineParameters
+	if params == nil {
+		params = map[string]any{}
 	}
 
 	parent := run.Execution
-	extra := model.Extra{}
-	for k, v := range map[string]any{
-		// Spinnaker's pipeline trigger names the parent run this way.
-		"parentPipelineId":          parent.ID,
-		"parentPipelineName":        parent.Name,
-		"parentPipelineApplication": parent.Application,
-		"isPipeline":                true,
-	} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return stages.Result{}, fmt.Errorf("pipeline trigger field %s: %w", k, err)
-		}
-		extra[k] = b
+	b, err := json.Marshal(parentTrigger{
+		ParentPipelineID:          parent.ID,
+		ParentPipelineName:        parent.Name,
+		ParentPipelineApplication: parent.Application,
+		IsPipeline:                true,
+	})
+	if err != nil {
+		return stages.Result{}, fmt.Errorf("pipeline trigger: %w", err)
+	}
+	var extra model.Extra
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return stages.Result{}, fmt.Errorf("pipeline trigger: %w", err)
 	}
 	req := stages.TriggerRequest{
 		Application: model.ApplicationName(app),
@@ -150,6 +154,15 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
 }
 
+// parentTrigger is how Spinnaker's pipeline trigger names the parent run,
+// in the trigger's extra fields.
+type parentTrigger struct {
+	ParentPipelineID          model.ExecutionID     `json:"parentPipelineId"`
+	ParentPipelineName        string                `json:"parentPipelineName"`
+	ParentPipelineApplication model.ApplicationName `json:"parentPipelineApplication"`
+	IsPipeline                bool                  `json:"isPipeline"`
+}
+
 // MonitorPipelineTask polls the child run until it completes. The stage then
 // takes on the child's outcome: SUCCEEDED, CANCELED, or TERMINAL with the
 // errors of the child's failed stages; and, as orca does, the child's stage
@@ -173,14 +186,15 @@ func (t MonitorPipelineTask) Execute(ctx context.Context, run *stages.Run) (stag
 	if err != nil {
 		return stages.Result{}, err
 	}
-	id, _, err := stages.String(run.Stage.Context, "executionId")
-	switch {
-	case err != nil:
-		return stages.Failed("%v", err), nil
-	case id == "":
+	cfg, err := stages.ConfigOf[*pipelineConfig](run)
+	if err != nil {
+		return stages.Result{}, err
+	}
+	id := cfg.ExecutionID
+	if id == "" {
 		return stages.Failed("no child pipeline execution to monitor (executionId is not set)"), nil
 	}
-	child, err := pipelines.Get(ctx, model.ExecutionID(id))
+	child, err := pipelines.Get(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return stages.Failed("child pipeline execution %s was not found", id), nil
@@ -221,7 +235,11 @@ func (MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[str
 	if err != nil {
 		return nil, err
 	}
-	id, _, _ := stages.String(run.Stage.Context, "executionId")
+	cfg, err := stages.ConfigOf[*pipelineConfig](run)
+	if err != nil {
+		return nil, err
+	}
+	id := cfg.ExecutionID
 	if id == "" {
 		return nil, nil
 	}
@@ -230,7 +248,7 @@ func (MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[str
 		user = "parent pipeline"
 	}
 	reason := fmt.Sprintf("parent pipeline %s was canceled", run.Execution.ID)
-	if err := pipelines.Cancel(ctx, model.ExecutionID(id), user, reason); err != nil {
+	if err := pipelines.Cancel(ctx, id, user, reason); err != nil {
 		return nil, fmt.Errorf("cancel child pipeline execution %s: %w", id, err)
 	}
 	return nil, nil
@@ -398,6 +416,7 @@ func PipelinesOf(run *stages.Run) (stages.Pipelines, error) {
 }
 
 var (
+	_ stages.Configurer  = PipelineStage{}
 	_ stages.Canceler    = MonitorPipelineTask{}
 	_ stages.TimeoutTask = MonitorPipelineTask{}
 )

@@ -148,7 +148,7 @@ func TestStartPipelineTask(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakePipelines()
-			r, err := StartPipelineTask{}.Execute(context.Background(), pipelineRun(tt.ctx, f))
+			r, err := execute(StartPipelineTask{}, pipelineRun(tt.ctx, f))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,13 +183,13 @@ func TestStartPipelineTaskIsIdempotent(t *testing.T) {
 	f := newFakePipelines()
 	ctx := map[string]any{"application": "db", "pipeline": "deploy-db"}
 	run := pipelineRun(ctx, f)
-	first, _ := StartPipelineTask{}.Execute(context.Background(), run)
-	retry, _ := StartPipelineTask{}.Execute(context.Background(), run)
+	first, _ := execute(StartPipelineTask{}, run)
+	retry, _ := execute(StartPipelineTask{}, run)
 	if first.Context["executionId"] != retry.Context["executionId"] || len(f.runs) != 1 {
 		t.Fatalf("a retry started another child: %v then %v (%d runs)", first.Context["executionId"], retry.Context["executionId"], len(f.runs))
 	}
 	run.Stage.Orchestration.Attempt = 2
-	restarted, _ := StartPipelineTask{}.Execute(context.Background(), run)
+	restarted, _ := execute(StartPipelineTask{}, run)
 	if restarted.Context["executionId"] == first.Context["executionId"] {
 		t.Fatal("a restarted stage reused the old child")
 	}
@@ -259,7 +259,7 @@ func TestMonitorPipelineTask(t *testing.T) {
 			if ctx == nil {
 				ctx = map[string]any{"executionId": "child-1"}
 			}
-			r, err := MonitorPipelineTask{}.Execute(context.Background(), pipelineRun(ctx, f))
+			r, err := execute(MonitorPipelineTask{}, pipelineRun(ctx, f))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestMonitorPipelineTaskFailureNamesTheFailedStage(t *testing.T) {
 	f.runs["child-1"] = &model.Execution{ID: "child-1", Name: "Deploy database", Status: model.StatusTerminal, Stages: []model.StageExecution{
 		{ID: "s1", RefID: "1", Name: "Deploy", Status: model.StatusTerminal, Context: map[string]any{}},
 	}}
-	r, _ := MonitorPipelineTask{}.Execute(context.Background(), pipelineRun(map[string]any{"executionId": "child-1"}, f))
+	r, _ := execute(MonitorPipelineTask{}, pipelineRun(map[string]any{"executionId": "child-1"}, f))
 	source := r.Context["exception"].(map[string]any)["source"].(map[string]any)
 	if source["executionId"] != "child-1" || source["stageName"] != "Deploy" || source["stageIndex"] != 0 {
 		t.Errorf("exception.source = %v; want the child execution and its failed stage", source)
@@ -303,7 +303,7 @@ func TestMonitorPipelineTaskCancelsTheChild(t *testing.T) {
 			f.runs["child-1"] = &model.Execution{ID: "child-1", Status: model.StatusRunning}
 			run := pipelineRun(tt.ctx, f)
 			run.Execution.Canceled, run.Execution.CanceledBy = true, tt.canceledBy
-			if _, err := (MonitorPipelineTask{}).Cancel(context.Background(), run); err != nil {
+			if _, err := cancel(MonitorPipelineTask{}, run); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.canceled["child-1"]; got != tt.wantUser {
@@ -330,7 +330,7 @@ func TestPipelineStageRunsTheChildToTheEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for step := 0; ; step++ {
-			r, err := task.Execute(context.Background(), run)
+			r, err := execute(task, run)
 			if err != nil {
 				t.Fatal(err)
 			}

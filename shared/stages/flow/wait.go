@@ -13,27 +13,43 @@ import (
 // user skips the rest of the wait (PATCH skipRemainingWait: true).
 type WaitStage struct{}
 
+// waitConfig is a wait stage's configuration, plus the skip a user recorded.
+type waitConfig struct {
+	// WaitTime is in seconds; nil when not set.
+	WaitTime *int64 `json:"waitTime"`
+	// SkipWaitText is what Deck shows on the skip button.
+	SkipWaitText string `json:"skipWaitText"`
+	// SkipRemainingWait is set by a user's PATCH.
+	SkipRemainingWait bool `json:"skipRemainingWait"`
+}
+
 // Type implements Definition.
 func (WaitStage) Type() string { return "wait" }
 
 // Validate requires waitTime: a non-negative number of seconds, a numeric
 // string, or an expression.
 func (WaitStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	if stages.IsExpression(cfg["waitTime"]) {
-		return p
-	}
-	switch secs, ok, err := stages.Int(cfg, "waitTime"); {
-	case err != nil:
-		p.AddErr(err)
-	case !ok:
+	var cfg waitConfig
+	exprs, p := stages.DecodeConfig(s, &cfg)
+	switch {
+	case exprs.Has("waitTime") || problemAt(p, "waitTime"):
+	case cfg.WaitTime == nil:
 		p.Add("waitTime", "is required (seconds to wait)")
-	case secs < 0:
-		p.Add("waitTime", "must not be negative, got %d", secs)
+	case *cfg.WaitTime < 0:
+		p.Add("waitTime", "must not be negative, got %d", *cfg.WaitTime)
 	}
-	stages.CheckField(cfg, "skipWaitText", &p, stages.ReadsString)
 	return p
+}
+
+// Config implements stages.Configurer.
+func (WaitStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &waitConfig{})
+}
+
+// Patch implements stages.Patcher: a user may skip the rest of a running
+// wait.
+func (WaitStage) Patch(s *model.StageExecution, patch map[string]any) (map[string]any, error) {
+	return decidePatch(s, patch, patchRules{skip: func(*model.StageExecution) bool { return true }})
 }
 
 // Plan implements Definition.
@@ -55,30 +71,31 @@ func (WaitTask) Name() string { return "Wait" }
 // unless an execution window held the stage first: a wait stage restricted to
 // a window waits its full time once the window opens.
 func (WaitTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
-	ctx := run.Stage.Context
-	skip, _, err := stages.Bool(ctx, "skipRemainingWait")
+	cfg, err := stages.ConfigOf[*waitConfig](run)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Result{}, err
 	}
-	if skip {
+	if cfg.SkipRemainingWait {
 		return stages.Succeeded(), nil
 	}
-	secs, ok, err := stages.Int(ctx, "waitTime")
 	switch {
-	case err != nil:
-		return stages.Failed("%v", err), nil
-	case !ok:
+	case cfg.WaitTime == nil:
 		return stages.Failed("waitTime is required (seconds to wait)"), nil
-	case secs < 0:
-		return stages.Failed("waitTime must not be negative, got %d", secs), nil
+	case *cfg.WaitTime < 0:
+		return stages.Failed("waitTime must not be negative, got %d", *cfg.WaitTime), nil
 	}
 	start, err := stages.TaskStart(run, WaitTask{}.Name())
 	if err != nil {
 		return stages.Result{}, err
 	}
-	remaining := start.Add(time.Duration(secs) * time.Second).Sub(run.Now)
+	remaining := start.Add(time.Duration(*cfg.WaitTime) * time.Second).Sub(run.Now)
 	if remaining <= 0 {
 		return stages.Succeeded(), nil
 	}
 	return stages.Result{Status: model.StatusRunning, Backoff: remaining, Wake: stages.Sleep}, nil
 }
+
+var (
+	_ stages.Configurer = WaitStage{}
+	_ stages.Patcher    = WaitStage{}
+)

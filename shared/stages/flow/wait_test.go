@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -82,7 +81,7 @@ func TestWaitTask(t *testing.T) {
 			case tt.taskStarted > 0:
 				run.Stage.Orchestration.TaskStartTime = stagestest.T0.Add(tt.taskStarted).UnixMilli()
 			}
-			r, err := WaitTask{}.Execute(context.Background(), run)
+			r, err := execute(WaitTask{}, run)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +102,7 @@ func TestWaitTask(t *testing.T) {
 func TestWaitTaskNeedsAStartTime(t *testing.T) {
 	run := stagestest.NewRun(map[string]any{"waitTime": 5.0})
 	run.Stage.StartTime = 0
-	if _, err := (WaitTask{}).Execute(context.Background(), run); err == nil {
+	if _, err := execute(WaitTask{}, run); err == nil {
 		t.Fatal("a stage without a start time waited; want an error naming the stage")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -51,100 +52,147 @@ var (
 	webhookStatusCodeLists = []string{"failFastStatusCodes", "retryStatusCodes", "webhookRetryStatusCodes"}
 )
 
+// webhookConfig is a webhook stage's configuration, plus what its tasks
+// recorded: the status URL to poll, the requests sent, the responses.
+type webhookConfig struct {
+	URL           string                 `json:"url"`
+	Method        string                 `json:"method"`
+	CustomHeaders map[string]headerValue `json:"customHeaders"`
+	// Payload is sent as JSON, or as text when it is a string.
+	Payload any `json:"payload"`
+
+	WaitForCompletion bool `json:"waitForCompletion"`
+	MonitorOnly       bool `json:"monitorOnly"`
+	// WaitBeforeMonitor is in seconds.
+	WaitBeforeMonitor   int64  `json:"waitBeforeMonitor"`
+	StatusURLResolution string `json:"statusUrlResolution"`
+	StatusURLJSONPath   string `json:"statusUrlJsonPath"`
+	StatusJSONPath      string `json:"statusJsonPath"`
+	ProgressJSONPath    string `json:"progressJsonPath"`
+	// The statuses are comma-separated, in any case.
+	SuccessStatuses  string `json:"successStatuses"`
+	CanceledStatuses string `json:"canceledStatuses"`
+	TerminalStatuses string `json:"terminalStatuses"`
+
+	// FailFastStatusCodes nil means orca's default, [504].
+	FailFastStatusCodes     []int64 `json:"failFastStatusCodes"`
+	WebhookRetryStatusCodes []int64 `json:"webhookRetryStatusCodes"`
+	RetryStatusCodes        []int64 `json:"retryStatusCodes"`
+	// Retries bound the retries of a failed poll by status code.
+	Retries map[string]retryLimit `json:"retries"`
+
+	CancelEndpoint string `json:"cancelEndpoint"`
+	CancelMethod   string `json:"cancelMethod"`
+	CancelPayload  any    `json:"cancelPayload"`
+
+	// StatusEndpoint is the URL to poll: configured for a monitor-only
+	// webhook, recorded by CreateWebhook otherwise.
+	StatusEndpoint string `json:"statusEndpoint"`
+	// WebhookAttempts counts the requests CreateWebhook sent.
+	WebhookAttempts int `json:"webhookAttempts"`
+	// Webhook is orca's record of the responses. It is kept as it came,
+	// because each poll writes it back whole with its own monitor record.
+	Webhook map[string]any `json:"webhook"`
+}
+
+// retryLimit bounds the retries of a failed status poll.
+type retryLimit struct {
+	MaxAttempts int `json:"maxAttempts"`
+}
+
+// headerValue is a custom header's value: a string (or another scalar), or
+// a list of them.
+type headerValue []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (h *headerValue) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+	case []any:
+		for i, item := range x {
+			if !isScalar(item) {
+				return fmt.Errorf("[%d] must be a string, not %s", i, stages.Describe(item))
+			}
+			*h = append(*h, fmt.Sprint(item))
+		}
+	default:
+		if !isScalar(x) {
+			return fmt.Errorf("must be a string or a list of strings, not %s", stages.Describe(x))
+		}
+		*h = append(*h, fmt.Sprint(x))
+	}
+	return nil
+}
+
 // Validate checks the request and monitoring fields; fields holding
 // expressions are accepted as they are.
 func (WebhookStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	flag := func(key string) bool {
-		if stages.IsExpression(cfg[key]) {
-			return false
-		}
-		b, _, err := stages.Bool(cfg, key)
-		if err != nil {
-			p.AddErr(err)
-		}
-		return b
-	}
-	wait, monitorOnly := flag("waitForCompletion"), flag("monitorOnly")
-	if monitorOnly && !wait && !stages.IsExpression(cfg["waitForCompletion"]) {
+	var cfg webhookConfig
+	exprs, p := stages.DecodeConfig(s, &cfg)
+	wait, monitorOnly := cfg.WaitForCompletion, cfg.MonitorOnly
+	if monitorOnly && !wait && !exprs.Has("waitForCompletion") {
 		p.Add("monitorOnly", "needs waitForCompletion: a monitor-only webhook has nothing to do without waiting")
 	}
+	checked := func(key string) bool { return exprs.Has(key) || problemAt(p, key) }
 
-	statusEndpoint, _, _ := stages.String(cfg, "statusEndpoint")
-	for _, key := range []string{"url", "statusEndpoint", "cancelEndpoint"} {
-		v, ok, err := stages.String(cfg, key)
+	for key, v := range map[string]string{"url": cfg.URL, "statusEndpoint": cfg.StatusEndpoint, "cancelEndpoint": cfg.CancelEndpoint} {
 		switch {
-		case err != nil:
-			p.AddErr(err)
-		case !ok && key == "url" && !(monitorOnly && statusEndpoint != ""):
+		case checked(key):
+		case v == "" && key == "url" && !(monitorOnly && cfg.StatusEndpoint != ""):
 			p.Add(key, "is required (the URL to call)")
-		case ok && !stages.IsExpression(v):
+		case v != "":
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				p.Add(key, "%q is not an http or https URL", v)
 			}
 		}
 	}
-	for _, key := range []string{"method", "cancelMethod"} {
-		if v, ok, err := stages.String(cfg, key); err != nil {
-			p.AddErr(err)
-		} else if ok && !stages.IsExpression(v) && !slices.Contains(webhookMethods, strings.ToUpper(v)) {
+	for key, v := range map[string]string{"method": cfg.Method, "cancelMethod": cfg.CancelMethod} {
+		if v != "" && !checked(key) && !slices.Contains(webhookMethods, strings.ToUpper(v)) {
 			p.Add(key, "%q is not an HTTP method (%s)", v, strings.Join(webhookMethods, ", "))
 		}
 	}
-	res, _, err := stages.String(cfg, "statusUrlResolution")
-	if err != nil {
-		p.AddErr(err)
-	} else if res != "" && !stages.IsExpression(res) && !slices.Contains(statusURLResolutions, res) {
+	res := cfg.StatusURLResolution
+	if res != "" && !checked("statusUrlResolution") && !slices.Contains(statusURLResolutions, res) {
 		p.Add("statusUrlResolution", "%q is not one of %s", res, strings.Join(statusURLResolutions, ", "))
 	}
-	for _, key := range []string{"statusUrlJsonPath", "statusJsonPath", "progressJsonPath"} {
-		v, ok, err := stages.String(cfg, key)
+	for key, v := range map[string]string{"statusUrlJsonPath": cfg.StatusURLJSONPath, "statusJsonPath": cfg.StatusJSONPath, "progressJsonPath": cfg.ProgressJSONPath} {
 		switch {
-		case err != nil:
-			p.AddErr(err)
-		case !ok && key == "statusUrlJsonPath" && wait && res == "webhookResponse":
+		case checked(key):
+		case v == "" && key == "statusUrlJsonPath" && wait && res == "webhookResponse":
 			p.Add(key, "is required when statusUrlResolution is webhookResponse")
-		case ok && !stages.IsExpression(v):
+		case v != "":
 			if _, err := parseJSONPath(v); err != nil {
 				p.Add(key, "%v", err)
 			}
 		}
 	}
-	for _, key := range []string{"successStatuses", "canceledStatuses", "terminalStatuses"} {
-		stages.CheckField(cfg, key, &p, stages.ReadsString)
-	}
-	for _, key := range webhookStatusCodeLists {
-		stages.CheckField(cfg, key, &p, stages.ReadsInts)
-	}
-	stages.CheckField(cfg, "waitBeforeMonitor", &p, stages.ReadsInt)
-	if v, ok := stages.Lookup(cfg, "customHeaders"); ok && !stages.IsExpression(v) {
-		if _, err := webhookHeaders(cfg); err != nil {
-			p.AddErr(err)
-		}
-	}
 	return p
+}
+
+// Config implements stages.Configurer.
+func (WebhookStage) Config(s *model.StageExecution) (any, error) {
+	return decodeContext(s.Context, &webhookConfig{})
 }
 
 // Plan sends the request unless monitorOnly, then monitors it when
 // waitForCompletion.
 func (WebhookStage) Plan(s *model.StageExecution) ([]string, error) {
-	wait, _, err := stages.Bool(s.Context, "waitForCompletion")
+	cfg, err := decodeContext(s.Context, &webhookConfig{})
 	if err != nil {
 		return nil, err
 	}
-	monitorOnly, _, err := stages.Bool(s.Context, "monitorOnly")
-	if err != nil {
-		return nil, err
-	}
-	if monitorOnly && !wait {
+	if cfg.MonitorOnly && !cfg.WaitForCompletion {
 		return nil, errors.New("monitorOnly needs waitForCompletion: a monitor-only webhook has nothing to do without waiting")
 	}
 	var tasks []string
-	if !monitorOnly {
+	if !cfg.MonitorOnly {
 		tasks = append(tasks, CreateWebhookTask{}.Name())
 	}
-	if wait {
+	if cfg.WaitForCompletion {
 		tasks = append(tasks, MonitorWebhookTask{}.Name())
 	}
 	return tasks, nil
@@ -175,15 +223,14 @@ func (CreateWebhookTask) Name() string { return "CreateWebhook" }
 
 // Execute implements Task.
 func (t CreateWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	spec, err := readWebhook(run.Stage.Context)
+	spec, err := readWebhook(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
 	if spec.url == "" {
 		return stages.Failed("url is required (the URL to call)"), nil
 	}
-	prev, _, _ := stages.Int(run.Stage.Context, webhookAttemptsKey)
-	attempt := int(prev) + 1
+	attempt := spec.attempts + 1
 	webhook := map[string]any{}
 	out := map[string]any{"webhook": webhook, webhookAttemptsKey: attempt}
 	target := spec.method + " " + spec.url
@@ -281,7 +328,7 @@ func (MonitorWebhookTask) Timeout(s *model.StageExecution) time.Duration {
 
 // Execute implements Task.
 func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	spec, err := readWebhook(run.Stage.Context)
+	spec, err := readWebhook(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -298,9 +345,9 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		pollAgain = 15 * time.Second
 	}
 
-	webhook := map[string]any{}
-	if prev, ok := run.Stage.Context["webhook"].(map[string]any); ok {
-		webhook = cloneMap(prev)
+	webhook := maps.Clone(spec.record)
+	if webhook == nil {
+		webhook = map[string]any{}
 	}
 	monitor := map[string]any{}
 	if prev, ok := webhook["monitor"].(map[string]any); ok && prev["pastStatusCodes"] != nil {
@@ -313,7 +360,7 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		return stages.WithStatus(stages.FailedWith(out, format, args...), st)
 	}
 
-	endpoint := statusEndpointOf(run.Stage.Context, webhook)
+	endpoint := spec.statusEndpointOf()
 	if endpoint == "" && spec.monitorOnly {
 		endpoint = spec.url
 	}
@@ -334,7 +381,7 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		monitor[k] = v
 	}
 	if resp.code >= 400 {
-		if spec.shouldRetryPoll(resp.code, monitor) {
+		if spec.shouldRetryPoll(resp.code, pastStatusCodes(monitor)) {
 			monitor["pastStatusCodes"] = append(pastStatusCodes(monitor), resp.code)
 			return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
 		}
@@ -387,7 +434,7 @@ func (MonitorWebhookTask) Cancel(ctx context.Context, run *stages.Run) (map[stri
 // is best effort, as in orca: the outcome is recorded in context.webhookCancel
 // and never fails the cancel.
 func cancelWebhook(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	spec, err := readWebhook(run.Stage.Context)
+	spec, err := readWebhook(run)
 	if err != nil {
 		return map[string]any{webhookCancelKey: map[string]any{"error": err.Error()}}, nil
 	}
@@ -430,82 +477,60 @@ type webhookSpec struct {
 	cancelEndpoint      string
 	cancelMethod        string
 	cancelPayload       any
+	// What earlier tasks recorded: the requests sent, orca's record of the
+	// responses, and the status URL.
+	attempts       int
+	record         map[string]any
+	statusEndpoint string
 }
 
-func readWebhook(ctx map[string]any) (*webhookSpec, error) {
-	s := &webhookSpec{payload: ctx["payload"], cancelPayload: ctx["cancelPayload"]}
-	strs := []struct {
-		key string
-		dst *string
-	}{
-		{"url", &s.url}, {"method", &s.method}, {"statusUrlResolution", &s.statusURLResolution},
-		{"statusUrlJsonPath", &s.statusURLJSONPath}, {"statusJsonPath", &s.statusJSONPath},
-		{"progressJsonPath", &s.progressJSONPath}, {"cancelEndpoint", &s.cancelEndpoint},
-		{"cancelMethod", &s.cancelMethod},
+// readWebhook derives the request and the monitoring rules from the task's
+// configuration: methods and URLs trimmed and defaulted, statuses as sets.
+func readWebhook(run *stages.Run) (*webhookSpec, error) {
+	cfg, err := stages.ConfigOf[*webhookConfig](run)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range strs {
-		v, _, err := stages.String(ctx, f.key)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = strings.TrimSpace(v)
+	s := &webhookSpec{
+		url:                 strings.TrimSpace(cfg.URL),
+		method:              strings.ToUpper(stages.OrDefault(strings.TrimSpace(cfg.Method), http.MethodPost)),
+		headers:             webhookHeaders(cfg.CustomHeaders),
+		payload:             cfg.Payload,
+		wait:                cfg.WaitForCompletion,
+		monitorOnly:         cfg.MonitorOnly,
+		statusURLResolution: strings.TrimSpace(cfg.StatusURLResolution),
+		statusURLJSONPath:   strings.TrimSpace(cfg.StatusURLJSONPath),
+		statusJSONPath:      strings.TrimSpace(cfg.StatusJSONPath),
+		progressJSONPath:    strings.TrimSpace(cfg.ProgressJSONPath),
+		success:             statusSet(cfg.SuccessStatuses),
+		canceled:            statusSet(cfg.CanceledStatuses),
+		terminal:            statusSet(cfg.TerminalStatuses),
+		failFast:            cfg.FailFastStatusCodes,
+		createRetry:         cfg.WebhookRetryStatusCodes,
+		pollRetry:           cfg.RetryStatusCodes,
+		pollRetryLimits:     map[int]int{},
+		waitBeforeMonitor:   cfg.WaitBeforeMonitor,
+		cancelEndpoint:      strings.TrimSpace(cfg.CancelEndpoint),
+		cancelMethod:        strings.ToUpper(stages.OrDefault(strings.TrimSpace(cfg.CancelMethod), http.MethodPost)),
+		cancelPayload:       cfg.CancelPayload,
+		attempts:            cfg.WebhookAttempts,
+		record:              cfg.Webhook,
+		statusEndpoint:      strings.TrimSpace(cfg.StatusEndpoint),
 	}
-	s.method = strings.ToUpper(stages.OrDefault(s.method, http.MethodPost))
-	s.cancelMethod = strings.ToUpper(stages.OrDefault(s.cancelMethod, http.MethodPost))
 	for _, m := range []string{s.method, s.cancelMethod} {
 		if !slices.Contains(webhookMethods, m) {
 			return nil, fmt.Errorf("method %q is not an HTTP method (%s)", m, strings.Join(webhookMethods, ", "))
 		}
 	}
-	var err error
-	if s.wait, _, err = stages.Bool(ctx, "waitForCompletion"); err != nil {
-		return nil, err
-	}
-	if s.monitorOnly, _, err = stages.Bool(ctx, "monitorOnly"); err != nil {
-		return nil, err
-	}
-	if s.waitBeforeMonitor, _, err = stages.Int(ctx, "waitBeforeMonitor"); err != nil {
-		return nil, err
-	}
-	var failFastSet bool
-	if s.failFast, failFastSet, err = stages.Ints(ctx, "failFastStatusCodes"); err != nil {
-		return nil, err
-	}
-	if !failFastSet {
+	if s.failFast == nil {
 		s.failFast = []int64{http.StatusGatewayTimeout}
 	}
-	if s.createRetry, _, err = stages.Ints(ctx, "webhookRetryStatusCodes"); err != nil {
-		return nil, err
-	}
-	if s.pollRetry, _, err = stages.Ints(ctx, "retryStatusCodes"); err != nil {
-		return nil, err
-	}
-	var limits map[string]struct {
-		MaxAttempts int `json:"maxAttempts"`
-	}
-	if _, err := stages.DecodeField(ctx, "retries", &limits); err != nil {
-		return nil, err
-	}
-	s.pollRetryLimits = map[int]int{}
-	for code, l := range limits {
+	for code, l := range cfg.Retries {
 		n, err := strconv.Atoi(code)
 		if err != nil {
 			return nil, fmt.Errorf("retries: %q is not an HTTP status code", code)
 		}
 		s.pollRetryLimits[n] = l.MaxAttempts
-	}
-	for _, f := range []struct {
-		key string
-		dst *map[string]bool
-	}{{"successStatuses", &s.success}, {"canceledStatuses", &s.canceled}, {"terminalStatuses", &s.terminal}} {
-		v, _, err := stages.String(ctx, f.key)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = statusSet(v)
-	}
-	if s.headers, err = webhookHeaders(ctx); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -513,10 +538,10 @@ func readWebhook(ctx map[string]any) (*webhookSpec, error) {
 // shouldRetryPoll decides whether a failed status poll is tried again: a
 // per-status limit from retries wins; otherwise 5xx, 429 and
 // retryStatusCodes are retried until the task times out.
-func (s *webhookSpec) shouldRetryPoll(code int, monitor map[string]any) bool {
+func (s *webhookSpec) shouldRetryPoll(code int, past []int) bool {
 	if limit, ok := s.pollRetryLimits[code]; ok {
 		seen := 0
-		for _, c := range pastStatusCodes(monitor) {
+		for _, c := range past {
 			if c == code {
 				seen++
 			}
@@ -555,38 +580,19 @@ func statusSet(csv string) map[string]bool {
 // Spinnaker's services trust them to name the caller.
 var headerDenyList = []string{"X-SPINNAKER-USER", "X-SPINNAKER-ACCOUNT", "X-SPINNAKER-USER-ORIGIN", "X-SPINNAKER-REQUEST-ID", "X-SPINNAKER-EXECUTION-ID"}
 
-// webhookHeaders reads customHeaders: names to a value or a list of values.
-func webhookHeaders(ctx map[string]any) (http.Header, error) {
+// webhookHeaders are the custom headers to send, without those a stage may
+// not set.
+func webhookHeaders(custom map[string]headerValue) http.Header {
 	h := http.Header{}
-	v, ok := stages.Lookup(ctx, "customHeaders")
-	if !ok {
-		return h, nil
-	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, fmt.Errorf("customHeaders: must be an object of header names to values, not %s", stages.Describe(v))
-	}
-	for name, val := range m {
+	for name, values := range custom {
 		if slices.Contains(headerDenyList, strings.ToUpper(name)) {
 			continue
 		}
-		switch x := val.(type) {
-		case nil:
-		case []any:
-			for i, item := range x {
-				if !isScalar(item) {
-					return nil, fmt.Errorf("customHeaders.%s[%d]: must be a string, not %s", name, i, stages.Describe(item))
-				}
-				h.Add(name, fmt.Sprint(item))
-			}
-		default:
-			if !isScalar(x) {
-				return nil, fmt.Errorf("customHeaders.%s: must be a string or a list of strings, not %s", name, stages.Describe(x))
-			}
-			h.Add(name, fmt.Sprint(x))
+		for _, v := range values {
+			h.Add(name, v)
 		}
 	}
-	return h, nil
+	return h
 }
 
 // webhookResponse is one HTTP response, read whole (up to a bound).
@@ -752,12 +758,14 @@ func resolveStatusURL(spec *webhookSpec, resp *webhookResponse) (string, error) 
 	return u.String(), nil
 }
 
-func statusEndpointOf(ctx, webhook map[string]any) string {
-	if s, _, _ := stages.String(ctx, "statusEndpoint"); s != "" {
-		return strings.TrimSpace(s)
+// statusEndpointOf is the URL to poll: the stage's statusEndpoint, else the
+// one recorded with the response.
+func (s *webhookSpec) statusEndpointOf() string {
+	if s.statusEndpoint != "" {
+		return s.statusEndpoint
 	}
-	if s, _, _ := stages.String(webhook, "statusEndpoint"); s != "" {
-		return strings.TrimSpace(s)
+	if u, ok := s.record["statusEndpoint"].(string); ok {
+		return strings.TrimSpace(u)
 	}
 	return ""
 }
@@ -836,6 +844,7 @@ func httpStatusName(code int) string {
 }
 
 var (
+	_ stages.Configurer  = WebhookStage{}
 	_ stages.Canceler    = CreateWebhookTask{}
 	_ stages.Canceler    = MonitorWebhookTask{}
 	_ stages.TimeoutTask = MonitorWebhookTask{}

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,7 +143,7 @@ func TestCreateWebhookRetriesUnavailableServer(t *testing.T) {
 	var statuses []model.Status
 	var backoffs []time.Duration
 	for range 3 {
-		r, err := CreateWebhookTask{}.Execute(context.Background(), run)
+		r, err := execute(CreateWebhookTask{}, run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +322,7 @@ func TestCreateWebhookTask(t *testing.T) {
 			var r stages.Result
 			for range tt.runs {
 				var err error
-				if r, err = tt.task.Execute(context.Background(), run); err != nil {
+				if r, err = execute(tt.task, run); err != nil {
 					t.Fatal(err)
 				}
 				stagestest.Apply(run, r)
@@ -349,7 +348,7 @@ func TestCreateWebhookRetriesRefusedConnection(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	r, err := CreateWebhookTask{}.Execute(context.Background(), webhookRun(map[string]any{"url": url}))
+	r, err := execute(CreateWebhookTask{}, webhookRun(map[string]any{"url": url}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +382,7 @@ func runWebhookStage(t *testing.T, run *stages.Run, maxSteps int) (stages.Result
 			if maxSteps--; maxSteps < 0 {
 				t.Fatalf("stage still running after %v", trail)
 			}
-			if r, err = task.Execute(context.Background(), run); err != nil {
+			if r, err = execute(task, run); err != nil {
 				t.Fatal(err)
 			}
 			stagestest.Apply(run, r)
@@ -616,7 +615,7 @@ func TestMonitorWebhookWaitsBeforeMonitoring(t *testing.T) {
 	srv := newHookServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) })
 	run := webhookRun(map[string]any{"url": srv.URL, "statusEndpoint": srv.URL + "/s", "waitForCompletion": true, "waitBeforeMonitor": "30"})
 	run.Now = stagestest.T0.Add(10 * time.Second)
-	r, err := MonitorWebhookTask{}.Execute(context.Background(), run)
+	r, err := execute(MonitorWebhookTask{}, run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +676,7 @@ func TestWebhookCancel(t *testing.T) {
 				}
 				ctx[k] = v
 			}
-			got, err := tt.task.Cancel(context.Background(), webhookRun(ctx))
+			got, err := cancel(tt.task, webhookRun(ctx))
 			if err != nil {
 				t.Fatal(err)
 			}
