@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,9 @@ type client struct {
 	base string
 	http *http.Client
 	user string
+	// warn receives the warnings an answer carries (HTTP Warning headers),
+	// one line each; nil drops them.
+	warn io.Writer
 }
 
 func newClient(base string) *client {
@@ -31,6 +35,23 @@ func newClient(base string) *client {
 		base: strings.TrimRight(base, "/"),
 		http: &http.Client{Timeout: 60 * time.Second},
 		user: u,
+	}
+}
+
+// printWarnings shows the warnings of an answer: Warning headers of the form
+// `299 gennaker "text"`.
+func (c *client) printWarnings(values []string) {
+	if c.warn == nil {
+		return
+	}
+	for _, v := range values {
+		text := v
+		if _, rest, ok := strings.Cut(v, " gennaker "); ok {
+			if unq, err := strconv.Unquote(rest); err == nil {
+				text = unq
+			}
+		}
+		fmt.Fprintf(c.warn, "warning: %s\n", text)
 	}
 }
 
@@ -89,6 +110,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
+	c.printWarnings(resp.Header.Values("Warning"))
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)

@@ -62,7 +62,9 @@ type globals struct {
 func (g *globals) json() bool { return g.output == "json" }
 
 func (g *globals) client() *client {
-	return newClient(g.api)
+	c := newClient(g.api)
+	c.warn = g.stderr
+	return c
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

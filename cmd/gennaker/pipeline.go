@@ -254,7 +254,9 @@ func newPipelineValidateCmd(g *globals) *cobra.Command {
 		Short: "Check a pipeline file as a save would, without saving it",
 		Long: `Check a pipeline file as a save would — stage types, refIds and
 requisiteStageRefIds, cycles, each stage's own fields, the application — and
-list every problem with its JSON path. Exits 1 if there is any.`,
+list every problem with its JSON path, and what keeps it from running here
+(a stage type or an account this installation lacks): such a pipeline can be
+saved, as Spinnaker would, but not run. Exits 1 if there is a problem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
@@ -264,12 +266,14 @@ list every problem with its JSON path. Exits 1 if there is any.`,
 			if err != nil {
 				return err
 			}
+			type problem struct {
+				Path    string `json:"path"`
+				Message string `json:"message"`
+			}
 			var res struct {
-				Valid    bool `json:"valid"`
-				Problems []struct {
-					Path    string `json:"path"`
-					Message string `json:"message"`
-				} `json:"problems"`
+				Valid    bool      `json:"valid"`
+				Problems []problem `json:"problems"`
+				Warnings []problem `json:"warnings"`
 			}
 			var raw json.RawMessage
 			if err := g.client().do(cmd.Context(), http.MethodPost, "/pipelines/validate", doc, &raw); err != nil {
@@ -282,17 +286,29 @@ list every problem with its JSON path. Exits 1 if there is any.`,
 				if err := printJSON(g.stdout, raw); err != nil {
 					return err
 				}
-			} else if res.Valid {
-				fmt.Fprintf(g.stdout, "%s is valid\n", file)
 			} else {
-				fmt.Fprintf(g.stdout, "%s has %d problem(s):\n", file, len(res.Problems))
-				for _, p := range res.Problems {
-					if p.Path != "" {
-						fmt.Fprintf(g.stdout, "  %s: %s\n", p.Path, p.Message)
-					} else {
-						fmt.Fprintf(g.stdout, "  %s\n", p.Message)
+				list := func(ps []problem) {
+					for _, p := range ps {
+						if p.Path != "" {
+							fmt.Fprintf(g.stdout, "  %s: %s\n", p.Path, p.Message)
+						} else {
+							fmt.Fprintf(g.stdout, "  %s\n", p.Message)
+						}
 					}
 				}
+				switch {
+				case !res.Valid:
+					fmt.Fprintf(g.stdout, "%s has %d problem(s):\n", file, len(res.Problems))
+					list(res.Problems)
+				case len(res.Warnings) == 0:
+					fmt.Fprintf(g.stdout, "%s is valid\n", file)
+				default:
+					fmt.Fprintf(g.stdout, "%s is valid and can be saved, but cannot run here:\n", file)
+				}
+				if !res.Valid && len(res.Warnings) > 0 {
+					fmt.Fprintf(g.stdout, "It also cannot run here:\n")
+				}
+				list(res.Warnings)
 			}
 			if !res.Valid {
 				return &exitError{code: 1}

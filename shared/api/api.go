@@ -25,6 +25,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
 	"github.com/gennaker/gennaker/shared/model"
@@ -243,10 +245,47 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *server) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		err := checkPathNames(r)
+		if err == nil {
+			err = fn(w, r)
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// pathNames are the names and ids routes take from their paths.
+var pathNames = []string{"app", "id", "name", "nameOrId", "stageId"}
+
+// maxPathName bounds a name or id in a path: every stored one is shorter,
+// and the stores' keys are bounded.
+const maxPathName = 1024
+
+// checkPathNames refuses a path whose names or ids cannot be stored ones —
+// too long, not UTF-8, or holding control characters — before anything
+// reads the store with them.
+func checkPathNames(r *http.Request) error {
+	for _, key := range pathNames {
+		v := r.PathValue(key)
+		if msg := checkName(v, maxPathName); v != "" && msg != "" {
+			return badRequest("%s in the path: %s", key, msg)
+		}
+	}
+	return nil
+}
+
+// checkName says what is wrong with a name or id, or "".
+func checkName(v string, maxLen int) string {
+	switch {
+	case len(v) > maxLen:
+		return fmt.Sprintf("must be at most %d bytes, not %d", maxLen, len(v))
+	case !utf8.ValidString(v):
+		return "must be UTF-8 text"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return fmt.Sprintf("%q may not contain control characters", v)
+	}
+	return ""
 }
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) error {
@@ -327,6 +366,10 @@ func classify(err error) *Error {
 	var verr *model.ValidationError
 	if errors.As(err, &verr) {
 		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Problems: verr.Problems, Err: err}
+	}
+	var cannot *model.CannotRunError
+	if errors.As(err, &cannot) {
+		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Problems: cannot.Problems, Err: err}
 	}
 	if probs, ok := triggerProblems(err); ok {
 		return &Error{Status: http.StatusBadRequest, Message: err.Error(), Problems: probs, Err: err}

@@ -37,6 +37,10 @@ func decodePipeline(doc []byte, path string) (*model.Pipeline, error) {
 // checkPipelineID returns what is wrong with a pipeline id, or "". Ids
 // appear in paths (/pipelineConfigs/{id}), so they may not hold slashes,
 // spaces or control characters.
+// maxPipelineName bounds a pipeline's name: it keys the pipeline within its
+// application, and store keys are bounded.
+const maxPipelineName = 256
+
 func checkPipelineID(id model.PipelineID) string {
 	if len(id) > 256 {
 		return "must be at most 256 characters"
@@ -55,6 +59,9 @@ type savePlan struct {
 	user     string
 	// expect is the version the save must follow (a stale check), or 0.
 	expect int
+	// warnings say what keeps the pipeline from running here; it is saved
+	// all the same, as Front50 would.
+	warnings []model.Problem
 	// prevTs is the stored version's updateTs; the new one must be later,
 	// or a stale check could not tell two saves in one millisecond apart.
 	prevTs int64
@@ -66,11 +73,11 @@ type savePlan struct {
 // caller read it. It changes nothing.
 func (s *server) planSave(ctx context.Context, p *model.Pipeline, who string, staleCheck bool) (*savePlan, error) {
 	p.Application = canonicalApp(string(p.Application))
-	probs := s.problems(ctx, p)
+	probs, warnings := s.problems(ctx, p)
 	if len(probs) > 0 {
 		return nil, invalid(fmt.Sprintf("pipeline %q is invalid", p.Name), probs)
 	}
-	plan := &savePlan{pipeline: p, user: who}
+	plan := &savePlan{pipeline: p, user: who, warnings: warnings}
 	if p.ID == "" {
 		// Front50 refuses a second pipeline under a name the application
 		// already uses; the caller must send the existing id to update it.
@@ -106,10 +113,11 @@ func (s *server) planSave(ctx context.Context, p *model.Pipeline, who string, st
 	return plan, nil
 }
 
-// problems lists what is wrong with a pipeline configuration.
-func (s *server) problems(ctx context.Context, p *model.Pipeline) []model.Problem {
-	var probs []model.Problem
-	if err := model.Validate(p, s.registry); err != nil {
+// problems lists what is wrong with a pipeline configuration, and the
+// warnings: what keeps it from running here.
+func (s *server) problems(ctx context.Context, p *model.Pipeline) (probs, warnings []model.Problem) {
+	warnings, err := model.Check(p, s.registry)
+	if err != nil {
 		var verr *model.ValidationError
 		if errors.As(err, &verr) {
 			probs = append(probs, verr.Problems...)
@@ -132,7 +140,10 @@ func (s *server) problems(ctx context.Context, p *model.Pipeline) []model.Proble
 			probs = append(probs, model.Problem{Path: "id", Message: msg})
 		}
 	}
-	return probs
+	if msg := checkName(p.Name, maxPipelineName); msg != "" {
+		probs = append(probs, model.Problem{Path: "name", Message: msg})
+	}
+	return probs, warnings
 }
 
 // commitSave stores a planned save and returns the new version number.
@@ -155,6 +166,16 @@ func (s *server) commitSave(ctx context.Context, plan *savePlan) (int, error) {
 		return 0, fmt.Errorf("save pipeline %s: %w", p.ID, err)
 	}
 	return v, nil
+}
+
+// writeWarnings adds one HTTP Warning header (code 299, "miscellaneous
+// persistent warning") per warning, as the Kubernetes API server does: the
+// body stays the stored pipeline, unchanged, and clients that show warnings
+// find them there.
+func writeWarnings(w http.ResponseWriter, warnings []model.Problem) {
+	for _, p := range warnings {
+		w.Header().Add("Warning", "299 gennaker "+strconv.Quote(p.String()))
+	}
 }
 
 // newPipelineID returns a random UUID, as Front50 assigns.
@@ -199,6 +220,7 @@ func (s *server) savePipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writeWarnings(w, plan.warnings)
 	return writeJSON(w, http.StatusOK, withVersion(p, v))
 }
 
@@ -236,6 +258,7 @@ func (s *server) updatePipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writeWarnings(w, plan.warnings)
 	return writeJSON(w, http.StatusOK, withVersion(p, v))
 }
 
@@ -256,11 +279,15 @@ func (s *server) validatePipeline(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	p.Application = canonicalApp(string(p.Application))
-	probs := s.problems(r.Context(), p)
+	probs, warnings := s.problems(r.Context(), p)
 	if probs == nil {
 		probs = []model.Problem{}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"valid": len(probs) == 0, "problems": probs})
+	if warnings == nil {
+		warnings = []model.Problem{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"valid": len(probs) == 0, "runnable": len(probs) == 0 && len(warnings) == 0,
+		"problems": probs, "warnings": warnings})
 }
 
 // deletePipeline answers DELETE /pipelines/{app}/{name}.

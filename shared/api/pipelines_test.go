@@ -235,8 +235,8 @@ func TestValidateEndpoint(t *testing.T) {
 	e := newEnv(t)
 	e.createApp(t, "shop")
 	var res struct {
-		Valid    bool
-		Problems []struct{ Path, Message string }
+		Valid, Runnable    bool
+		Problems, Warnings []struct{ Path, Message string }
 	}
 	e.must(t, 200, "POST", "/pipelines/validate", fixture(t, "pipeline.json")).json(t, &res)
 	if !res.Valid || len(res.Problems) != 0 {
@@ -251,12 +251,85 @@ func TestValidateEndpoint(t *testing.T) {
 	for _, p := range res.Problems {
 		paths[p.Path] = true
 	}
-	for _, want := range []string{"stages[1].type", "stages[2].requisiteStageRefIds[1]", "stages[2].waitTime", "stages"} {
+	for _, want := range []string{"stages[2].requisiteStageRefIds[1]", "stages[2].waitTime", "stages"} {
 		if !paths[want] {
 			t.Errorf("no problem reported at %s; got %+v", want, res.Problems)
 		}
 	}
+	// A stage type this installation lacks keeps the pipeline from running
+	// here, not from being saved.
+	if res.Runnable || len(res.Warnings) != 1 || res.Warnings[0].Path != "stages[1].type" ||
+		!strings.Contains(res.Warnings[0].Message, `stage type "deployToMars" is not available here`) {
+		t.Errorf("warnings = %+v, runnable = %v", res.Warnings, res.Runnable)
+	}
 	if e.snapshot(t) != before {
 		t.Error("validate changed the store")
+	}
+}
+
+// TestUnavailableStageTypesSaveWithWarnings: a pipeline exported from a
+// Spinnaker with stage types this installation lacks saves unchanged, with a
+// warning that names each; triggering it is refused with the same messages.
+func TestUnavailableStageTypesSaveWithWarnings(t *testing.T) {
+	e := newEnv(t)
+	e.createApp(t, "shop")
+	doc := `{"application":"shop","name":"ci","stages":[
+	  {"refId":"1","type":"jenkins","name":"Build","master":"ci","job":"shop-build","parameters":{}},
+	  {"refId":"2","type":"wait","name":"Pause","waitTime":1,"requisiteStageRefIds":["1"]}]}`
+	r := e.must(t, 200, "POST", "/pipelines", doc)
+	warnings := r.header.Values("Warning")
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "299 gennaker ") ||
+		!strings.Contains(warnings[0], `stages[0].type: stage type \"jenkins\" is not available here`) {
+		t.Fatalf("Warning headers = %q", warnings)
+	}
+	var saved map[string]any
+	e.must(t, 200, "GET", "/applications/shop/pipelineConfigs/ci", nil).json(t, &saved)
+	stages, _ := saved["stages"].([]any)
+	if len(stages) != 2 || stages[0].(map[string]any)["job"] != "shop-build" {
+		t.Fatalf("the saved pipeline lost its stages: %v", saved)
+	}
+	resp := e.call(t, "POST", "/pipelines/shop/ci", map[string]any{"type": "manual"})
+	var ae apiError
+	resp.json(t, &ae)
+	if resp.status != 400 || !strings.Contains(ae.Message, "cannot run here") || !strings.Contains(ae.Message, `stage type "jenkins" is not available here`) {
+		t.Fatalf("trigger: %d %s", resp.status, resp.body)
+	}
+	var runs []any
+	e.must(t, 200, "GET", "/applications/shop/pipelines", nil).json(t, &runs)
+	if len(runs) != 0 {
+		t.Fatalf("a refused trigger left %d runs", len(runs))
+	}
+}
+
+// TestBadNamesAreRefused: names and ids that no stored record can have are
+// refused with a 400 that says why, before the store sees them.
+func TestBadNamesAreRefused(t *testing.T) {
+	e := newEnv(t)
+	e.createApp(t, "shop")
+	before := e.snapshot(t)
+	long := strings.Repeat("n", 70000)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		want               string
+	}{
+		{"long pipeline name", "POST", "/pipelines", pipelineDoc("shop", long), "name: must be at most 256 bytes, not 70000"},
+		{"NUL in a pipeline name", "POST", "/pipelines", pipelineDoc("shop", "a\x00b"), `name: "a\x00b" may not contain control characters`},
+		{"not UTF-8", "GET", "/applications/shop/pipelineConfigs/bad%ff", nil, "name in the path: must be UTF-8 text"},
+		{"long id in a path", "GET", "/pipelines/" + strings.Repeat("x", 2000), nil, "id in the path: must be at most 1024 bytes"},
+		{"control character in a path", "GET", "/applications/shop/pipelineConfigs/a%01b", nil, "name in the path"},
+		{"long name to trigger", "POST", "/pipelines/shop/" + strings.Repeat("p", 5000), map[string]any{"type": "manual"}, "nameOrId in the path: must be at most 1024 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.call(t, tc.method, tc.path, tc.body)
+			var ae apiError
+			r.json(t, &ae)
+			if r.status != 400 || !strings.Contains(ae.Message, tc.want) {
+				t.Fatalf("%d %q, want 400 saying %q", r.status, ae.Message, tc.want)
+			}
+		})
+	}
+	if e.snapshot(t) != before {
+		t.Error("a refused request changed the store")
 	}
 }

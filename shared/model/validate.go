@@ -10,6 +10,11 @@ import (
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Warning marks what this installation cannot run (a stage type it
+	// lacks, a cloud provider or account it does not have) rather than a
+	// mistake in the configuration: Spinnaker stores such pipelines, and so
+	// does gennaker; it refuses only to run them.
+	Warning bool `json:"-"`
 }
 
 func (p Problem) String() string {
@@ -43,8 +48,16 @@ type StageValidator interface {
 }
 
 // Validate checks a pipeline configuration and returns every problem found,
-// or nil. Stage types are checked when types is not nil.
+// or nil. Stage types are checked when types is not nil. What only keeps the
+// pipeline from running here is not a problem for Validate; Check returns it.
 func Validate(p *Pipeline, types StageValidator) error {
+	_, err := Check(p, types)
+	return err
+}
+
+// Check validates a pipeline configuration as Validate does, and also
+// returns the warnings: what keeps it from running in this installation.
+func Check(p *Pipeline, types StageValidator) (warnings []Problem, err error) {
 	var probs []Problem
 	add := func(path, format string, args ...any) {
 		probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -73,10 +86,16 @@ func Validate(p *Pipeline, types StageValidator) error {
 		} else if types != nil {
 			known, stageProbs := types.ValidateStage(s)
 			if !known {
-				add(path+".type", "unknown stage type %q (known types: %s)", s.Type, strings.Join(types.StageTypes(), ", "))
+				warnings = append(warnings, Problem{Path: path + ".type", Warning: true,
+					Message: fmt.Sprintf("stage type %q is not available here (available types: %s)", s.Type, strings.Join(types.StageTypes(), ", "))})
 			}
 			for _, sp := range stageProbs {
-				probs = append(probs, Problem{Path: path + "." + sp.Path, Message: sp.Message})
+				sp.Path = strings.TrimSuffix(path+"."+sp.Path, ".")
+				if sp.Warning {
+					warnings = append(warnings, sp)
+				} else {
+					probs = append(probs, sp)
+				}
 			}
 		}
 		if s.StageTimeoutMs < 0 {
@@ -114,9 +133,19 @@ func Validate(p *Pipeline, types StageValidator) error {
 		add("maxConcurrentExecutions", "must not be negative")
 	}
 	if len(probs) == 0 {
-		return nil
+		return warnings, nil
 	}
-	return &ValidationError{Problems: probs}
+	return warnings, &ValidationError{Problems: probs}
+}
+
+// CannotRunError lists what keeps a pipeline from running in this
+// installation: Check's warnings.
+type CannotRunError struct {
+	Problems []Problem
+}
+
+func (e *CannotRunError) Error() string {
+	return "it cannot run here: " + (&ValidationError{Problems: e.Problems}).Error()
 }
 
 func validateWindow(path string, w *ExecutionWindow) []Problem {

@@ -47,8 +47,12 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 	if p.Disabled {
 		return "", fmt.Errorf("pipeline %q of %s: %w; enable it before running it", p.Name, p.Application, ErrPipelineDisabled)
 	}
-	if err := model.Validate(p, o.registry); err != nil {
+	warnings, err := model.Check(p, o.registry)
+	if err != nil {
 		return "", fmt.Errorf("pipeline %q of %s is invalid: %w", p.Name, p.Application, err)
+	}
+	if len(warnings) > 0 {
+		return "", fmt.Errorf("pipeline %q of %s: %w", p.Name, p.Application, &model.CannotRunError{Problems: warnings})
 	}
 	params, probs := resolveParameters(p.ParameterConfig, trigger.Parameters)
 	if len(probs) > 0 {

@@ -44,7 +44,7 @@ func TestGennakerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = s.gennaker(t, "pipeline", "validate", "-f", bad)
-	if r.code != 1 || !strings.Contains(r.stdout, `stages[0].type: unknown stage type "teleport"`) || !strings.Contains(r.stdout, `stages[0].requisiteStageRefIds[0]`) {
+	if r.code != 1 || !strings.Contains(r.stdout, `stages[0].type: stage type "teleport" is not available here`) || !strings.Contains(r.stdout, `stages[0].requisiteStageRefIds[0]`) {
 		t.Errorf("validate of a bad pipeline: %s", r)
 	}
 	if r := s.gennaker(t, "pipeline", "save", "-f", bad); r.code == 0 || !strings.Contains(r.stderr, "HTTP 400") {
