@@ -89,7 +89,7 @@ func TestBrokenPipelineProblems(t *testing.T) {
 		t.Fatalf("validate = %v, want a ValidationError", err)
 	}
 	stagestest.CheckProblems(t, verr.Problems,
-		"stages[0].waitTime: is required",
+		"stages[0].waitTime: must not be negative",
 		`stages[1].variables[1].key: "a" is already used by variables[0]`,
 		"stages[2].url: is required",
 		`stages[2].method: "SEND" is not an HTTP method`,

@@ -15,8 +15,8 @@ type WaitStage struct{}
 
 // waitConfig is a wait stage's configuration, plus the skip a user recorded.
 type waitConfig struct {
-	// WaitTime is in seconds; nil when not set.
-	WaitTime *int64 `json:"waitTime"`
+	// WaitTime is in seconds; absent means 0, as in orca.
+	WaitTime int64 `json:"waitTime"`
 	// SkipWaitText is what Deck shows on the skip button.
 	SkipWaitText string `json:"skipWaitText"`
 	// SkipRemainingWait is set by a user's PATCH.
@@ -26,17 +26,14 @@ type waitConfig struct {
 // Type implements Definition.
 func (WaitStage) Type() string { return "wait" }
 
-// Validate requires waitTime: a non-negative number of seconds, a numeric
-// string, or an expression.
+// Validate checks waitTime: a non-negative number of seconds, a numeric
+// string, or an expression. Without one the stage waits no time, as orca's
+// does.
 func (WaitStage) Validate(s *model.Stage) []model.Problem {
 	var cfg waitConfig
 	exprs, p := stages.DecodeConfig(s, &cfg)
-	switch {
-	case exprs.Has("waitTime") || problemAt(p, "waitTime"):
-	case cfg.WaitTime == nil:
-		p.Add("waitTime", "is required (seconds to wait)")
-	case *cfg.WaitTime < 0:
-		p.Add("waitTime", "must not be negative, got %d", *cfg.WaitTime)
+	if !exprs.Has("waitTime") && !problemAt(p, "waitTime") && cfg.WaitTime < 0 {
+		p.Add("waitTime", "must not be negative, got %d", cfg.WaitTime)
 	}
 	return p
 }
@@ -78,17 +75,14 @@ func (WaitTask) Execute(_ context.Context, run *stages.Run) (stages.Result, erro
 	if cfg.SkipRemainingWait {
 		return stages.Succeeded(), nil
 	}
-	switch {
-	case cfg.WaitTime == nil:
-		return stages.Failed("waitTime is required (seconds to wait)"), nil
-	case *cfg.WaitTime < 0:
-		return stages.Failed("waitTime must not be negative, got %d", *cfg.WaitTime), nil
+	if cfg.WaitTime < 0 {
+		return stages.Failed("waitTime must not be negative, got %d", cfg.WaitTime), nil
 	}
 	start, err := stages.TaskStart(run, WaitTask{}.Name())
 	if err != nil {
 		return stages.Result{}, err
 	}
-	remaining := start.Add(time.Duration(*cfg.WaitTime) * time.Second).Sub(run.Now)
+	remaining := start.Add(time.Duration(cfg.WaitTime) * time.Second).Sub(run.Now)
 	if remaining <= 0 {
 		return stages.Succeeded(), nil
 	}
