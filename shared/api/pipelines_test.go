@@ -251,15 +251,16 @@ func TestValidateEndpoint(t *testing.T) {
 	for _, p := range res.Problems {
 		paths[p.Path] = true
 	}
-	for _, want := range []string{"stages[2].requisiteStageRefIds[1]", "stages[2].waitTime", "stages"} {
+	for _, want := range []string{"stages[2].requisiteStageRefIds[1]", "stages"} {
 		if !paths[want] {
 			t.Errorf("no problem reported at %s; got %+v", want, res.Problems)
 		}
 	}
-	// A stage type this installation lacks keeps the pipeline from running
-	// here, not from being saved.
-	if res.Runnable || len(res.Warnings) != 1 || res.Warnings[0].Path != "stages[1].type" ||
-		!strings.Contains(res.Warnings[0].Message, `stage type "deployToMars" is not available here`) {
+	// A stage type this installation lacks, and a stage's own fields, keep
+	// the pipeline from running, not from being saved.
+	if res.Runnable || len(res.Warnings) != 2 || res.Warnings[0].Path != "stages[1].type" ||
+		!strings.Contains(res.Warnings[0].Message, `stage type "deployToMars" is not available here`) ||
+		res.Warnings[1].Path != "stages[2].waitTime" {
 		t.Errorf("warnings = %+v, runnable = %v", res.Warnings, res.Runnable)
 	}
 	if e.snapshot(t) != before {

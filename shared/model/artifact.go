@@ -3,7 +3,7 @@ package model
 // Artifact is a Spinnaker artifact: a reference to something deployable or
 // readable (an image, a file, a manifest, a command for the local provider).
 type Artifact struct {
-	Type            string         `json:"type"`
+	Type            string         `json:"type,omitempty"`
 	Name            string         `json:"name,omitempty"`
 	Version         string         `json:"version,omitempty"`
 	Location        string         `json:"location,omitempty"`
@@ -36,7 +36,7 @@ func (a Artifact) MarshalJSON() ([]byte, error) {
 
 // ExpectedArtifact declares an artifact a pipeline expects from its trigger.
 type ExpectedArtifact struct {
-	ID                 string    `json:"id"`
+	ID                 string    `json:"id,omitempty"`
 	DisplayName        string    `json:"displayName,omitempty"`
 	MatchArtifact      *Artifact `json:"matchArtifact,omitempty"`
 	DefaultArtifact    *Artifact `json:"defaultArtifact,omitempty"`

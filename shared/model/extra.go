@@ -16,7 +16,11 @@ type Extra map[string]json.RawMessage
 
 // isEmptyJSON reports whether a raw value is one omitempty would omit.
 func isEmptyJSON(v json.RawMessage) bool {
-	switch string(bytes.TrimSpace(v)) {
+	var compact bytes.Buffer
+	if json.Compact(&compact, v) != nil {
+		return false
+	}
+	switch compact.String() {
 	case "false", "0", `""`, "[]", "{}", "null":
 		return true
 	}
@@ -93,4 +97,15 @@ func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// decodeKeeping decodes data into dst (an alias type without methods) and
+// keeps in extra the fields dst does not declare.
+func decodeKeeping(data []byte, dst any, extra *Extra) error {
+	e, err := decodeWithExtra(data, dst)
+	if err != nil {
+		return err
+	}
+	*extra = e
+	return nil
 }

@@ -119,8 +119,8 @@ func TestValidateListsEveryProblemWithItsPath(t *testing.T) {
 			[]string{`stages[1].refId: duplicate refId "1" (also stages[0])`}},
 		{"cycle", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop","requisiteStageRefIds":["3"]},{"refId":"2","type":"noop","requisiteStageRefIds":["1"]},{"refId":"3","type":"noop","requisiteStageRefIds":["2"]}]}`,
 			[]string{`stages: requisiteStageRefIds form a cycle: 1 -> 3 -> 2 -> 1`}},
-		{"unknown type is no problem, a missing field is", `{"application":"a","name":"p","stages":[{"refId":"1","type":"deployy"},{"refId":"2","type":"wait"}]}`,
-			[]string{`stages[1].waitTime: is required`}},
+		{"unknown type and missing field", `{"application":"a","name":"p","stages":[{"refId":"1","type":"deployy"},{"refId":"2","type":"wait"}]}`,
+			[]string{`stages[0].type: stage type "deployy" is not available here (available types: noop, wait)`, `stages[1].waitTime: is required`}},
 		{"missing name and application", `{"stages":[]}`, []string{"application: is required", "name: is required"}},
 		{"bad window", `{"application":"a","name":"p","stages":[{"refId":"1","type":"noop","restrictExecutionDuringTimeWindow":true,"restrictedExecutionWindow":{"whitelist":[{"startHour":25,"startMin":0,"endHour":3,"endMin":0}],"days":[8]}}]}`,
 			[]string{"stages[0].restrictedExecutionWindow.whitelist[0]: hours must be 0-23 and minutes 0-59", "stages[0].restrictedExecutionWindow.days[0]: day 8 is not 1 (Sunday) to 7 (Saturday)"}},
@@ -131,20 +131,25 @@ func TestValidateListsEveryProblemWithItsPath(t *testing.T) {
 			if err := json.Unmarshal([]byte(c.json), &p); err != nil {
 				t.Fatal(err)
 			}
-			err := Validate(&p, types)
+			// What keeps the pipeline from saving and what keeps it from
+			// running, together.
+			warnings, err := Check(&p, types)
 			if c.want == nil {
-				if err != nil {
-					t.Fatalf("unexpected problems: %v", err)
+				if err != nil || len(warnings) > 0 {
+					t.Fatalf("unexpected problems: %v, warnings %v", err, warnings)
 				}
 				return
 			}
-			ve, ok := err.(*ValidationError)
-			if !ok {
+			var got []string
+			if ve, ok := err.(*ValidationError); ok {
+				for _, p := range ve.Problems {
+					got = append(got, p.String())
+				}
+			} else if err != nil {
 				t.Fatalf("err = %v, want a ValidationError", err)
 			}
-			var got []string
-			for _, p := range ve.Problems {
-				got = append(got, p.String())
+			for _, w := range warnings {
+				got = append(got, w.String())
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("problems:\n got %q\nwant %q", got, c.want)
@@ -212,5 +217,33 @@ func TestLinearPipelinesRunInOrder(t *testing.T) {
 				t.Errorf("the saved pipeline gained refIds: %s", out)
 			}
 		})
+	}
+}
+
+// Only a pipeline whose shape does not hold together is refused; what keeps
+// it from running is a warning, and it saves as Front50 would save it.
+func TestCheckSeparatesProblemsFromWarnings(t *testing.T) {
+	var p Pipeline
+	if err := json.Unmarshal([]byte(`{"application":"a","name":"p","stages":[{"refId":"1","type":"jenkins"},{"refId":"2","type":"wait","stageTimeoutMs":-1}]}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	types := knownTypes{"wait": {"waitTime"}, "noop": nil}
+	warnings, err := Check(&p, types)
+	if err != nil {
+		t.Fatalf("Check = %v; stage types and stage fields must not refuse a save", err)
+	}
+	var got []string
+	for _, w := range warnings {
+		if !w.Warning {
+			t.Errorf("%s is not marked a warning", w)
+		}
+		got = append(got, w.String())
+	}
+	want := []string{`stages[0].type: stage type "jenkins" is not available here (available types: noop, wait)`, "stages[1].waitTime: is required", "stages[1].stageTimeoutMs: must not be negative"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("warnings\n got %q\nwant %q", got, want)
+	}
+	if err := Validate(&p, types); err != nil {
+		t.Fatalf("Validate = %v", err)
 	}
 }

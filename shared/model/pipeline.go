@@ -138,7 +138,8 @@ type Stage struct {
 // StageEnabled makes a stage conditional on an expression.
 type StageEnabled struct {
 	Type       string `json:"type,omitempty"`
-	Expression string `json:"expression"`
+	Expression string `json:"expression,omitempty"`
+	Extra      Extra  `json:"-"`
 }
 
 // ExecutionWindow restricts when a stage may start.
@@ -150,14 +151,16 @@ type ExecutionWindow struct {
 	Jitter *WindowJitter `json:"jitter,omitempty"`
 	// TimeZone is an IANA zone name such as "Europe/Paris"; empty means UTC.
 	TimeZone string `json:"timeZone,omitempty"`
+	Extra    Extra  `json:"-"`
 }
 
 // TimeRange is a daily range of wall-clock time, end exclusive.
 type TimeRange struct {
 	StartHour int `json:"startHour"`
 	StartMin  int `json:"startMin"`
-	EndHour   int `json:"endHour"`
-	EndMin    int `json:"endMin"`
+	EndHour   int   `json:"endHour"`
+	EndMin    int   `json:"endMin"`
+	Extra     Extra `json:"-"`
 }
 
 // WindowJitter delays a stage by a random time after its window opens.
@@ -165,7 +168,55 @@ type WindowJitter struct {
 	Enabled    bool `json:"enabled"`
 	MinDelay   int  `json:"minDelay"`
 	MaxDelay   int  `json:"maxDelay"`
-	SkipManual bool `json:"skipManual,omitempty"`
+	SkipManual bool  `json:"skipManual,omitempty"`
+	Extra      Extra `json:"-"`
+}
+
+type (
+	stageEnabledJSON    StageEnabled
+	executionWindowJSON ExecutionWindow
+	timeRangeJSON       TimeRange
+	windowJitterJSON    WindowJitter
+)
+
+// UnmarshalJSON keeps fields gennaker does not know.
+func (x *StageEnabled) UnmarshalJSON(b []byte) error {
+	return decodeKeeping(b, (*stageEnabledJSON)(x), &x.Extra)
+}
+
+// MarshalJSON writes back the fields gennaker does not know.
+func (x StageEnabled) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(stageEnabledJSON(x), x.Extra)
+}
+
+// UnmarshalJSON keeps fields gennaker does not know.
+func (x *ExecutionWindow) UnmarshalJSON(b []byte) error {
+	return decodeKeeping(b, (*executionWindowJSON)(x), &x.Extra)
+}
+
+// MarshalJSON writes back the fields gennaker does not know.
+func (x ExecutionWindow) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(executionWindowJSON(x), x.Extra)
+}
+
+// UnmarshalJSON keeps fields gennaker does not know.
+func (x *TimeRange) UnmarshalJSON(b []byte) error {
+	return decodeKeeping(b, (*timeRangeJSON)(x), &x.Extra)
+}
+
+// MarshalJSON writes back the fields gennaker does not know.
+func (x TimeRange) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(timeRangeJSON(x), x.Extra)
+}
+
+// UnmarshalJSON keeps fields gennaker does not know.
+func (x *WindowJitter) UnmarshalJSON(b []byte) error {
+	return decodeKeeping(b, (*windowJitterJSON)(x), &x.Extra)
+}
+
+// MarshalJSON writes back the fields gennaker does not know.
+func (x WindowJitter) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(windowJitterJSON(x), x.Extra)
 }
 
 // FailureBehaviour is what a failed stage does to its pipeline.

@@ -10,10 +10,9 @@ import (
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
-	// Warning marks what this installation cannot run (a stage type it
-	// lacks, a cloud provider or account it does not have) rather than a
-	// mistake in the configuration: Spinnaker stores such pipelines, and so
-	// does gennaker; it refuses only to run them.
+	// Warning marks what keeps a pipeline from running rather than from
+	// being stored: Front50 stores any pipeline whose shape holds together,
+	// and so does gennaker; it refuses only to run one with warnings.
 	Warning bool `json:"-"`
 }
 
@@ -47,9 +46,13 @@ type StageValidator interface {
 	StageTypes() []string
 }
 
-// Validate checks a pipeline configuration and returns every problem found,
-// or nil. Stage types are checked when types is not nil. What only keeps the
-// pipeline from running here is not a problem for Validate; Check returns it.
+// Validate checks that a pipeline configuration holds together — it has an
+// application and a name, its stages have unique refIds, and their
+// requisites exist and form no cycle — and returns every problem found, or
+// nil. What only keeps it from running (a stage type this installation
+// lacks, a stage's own fields, an account that is not configured) is not a
+// problem for Validate; Check returns it as warnings. Stage types are checked
+// when types is not nil.
 func Validate(p *Pipeline, types StageValidator) error {
 	_, err := Check(p, types)
 	return err
@@ -61,6 +64,9 @@ func Check(p *Pipeline, types StageValidator) (warnings []Problem, err error) {
 	var probs []Problem
 	add := func(path, format string, args ...any) {
 		probs = append(probs, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	warn := func(path, format string, args ...any) {
+		warnings = append(warnings, Problem{Path: path, Message: fmt.Sprintf(format, args...), Warning: true})
 	}
 	if p.Application == "" {
 		add("application", "is required")
@@ -91,18 +97,18 @@ func Check(p *Pipeline, types StageValidator) (warnings []Problem, err error) {
 			}
 			for _, sp := range stageProbs {
 				sp.Path = strings.TrimSuffix(path+"."+sp.Path, ".")
-				if sp.Warning {
-					warnings = append(warnings, sp)
-				} else {
-					probs = append(probs, sp)
-				}
+				sp.Warning = true
+				warnings = append(warnings, sp)
 			}
 		}
 		if s.StageTimeoutMs < 0 {
-			add(path+".stageTimeoutMs", "must not be negative")
+			warn(path+".stageTimeoutMs", "must not be negative")
 		}
 		if s.RestrictExecutionDuringTimeWindow {
-			probs = append(probs, validateWindow(path+".restrictedExecutionWindow", s.RestrictedExecutionWindow)...)
+			for _, wp := range validateWindow(path+".restrictedExecutionWindow", s.RestrictedExecutionWindow) {
+				wp.Warning = true
+				warnings = append(warnings, wp)
+			}
 		}
 	}
 	for i := range stages {
@@ -123,14 +129,14 @@ func Check(p *Pipeline, types StageValidator) (warnings []Problem, err error) {
 	for i, param := range p.ParameterConfig {
 		path := fmt.Sprintf("parameterConfig[%d]", i)
 		if param.Name == "" {
-			add(path+".name", "is required")
+			warn(path+".name", "is required")
 		}
 		if param.HasOptions && len(param.Options) == 0 {
-			add(path+".options", "hasOptions is set but no options are listed")
+			warn(path+".options", "hasOptions is set but no options are listed")
 		}
 	}
 	if p.MaxConcurrentExecutions < 0 {
-		add("maxConcurrentExecutions", "must not be negative")
+		warn("maxConcurrentExecutions", "must not be negative")
 	}
 	if len(probs) == 0 {
 		return warnings, nil
