@@ -156,8 +156,8 @@ type ExecutionWindow struct {
 
 // TimeRange is a daily range of wall-clock time, end exclusive.
 type TimeRange struct {
-	StartHour int `json:"startHour"`
-	StartMin  int `json:"startMin"`
+	StartHour int   `json:"startHour"`
+	StartMin  int   `json:"startMin"`
 	EndHour   int   `json:"endHour"`
 	EndMin    int   `json:"endMin"`
 	Extra     Extra `json:"-"`
@@ -165,9 +165,9 @@ type TimeRange struct {
 
 // WindowJitter delays a stage by a random time after its window opens.
 type WindowJitter struct {
-	Enabled    bool `json:"enabled"`
-	MinDelay   int  `json:"minDelay"`
-	MaxDelay   int  `json:"maxDelay"`
+	Enabled    bool  `json:"enabled"`
+	MinDelay   int   `json:"minDelay"`
+	MaxDelay   int   `json:"maxDelay"`
 	SkipManual bool  `json:"skipManual,omitempty"`
 	Extra      Extra `json:"-"`
 }
