@@ -17,7 +17,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
-	"github.com/gennaker/gennaker/shared/local"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/spf13/cobra"
 )
 

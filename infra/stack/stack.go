@@ -6,8 +6,8 @@
 //
 // # The functions' environment
 //
-// Every function gets the same variables, named by shared/cloud, which
-// reads them at cold start (cloud.ConfigFromEnv):
+// Every function gets the same variables, named by shared/runtime/lambda, which
+// reads them at cold start (lambdaruntime.ConfigFromEnv):
 //
 //	GENNAKER_CONFIG_TABLE                 Config table (applications, pipeline configs)
 //	GENNAKER_EXECUTIONS_TABLE             Executions table (headers and stages)
@@ -16,7 +16,7 @@
 //	GENNAKER_STAGE_STATE_MACHINE_ARN      the stage state machine
 //	GENNAKER_EVENT_BUS_NAME               gennaker's EventBridge bus
 //
-// The names come from the shared/cloud constants, so the two cannot drift.
+// The names come from the shared/runtime/lambda constants, so the two cannot drift.
 package stack
 
 import (
@@ -36,7 +36,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/shared/cloud"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 )
 
 // GennakerStackProps configures the deployment.
@@ -122,8 +122,8 @@ func (p *GennakerStackProps) Validate() error {
 // machineEnvironment names the variables under which the functions find the
 // state machines' ARNs.
 var machineEnvironment = map[string]string{
-	"pipeline": cloud.EnvPipelineMachineArn,
-	"stage":    cloud.EnvStageMachineArn,
+	"pipeline": lambdaruntime.EnvPipelineMachineArn,
+	"stage":    lambdaruntime.EnvStageMachineArn,
 }
 
 // apiFunction serves the HTTP API.
@@ -170,10 +170,10 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	s.Events = events.NewEvents(stack, "Events", nil)
 
 	env := map[string]*string{
-		cloud.EnvConfigTable:     s.Storage.Config.TableName(),
-		cloud.EnvExecutionsTable: s.Storage.Executions.TableName(),
-		cloud.EnvRuntimeTable:    s.Storage.Runtime.TableName(),
-		cloud.EnvEventBusName:    s.Events.Bus.EventBusName(),
+		lambdaruntime.EnvConfigTable:     s.Storage.Config.TableName(),
+		lambdaruntime.EnvExecutionsTable: s.Storage.Executions.TableName(),
+		lambdaruntime.EnvRuntimeTable:    s.Storage.Runtime.TableName(),
+		lambdaruntime.EnvEventBusName:    s.Events.Bus.EventBusName(),
 	}
 	s.Functions = functions.NewFunctions(stack, "Functions", &functions.FunctionsProps{
 		Sources:      props.Functions,
@@ -214,7 +214,7 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 		panic(err) // Validate reports it first
 	}
 	if len(accounts) > 0 {
-		machineEnv[cloud.EnvAccounts] = jsii.String(props.Accounts)
+		machineEnv[lambdaruntime.EnvAccounts] = jsii.String(props.Accounts)
 	}
 	s.Functions.AddEnvironment(machineEnv)
 	for _, name := range s.Functions.Names() {

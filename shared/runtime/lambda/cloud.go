@@ -1,8 +1,8 @@
-// Package cloud wires gennaker for AWS Lambda: the DynamoDB store, the Step
+// Package lambda wires gennaker for AWS Lambda: the DynamoDB store, the Step
 // Functions engine and the orchestrator, from the environment the CDK app
 // gives each function. functions/<name>/main.go calls it once at cold start
 // and hands the handler to the Lambda runtime.
-package cloud
+package lambda
 
 import (
 	"errors"
