@@ -13,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 // client talks to the gennaker API.
@@ -23,7 +25,7 @@ type client struct {
 }
 
 func newClient(base string) *client {
-	u := os.Getenv("GENNAKER_USER")
+	u := os.Getenv(env.User)
 	if u == "" {
 		u = os.Getenv("USER")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gennaker/gennaker/infra/gobuild"
 	"github.com/gennaker/gennaker/infra/internal/definition"
 	"github.com/gennaker/gennaker/infra/stack"
+	"github.com/gennaker/gennaker/shared/runtime/env"
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/statemachines"
@@ -278,12 +279,12 @@ func TestEveryFunctionIsArm64OnProvidedAL2023WithActiveTracing(t *testing.T) {
 // TestFunctionEnvironment checks every function gets what shared/runtime/lambda
 // reads at cold start, and that each variable names the right resource.
 func TestFunctionEnvironment(t *testing.T) {
-	base := []string{lambdaruntime.EnvConfigTable, lambdaruntime.EnvEventBusName, lambdaruntime.EnvExecutionsTable,
-		lambdaruntime.EnvPipelineMachineArn, lambdaruntime.EnvRuntimeTable, lambdaruntime.EnvStageMachineArn}
+	base := []string{env.ConfigTable, env.EventBusName, env.ExecutionsTable,
+		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
 		if s.name == "GennakerJwt" { // the stack given deployment accounts
-			want = append(want, lambdaruntime.EnvAccounts)
+			want = append(want, env.Accounts)
 		}
 		sort.Strings(want)
 		machines := machineNames(t, s.template)
@@ -309,7 +310,7 @@ func TestFunctionEnvironment(t *testing.T) {
 				}
 			}
 			if bus := strings.Trim(cfg.EventBus, "${}"); s.template.Resources[bus].Type != "AWS::Events::EventBus" {
-				t.Errorf("%s: %s = %s, want the bus's name", id, lambdaruntime.EnvEventBusName, cfg.EventBus)
+				t.Errorf("%s: %s = %s, want the bus's name", id, env.EventBusName, cfg.EventBus)
 			}
 			arn := "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
 			if got, want := cfg.Machines.Pipeline, arn+machines["pipeline"]; got != want {

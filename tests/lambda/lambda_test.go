@@ -25,6 +25,7 @@ import (
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
 	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/runtime/env"
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/store"
@@ -66,14 +67,14 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
 	}
-	env := map[string]string{
-		lambdaruntime.EnvConfigTable:        tables.Config,
-		lambdaruntime.EnvExecutionsTable:    tables.Executions,
-		lambdaruntime.EnvRuntimeTable:       tables.Runtime,
-		lambdaruntime.EnvPipelineMachineArn: "set below",
-		lambdaruntime.EnvStageMachineArn:    "set below",
+	vars := map[string]string{
+		env.ConfigTable:        tables.Config,
+		env.ExecutionsTable:    tables.Executions,
+		env.RuntimeTable:       tables.Runtime,
+		env.PipelineMachineArn: "set below",
+		env.StageMachineArn:    "set below",
 	}
-	cfg, err := lambdaruntime.ConfigFromEnv(func(k string) string { return env[k] })
+	cfg, err := lambdaruntime.ConfigFromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

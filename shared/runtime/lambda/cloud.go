@@ -18,23 +18,10 @@ import (
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
-)
-
-// The environment variables every function reads. The CDK app sets them.
-const (
-	EnvConfigTable        = "GENNAKER_CONFIG_TABLE"
-	EnvExecutionsTable    = "GENNAKER_EXECUTIONS_TABLE"
-	EnvRuntimeTable       = "GENNAKER_RUNTIME_TABLE"
-	EnvPipelineMachineArn = "GENNAKER_PIPELINE_STATE_MACHINE_ARN"
-	EnvStageMachineArn    = "GENNAKER_STAGE_STATE_MACHINE_ARN"
-	EnvEventBusName       = "GENNAKER_EVENT_BUS_NAME"
-	// EnvAccounts optionally holds the deployment accounts, as the YAML or
-	// JSON of an accounts file: `accounts: [{name, provider, …}]`. In the
-	// cloud, Kubernetes accounts name EKS clusters.
-	EnvAccounts = "GENNAKER_ACCOUNTS"
 )
 
 // Config is what a function learns from its environment.
@@ -50,21 +37,21 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		Tables: dynamodb.Tables{
-			Config:     getenv(EnvConfigTable),
-			Executions: getenv(EnvExecutionsTable),
-			Runtime:    getenv(EnvRuntimeTable),
+			Config:     getenv(env.ConfigTable),
+			Executions: getenv(env.ExecutionsTable),
+			Runtime:    getenv(env.RuntimeTable),
 		},
 		Machines: orchestration.Machines{
-			Pipeline: getenv(EnvPipelineMachineArn),
-			Stage:    getenv(EnvStageMachineArn),
+			Pipeline: getenv(env.PipelineMachineArn),
+			Stage:    getenv(env.StageMachineArn),
 		},
-		EventBus: getenv(EnvEventBusName),
+		EventBus: getenv(env.EventBusName),
 	}
 	var missing []error
-	if raw := getenv(EnvAccounts); raw != "" {
+	if raw := getenv(env.Accounts); raw != "" {
 		accts, err := providers.ParseAccounts([]byte(raw))
 		if err != nil {
-			missing = append(missing, fmt.Errorf("environment variable %s: %w", EnvAccounts, err))
+			missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Accounts, err))
 		}
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
@@ -75,8 +62,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	for name, v := range map[string]string{
-		EnvConfigTable: c.Tables.Config, EnvExecutionsTable: c.Tables.Executions, EnvRuntimeTable: c.Tables.Runtime,
-		EnvPipelineMachineArn: c.Machines.Pipeline, EnvStageMachineArn: c.Machines.Stage,
+		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
+		env.PipelineMachineArn: c.Machines.Pipeline, env.StageMachineArn: c.Machines.Stage,
 	} {
 		if v == "" {
 			missing = append(missing, fmt.Errorf("environment variable %s is not set", name))

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
+	"github.com/gennaker/gennaker/shared/runtime/env"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,7 +53,7 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		}
 		if id := xray.TraceID(ctx); id != "" {
 			attrs = append(attrs, "traceId", id)
-		} else if h := os.Getenv("_X_AMZN_TRACE_ID"); h != "" {
+		} else if h := os.Getenv(env.TraceHeader); h != "" {
 			attrs = append(attrs, "traceHeader", h)
 		}
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -106,7 +107,7 @@ func FromEnvironment(ctx context.Context) (*Platform, error) {
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's
 // segment is opened by the service and subsegments can be added to it.
-func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+func inLambda() bool { return os.Getenv(env.LambdaFunctionName) != "" }
 
 // TraceHTTP adds an X-Ray subsegment per API request in Lambda, named by
 // method and path and annotated with the status code.
