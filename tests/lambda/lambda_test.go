@@ -87,7 +87,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if opts.providers != nil {
 		provs = opts.providers(t, unmeasured.Records())
 	}
-	p := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log})
+	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
@@ -95,7 +98,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
 	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
-	observer := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
+	observer, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	observeFn := lambda.NewHandler(lambdahttp.Handler(observer.API()))
 	invoke := func(h lambda.Handler, n *atomic.Int64) asl.Function {
 		return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {

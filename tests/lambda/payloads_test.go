@@ -27,7 +27,10 @@ func TestStepPayloadsFromTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := lambdaruntime.New(lambdaruntime.Config{Tables: tables}, lambdaruntime.Deps{DB: db, Logger: log})
+	p, err := lambdaruntime.New(lambdaruntime.Config{Tables: tables}, lambdaruntime.Deps{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	fn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
 	cases := []struct {
 		file, wantErrType, wantMessage string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
 	"github.com/gennaker/gennaker/shared/runtime/env"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,8 +88,10 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 
 // FromEnvironment builds the platform a function runs on, once per cold
 // start: configuration from the environment, AWS clients traced with X-Ray,
-// the DynamoDB store and the Step Functions engine.
-func FromEnvironment(ctx context.Context) (*Platform, error) {
+// the DynamoDB store and the Step Functions engine. A configuration it
+// cannot start with, deployment accounts included, is an error: the
+// function's init fails and Lambda reports it.
+func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -102,7 +105,7 @@ func FromEnvironment(ctx context.Context) (*Platform, error) {
 		DB:     awsdynamodb.NewFromConfig(awsCfg),
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
-	}), nil
+	})
 }
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's

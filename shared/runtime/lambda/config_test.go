@@ -59,7 +59,10 @@ func TestAccountsFromEnvironment(t *testing.T) {
 		t.Fatalf("accounts %+v", cfg.Accounts)
 	}
 	// The platform registers the account without reaching the cluster.
-	p := New(cfg, Deps{})
+	p, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := p.Providers.Account("prod-eks"); err != nil {
 		t.Fatalf("the EKS account is not registered: %v", err)
 	}

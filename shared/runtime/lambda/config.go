@@ -1,26 +1,21 @@
-// Package lambda wires gennaker for AWS Lambda: the DynamoDB store, the Step
-// Functions engine and the orchestrator, from the environment the CDK app
-// gives each function. functions/<name>/main.go calls it once at cold start
-// and hands the handler to the Lambda runtime.
+// Package lambda wires gennaker for AWS Lambda: the DynamoDB store and the
+// Step Functions engine under the platform both runtimes build
+// (shared/runtime/platform), from the environment the CDK app gives each
+// function (shared/runtime/env). functions/<name>/main.go calls it once at
+// cold start and hands the handler to the Lambda runtime.
 package lambda
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-
-	"github.com/gennaker/gennaker/shared/stages/builtin"
-	"github.com/gennaker/gennaker/shared/stages/cluster"
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
-	"github.com/gennaker/gennaker/shared/api"
-	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
-	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 )
 
@@ -49,9 +44,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	var missing []error
 	if raw := getenv(env.Accounts); raw != "" {
-		accts, err := providers.ParseAccounts([]byte(raw))
+		// The error names the variable and is the one `gennaker up` gives
+		// for the same document.
+		accts, err := platform.ParseAccounts([]byte(raw))
 		if err != nil {
-			missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Accounts, err))
+			missing = append(missing, err)
 		}
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
@@ -75,15 +72,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// Platform is what the functions share: the store and the orchestrator.
-type Platform struct {
-	Store        store.Store
-	Orchestrator *orchestration.Orchestrator
-	Registry     *stages.Registry
-	Providers    *providers.Registry
-	Logger       *slog.Logger
-}
-
 // Deps are what the platform is built on.
 type Deps struct {
 	// DB is the DynamoDB client.
@@ -93,53 +81,25 @@ type Deps struct {
 	Engine orchestration.Engine
 	// HTTP sends webhooks; nil means a client with a 30 s timeout.
 	HTTP stages.HTTPDoer
-	// Providers are the deployment targets; nil means none.
+	// Providers replace the registry built from the configuration's
+	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
 	Logger    *slog.Logger
 }
 
-// New builds the platform.
-func New(cfg Config, d Deps) *Platform {
-	log := d.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	st := dynamodb.New(d.DB, cfg.Tables)
-	reg := builtin.New()
-	if d.Providers == nil {
-		// Kubernetes is the provider the cloud runtime can reach (EKS
-		// clusters through IAM tokens); an account of any other provider is
-		// an error that names it.
-		reg, err := providers.NewRegistry(cfg.Accounts, kubernetes.New())
-		if err != nil {
-			log.Error("deployment accounts", "error", err)
-			reg, _ = providers.NewRegistry(nil, kubernetes.New())
-		}
-		d.Providers = reg
-	}
-	cluster.UseProviders(reg, d.Providers)
-	orch := orchestration.New(orchestration.Options{
-		Store:     st,
+// New builds the platform the functions share. Kubernetes is the provider
+// the cloud runtime can reach (EKS clusters through IAM tokens); an account
+// of any other provider is the *platform.AccountsError `gennaker up` gives
+// for it, and the function does not start.
+func New(cfg Config, d Deps) (*platform.Platform, error) {
+	return platform.New(platform.Options{
+		Store:     dynamodb.New(d.DB, cfg.Tables),
 		Engine:    d.Engine,
 		Machines:  cfg.Machines,
-		Registry:  reg,
 		HTTP:      d.HTTP,
-		Providers: d.Providers,
-		Logger:    log,
-	})
-	return &Platform{Store: st, Orchestrator: orch, Registry: reg, Providers: d.Providers, Logger: log}
-}
-
-// API is the HTTP API the api function serves behind API Gateway — the same
-// handler `gennaker up` serves.
-func (p *Platform) API() http.Handler {
-	deploy := deployapi.New(p.Providers, p.Logger)
-	return api.New(api.Options{
-		Store:        p.Store,
-		Orchestrator: p.Orchestrator,
-		Registry:     p.Registry,
-		Logger:       p.Logger,
-		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Accounts:  cfg.Accounts,
+		Providers: []providers.Provider{kubernetes.New()},
+		Targets:   d.Providers,
+		Logger:    d.Logger,
 	})
 }
