@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 // client talks to the gennaker API.
@@ -27,7 +29,7 @@ type client struct {
 }
 
 func newClient(base string) *client {
-	u := os.Getenv("GENNAKER_USER")
+	u := os.Getenv(env.User)
 	if u == "" {
 		u = os.Getenv("USER")
 	}

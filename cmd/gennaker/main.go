@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -89,7 +91,7 @@ Start the platform with 'gennaker up', then manage it with the other commands
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	defaultAPI := os.Getenv("GENNAKER_API")
+	defaultAPI := os.Getenv(env.API)
 	if defaultAPI == "" {
 		defaultAPI = "http://127.0.0.1:8084"
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/shared/api"
-	"github.com/gennaker/gennaker/shared/local"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 )
 
 // cli runs the CLI in-process against the real API over a local runtime in

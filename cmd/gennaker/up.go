@@ -14,11 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/shared/api"
-	"github.com/gennaker/gennaker/shared/deployapi"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/spf13/cobra"
+
+	"github.com/gennaker/gennaker/shared/runtime/local"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
 )
 
 // shutdownGrace bounds how long requests in flight may take to finish after
@@ -64,7 +63,13 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
-	accounts, err := providers.LoadAccounts(o.accounts)
+	accounts, err := local.LoadAccounts(o.accounts)
+	var bad *platform.AccountsError
+	if errors.As(err, &bad) {
+		// The message says which flag; it is the one the Lambda functions
+		// give for the same document.
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("--accounts: %w", err)
 	}
@@ -80,21 +85,16 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: accounts, Logger: log})
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: accounts, Version: version, Logger: log})
+	if errors.As(err, &bad) {
+		_ = srv.Close()
+		return err
+	}
 	if err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("open the local runtime in %s: %w", o.dataDir, err)
 	}
-	deploy := deployapi.New(rt.Providers, log)
-	gate.set(api.New(api.Options{
-		Store:        rt.Store,
-		Orchestrator: rt.Orchestrator,
-		Registry:     rt.Orchestrator.Registry(),
-		Version:      version,
-		Logger:       log,
-		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
-	}))
+	gate.set(rt.API())
 	addr := "http://" + ln.Addr().String()
 	log.Info("gennaker is up", "api", addr, "data", o.dataDir, "version", version)
 	fmt.Fprintf(g.stderr, "gennaker %s is up: API on %s, data in %s\n", version, addr, o.dataDir)

@@ -10,14 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/gennaker/gennaker/shared/cloud"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 )
 
 func main() {
-	p, err := cloud.FromEnvironment(context.Background())
+	p, err := lambdaruntime.FromEnvironment(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(lambdahttp.Handler(cloud.TraceHTTP(p.API())))
+	lambda.Start(lambdahttp.Handler(lambdaruntime.TraceHTTP(p.API())))
 }

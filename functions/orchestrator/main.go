@@ -8,13 +8,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/gennaker/gennaker/shared/cloud"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 )
 
 func main() {
-	p, err := cloud.FromEnvironment(context.Background())
+	p, err := lambdaruntime.FromEnvironment(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(cloud.Traced(p.Logger, p.Orchestrator.HandleJSON))
+	lambda.Start(lambdaruntime.Traced(p.Logger, p.Orchestrator.HandleJSON))
 }

@@ -6,8 +6,8 @@
 //
 // # The functions' environment
 //
-// Every function gets the same variables, named by shared/cloud, which
-// reads them at cold start (cloud.ConfigFromEnv):
+// Every function gets the same variables, named by shared/runtime/env;
+// shared/runtime/lambda reads them at cold start (lambda.ConfigFromEnv):
 //
 //	GENNAKER_CONFIG_TABLE                 Config table (applications, pipeline configs)
 //	GENNAKER_EXECUTIONS_TABLE             Executions table (headers and stages)
@@ -16,12 +16,17 @@
 //	GENNAKER_STAGE_STATE_MACHINE_ARN      the stage state machine
 //	GENNAKER_EVENT_BUS_NAME               gennaker's EventBridge bus
 //
-// The names come from the shared/cloud constants, so the two cannot drift.
+// and GENNAKER_ACCOUNTS when the stack is given deployment accounts. The
+// names come from the shared/runtime/env constants, so the two cannot drift;
+// the CDK app imports nothing else of the runtime.
 package stack
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -29,14 +34,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gennaker/gennaker/infra/constructs/api"
 	"github.com/gennaker/gennaker/infra/constructs/events"
 	"github.com/gennaker/gennaker/infra/constructs/functions"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
-	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/shared/cloud"
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 // GennakerStackProps configures the deployment.
@@ -65,33 +70,51 @@ type GennakerStackProps struct {
 // maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
 const maxAccountsBytes = 3000
 
+// eksAccount is a deployment account as the stack sees it: what its
+// functions must be granted.
+type eksAccount struct {
+	name, cluster, region, assumeRole string
+}
+
 // eksAccounts reads the accounts the functions are given, refusing what a
-// Lambda function cannot reach.
-func eksAccounts(raw string) ([]providers.Account, error) {
+// Lambda function cannot reach. The functions read the same document at
+// cold start with the providers' own rules; this reads only what the
+// grants need, so that the CDK app does not depend on the runtime.
+func eksAccounts(raw string) ([]eksAccount, error) {
 	if raw == "" {
 		return nil, nil
 	}
 	if len(raw) > maxAccountsBytes {
 		return nil, fmt.Errorf("accounts: %d bytes is more than the %d that fit in the functions' environment", len(raw), maxAccountsBytes)
 	}
-	all, err := providers.ParseAccounts([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("accounts: %w", err)
+	var doc struct {
+		Accounts []map[string]any `yaml:"accounts"`
 	}
-	var out []providers.Account
-	for _, a := range all {
+	dec := yaml.NewDecoder(strings.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("accounts: not the YAML `accounts: [{name, provider, …}]`: %w", err)
+	}
+	var out []eksAccount
+	for i, a := range doc.Accounts {
+		name, _ := a["name"].(string)
+		provider, _ := a["provider"].(string)
 		switch {
-		case a.Provider == "local":
+		case name == "":
+			return nil, fmt.Errorf("accounts: accounts[%d] has no name", i)
+		case provider == "local":
 			continue // the local provider needs a machine; a Lambda has none
-		case a.Provider != "kubernetes":
-			return nil, fmt.Errorf("accounts: account %q: provider %q cannot be used from the cloud; use kubernetes accounts on EKS clusters", a.Name, a.Provider)
+		case provider != "kubernetes":
+			return nil, fmt.Errorf("accounts: account %q: provider %q cannot be used from the cloud; use kubernetes accounts on EKS clusters", name, provider)
 		}
-		cluster, _ := a.Fields["eksCluster"].(string)
-		region, _ := a.Fields["region"].(string)
-		if cluster == "" || region == "" {
-			return nil, fmt.Errorf("accounts: account %q: in the cloud a kubernetes account needs eksCluster and region (a kubeconfig file does not reach a Lambda function)", a.Name)
+		e := eksAccount{name: name}
+		e.cluster, _ = a["eksCluster"].(string)
+		e.region, _ = a["region"].(string)
+		e.assumeRole, _ = a["assumeRole"].(string)
+		if e.cluster == "" || e.region == "" {
+			return nil, fmt.Errorf("accounts: account %q: in the cloud a kubernetes account needs eksCluster and region (a kubeconfig file does not reach a Lambda function)", name)
 		}
-		out = append(out, a)
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -122,8 +145,8 @@ func (p *GennakerStackProps) Validate() error {
 // machineEnvironment names the variables under which the functions find the
 // state machines' ARNs.
 var machineEnvironment = map[string]string{
-	"pipeline": cloud.EnvPipelineMachineArn,
-	"stage":    cloud.EnvStageMachineArn,
+	"pipeline": env.PipelineMachineArn,
+	"stage":    env.StageMachineArn,
 }
 
 // apiFunction serves the HTTP API.
@@ -169,16 +192,16 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	s.Storage = storage.NewStorage(stack, "Storage", nil)
 	s.Events = events.NewEvents(stack, "Events", nil)
 
-	env := map[string]*string{
-		cloud.EnvConfigTable:     s.Storage.Config.TableName(),
-		cloud.EnvExecutionsTable: s.Storage.Executions.TableName(),
-		cloud.EnvRuntimeTable:    s.Storage.Runtime.TableName(),
-		cloud.EnvEventBusName:    s.Events.Bus.EventBusName(),
+	vars := map[string]*string{
+		env.ConfigTable:     s.Storage.Config.TableName(),
+		env.ExecutionsTable: s.Storage.Executions.TableName(),
+		env.RuntimeTable:    s.Storage.Runtime.TableName(),
+		env.EventBusName:    s.Events.Bus.EventBusName(),
 	}
 	s.Functions = functions.NewFunctions(stack, "Functions", &functions.FunctionsProps{
 		Sources:      props.Functions,
 		Settings:     functionSettings,
-		Environment:  env,
+		Environment:  vars,
 		LogRetention: props.LogRetention,
 	})
 
@@ -214,7 +237,7 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 		panic(err) // Validate reports it first
 	}
 	if len(accounts) > 0 {
-		machineEnv[cloud.EnvAccounts] = jsii.String(props.Accounts)
+		machineEnv[env.Accounts] = jsii.String(props.Accounts)
 	}
 	s.Functions.AddEnvironment(machineEnv)
 	for _, name := range s.Functions.Names() {
@@ -277,17 +300,16 @@ func pascal(name string) string {
 
 // grantAccounts lets fn find each account's EKS cluster and assume the
 // account's role, if it names one.
-func grantAccounts(stack awscdk.Stack, fn awslambda.Function, accounts []providers.Account) {
+func grantAccounts(stack awscdk.Stack, fn awslambda.Function, accounts []eksAccount) {
 	for _, a := range accounts {
-		cluster, _ := a.Fields["eksCluster"].(string)
-		region, _ := a.Fields["region"].(string)
+		cluster, region := a.cluster, a.region
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("eks:DescribeCluster"),
 			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{
 				Service: jsii.String("eks"), Region: jsii.String(region), Resource: jsii.String("cluster"), ResourceName: jsii.String(cluster),
 			})),
 		}))
-		if role, _ := a.Fields["assumeRole"].(string); role != "" {
+		if role := a.assumeRole; role != "" {
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions:   jsii.Strings("sts:AssumeRole"),
 				Resources: jsii.Strings(role),

@@ -25,7 +25,8 @@ import (
 	"github.com/gennaker/gennaker/infra/gobuild"
 	"github.com/gennaker/gennaker/infra/internal/definition"
 	"github.com/gennaker/gennaker/infra/stack"
-	"github.com/gennaker/gennaker/shared/cloud"
+	"github.com/gennaker/gennaker/shared/runtime/env"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/statemachines"
 )
@@ -275,15 +276,15 @@ func TestEveryFunctionIsArm64OnProvidedAL2023WithActiveTracing(t *testing.T) {
 	})
 }
 
-// TestFunctionEnvironment checks every function gets what shared/cloud
+// TestFunctionEnvironment checks every function gets what shared/runtime/lambda
 // reads at cold start, and that each variable names the right resource.
 func TestFunctionEnvironment(t *testing.T) {
-	base := []string{cloud.EnvConfigTable, cloud.EnvEventBusName, cloud.EnvExecutionsTable,
-		cloud.EnvPipelineMachineArn, cloud.EnvRuntimeTable, cloud.EnvStageMachineArn}
+	base := []string{env.ConfigTable, env.EventBusName, env.ExecutionsTable,
+		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
 		if s.name == "GennakerJwt" { // the stack given deployment accounts
-			want = append(want, cloud.EnvAccounts)
+			want = append(want, env.Accounts)
 		}
 		sort.Strings(want)
 		machines := machineNames(t, s.template)
@@ -297,9 +298,9 @@ func TestFunctionEnvironment(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: environment %v, want %v", id, got, want)
 			}
-			cfg, err := cloud.ConfigFromEnv(func(k string) string { return flatten(vars[k]) })
+			cfg, err := lambdaruntime.ConfigFromEnv(func(k string) string { return flatten(vars[k]) })
 			if err != nil {
-				t.Errorf("%s: shared/cloud cannot start from this environment: %v", id, err)
+				t.Errorf("%s: shared/runtime/lambda cannot start from this environment: %v", id, err)
 				continue
 			}
 			tables := map[string]string{"config": cfg.Tables.Config, "executions": cfg.Tables.Executions, "runtime": cfg.Tables.Runtime}
@@ -309,7 +310,7 @@ func TestFunctionEnvironment(t *testing.T) {
 				}
 			}
 			if bus := strings.Trim(cfg.EventBus, "${}"); s.template.Resources[bus].Type != "AWS::Events::EventBus" {
-				t.Errorf("%s: %s = %s, want the bus's name", id, cloud.EnvEventBusName, cfg.EventBus)
+				t.Errorf("%s: %s = %s, want the bus's name", id, env.EventBusName, cfg.EventBus)
 			}
 			arn := "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
 			if got, want := cfg.Machines.Pipeline, arn+machines["pipeline"]; got != want {
@@ -906,7 +907,7 @@ func TestAccountsReachTheFunctions(t *testing.T) {
 	s := synthesize(t).stacks["jwt"]
 	for id, r := range s.template.ofType("AWS::Lambda::Function") {
 		vars, _ := dig(r.Properties, "Environment", "Variables").(map[string]any)
-		cfg, err := cloud.ConfigFromEnv(func(k string) string { return flatten(vars[k]) })
+		cfg, err := lambdaruntime.ConfigFromEnv(func(k string) string { return flatten(vars[k]) })
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/shared/api"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/store"
 )
 

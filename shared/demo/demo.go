@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/examples/hello/hellobin"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 )
 
 // Options configure the demo.

@@ -9,8 +9,8 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 
 	"github.com/gennaker/gennaker/shared/asl"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/statemachines"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/store"
 )
 

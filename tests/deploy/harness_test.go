@@ -18,8 +18,8 @@ import (
 
 	"github.com/gennaker/gennaker/examples/hello/hellobin"
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/store"
 )
 

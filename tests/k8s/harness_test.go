@@ -38,8 +38,8 @@ import (
 	k8sprovider "github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 )
 
 var (

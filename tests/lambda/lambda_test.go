@@ -23,10 +23,11 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
-	"github.com/gennaker/gennaker/shared/cloud"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
-	"github.com/gennaker/gennaker/shared/local"
 	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/runtime/env"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/shared/store/dynamodb/dynalitetest"
@@ -66,14 +67,14 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
 	}
-	env := map[string]string{
-		cloud.EnvConfigTable:        tables.Config,
-		cloud.EnvExecutionsTable:    tables.Executions,
-		cloud.EnvRuntimeTable:       tables.Runtime,
-		cloud.EnvPipelineMachineArn: "set below",
-		cloud.EnvStageMachineArn:    "set below",
+	vars := map[string]string{
+		env.ConfigTable:        tables.Config,
+		env.ExecutionsTable:    tables.Executions,
+		env.RuntimeTable:       tables.Runtime,
+		env.PipelineMachineArn: "set below",
+		env.StageMachineArn:    "set below",
 	}
-	cfg, err := cloud.ConfigFromEnv(func(k string) string { return env[k] })
+	cfg, err := lambdaruntime.ConfigFromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +87,21 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if opts.providers != nil {
 		provs = opts.providers(t, unmeasured.Records())
 	}
-	p := cloud.New(cfg, cloud.Deps{DB: db, Providers: provs, Logger: log})
+	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
 	// way the Lambda runtime calls it: JSON bytes in, JSON bytes out.
-	orchestratorFn := lambda.NewHandler(cloud.Traced(log, p.Orchestrator.HandleJSON))
-	tasksFn := lambda.NewHandler(cloud.Traced(log, p.Orchestrator.HandleJSON))
+	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
+	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
-	observer := cloud.New(cfg, cloud.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
+	observer, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	observeFn := lambda.NewHandler(lambdahttp.Handler(observer.API()))
 	invoke := func(h lambda.Handler, n *atomic.Int64) asl.Function {
 		return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/gennaker/gennaker/shared/cloud"
+	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/shared/store/dynamodb/dynalitetest"
 )
@@ -27,8 +27,11 @@ func TestStepPayloadsFromTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := cloud.New(cloud.Config{Tables: tables}, cloud.Deps{DB: db, Logger: log})
-	fn := lambda.NewHandler(cloud.Traced(log, p.Orchestrator.HandleJSON))
+	p, err := lambdaruntime.New(lambdaruntime.Config{Tables: tables}, lambdaruntime.Deps{DB: db, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
 	cases := []struct {
 		file, wantErrType, wantMessage string
 	}{

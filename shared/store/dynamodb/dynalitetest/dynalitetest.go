@@ -36,11 +36,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 // BinaryEnv names an environment variable that, when set, is the dynalite
 // executable to run instead of the module's node_modules/.bin/dynalite.
-const BinaryEnv = "GENNAKER_DYNALITE"
+const BinaryEnv = env.Dynalite
 
 // Region is the region Client's clients sign for.
 const Region = "us-east-1"

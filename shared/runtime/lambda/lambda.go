@@ -1,4 +1,4 @@
-package cloud
+package lambda
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
+	"github.com/gennaker/gennaker/shared/runtime/env"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,7 +54,7 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		}
 		if id := xray.TraceID(ctx); id != "" {
 			attrs = append(attrs, "traceId", id)
-		} else if h := os.Getenv("_X_AMZN_TRACE_ID"); h != "" {
+		} else if h := os.Getenv(env.TraceHeader); h != "" {
 			attrs = append(attrs, "traceHeader", h)
 		}
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -86,8 +88,10 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 
 // FromEnvironment builds the platform a function runs on, once per cold
 // start: configuration from the environment, AWS clients traced with X-Ray,
-// the DynamoDB store and the Step Functions engine.
-func FromEnvironment(ctx context.Context) (*Platform, error) {
+// the DynamoDB store and the Step Functions engine. A configuration it
+// cannot start with, deployment accounts included, is an error: the
+// function's init fails and Lambda reports it.
+func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -101,12 +105,12 @@ func FromEnvironment(ctx context.Context) (*Platform, error) {
 		DB:     awsdynamodb.NewFromConfig(awsCfg),
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
-	}), nil
+	})
 }
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's
 // segment is opened by the service and subsegments can be added to it.
-func inLambda() bool { return os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" }
+func inLambda() bool { return os.Getenv(env.LambdaFunctionName) != "" }
 
 // TraceHTTP adds an X-Ray subsegment per API request in Lambda, named by
 // method and path and annotated with the status code.

@@ -1,6 +1,9 @@
 // Package local assembles gennaker's local runtime: the embedded store, the
 // Amazon States Language interpreter running the state machines in
-// statemachines/, and the orchestrator behind them, in one process.
+// statemachines/, and the orchestrator behind them, in one process. The
+// orchestrator, the accounts and the API come from shared/runtime/platform,
+// as they do in the Lambda functions; this package adds only what one
+// machine has: the store file, the interpreter and the local provider.
 package local
 
 import (
@@ -9,19 +12,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/gennaker/gennaker/shared/stages/builtin"
-	"github.com/gennaker/gennaker/shared/stages/cluster"
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/embedded"
@@ -46,8 +48,8 @@ type Options struct {
 	Registry *stages.Registry
 	// HTTP sends webhooks; nil means the default client.
 	HTTP stages.HTTPDoer
-	// Accounts are the deployment accounts (see providers.LoadAccounts); the
-	// local account is always added.
+	// Accounts are the deployment accounts (see LoadAccounts); the local
+	// account is always added.
 	Accounts []providers.Account
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
@@ -55,7 +57,9 @@ type Options struct {
 	// Definitions replaces the state machines of statemachines/ by name;
 	// tests use it to run a variant (a lower history threshold, say).
 	Definitions map[string][]byte
-	Logger      *slog.Logger
+	// Version is what the API's GET /version reports.
+	Version string
+	Logger  *slog.Logger
 }
 
 // Runtime is the whole platform in one process.
@@ -65,15 +69,37 @@ type Runtime struct {
 	ASL          *asl.Runtime
 	// Providers are the deployment accounts and their providers.
 	Providers *providers.Registry
+	platform  *platform.Platform
 	local     *localprovider.Provider
 	ownStore  bool
 }
 
-// Open builds the runtime and resumes every run that was in progress.
+// LoadAccounts reads the accounts file of `gennaker up --accounts`; an
+// empty path means none. The local account is always among the result. A
+// file that cannot be read names it; a document that cannot be used is the
+// *platform.AccountsError the Lambda functions report for the same
+// document.
+func LoadAccounts(path string) ([]providers.Account, error) {
+	if path == "" {
+		return providers.WithLocal(nil)
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("accounts file: %w", err)
+	}
+	return platform.ParseAccounts(doc)
+}
+
+// Open builds the runtime and resumes every run that was in progress. An
+// account it cannot use is a *platform.AccountsError.
 func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	accts, err := providers.WithLocal(append([]providers.Account(nil), opts.Accounts...))
+	if err != nil {
+		return nil, &platform.AccountsError{Err: err}
 	}
 	r := &Runtime{Store: opts.Store}
 	if r.Store == nil {
@@ -86,22 +112,26 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		}
 		r.Store, r.ownStore = s, true
 	}
-	if err := r.openProviders(ctx, opts, log); err != nil {
+	if err := r.openLocalProvider(ctx, opts, log); err != nil {
 		r.closeStore()
 		return nil, err
 	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = builtin.New()
-	}
-	cluster.UseProviders(reg, r.Providers)
-	orch := orchestration.New(orchestration.Options{
+	p, err := platform.New(platform.Options{
 		Store:     r.Store,
-		Registry:  reg,
+		Stages:    opts.Registry,
 		HTTP:      opts.HTTP,
-		Providers: r.Providers,
+		Accounts:  accts,
+		Providers: []providers.Provider{r.local, kubernetes.New()},
+		Version:   opts.Version,
 		Logger:    log,
 	})
+	if err != nil {
+		_ = r.local.Close()
+		r.closeStore()
+		return nil, err
+	}
+	r.platform, r.Providers = p, p.Providers
+	orch := p.Orchestrator
 	rt, err := asl.New(asl.Options{
 		Journal: r.Store.Records(),
 		Functions: map[string]asl.Function{
@@ -153,6 +183,10 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	return r, nil
 }
 
+// API is the HTTP API `gennaker up` serves: the handler the api function
+// serves in the cloud.
+func (r *Runtime) API() http.Handler { return r.platform.API() }
+
 // Substitute applies the definition substitutions the CDK app applies in the
 // cloud, naming the local functions instead of Lambda ARNs.
 func Substitute(def []byte) []byte {
@@ -170,13 +204,9 @@ func (r *Runtime) Close() error {
 	return errors.Join(err, r.local.Close(), r.closeStore())
 }
 
-// openProviders starts the local provider, which brings back the recorded
-// server groups and load balancers, and builds the accounts' registry.
-func (r *Runtime) openProviders(ctx context.Context, opts Options, log *slog.Logger) error {
-	accts, err := providers.WithLocal(append([]providers.Account(nil), opts.Accounts...))
-	if err != nil {
-		return err
-	}
+// openLocalProvider starts the local provider, which brings back the
+// recorded server groups and load balancers.
+func (r *Runtime) openLocalProvider(ctx context.Context, opts Options, log *slog.Logger) error {
 	logDir := ""
 	if opts.DataDir != "" {
 		logDir = filepath.Join(opts.DataDir, "local", "logs")
@@ -190,12 +220,7 @@ func (r *Runtime) openProviders(ctx context.Context, opts Options, log *slog.Log
 	if err != nil {
 		return err
 	}
-	reg, err := providers.NewRegistry(accts, lp, kubernetes.New())
-	if err != nil {
-		_ = lp.Close()
-		return fmt.Errorf("accounts: %w", err)
-	}
-	r.local, r.Providers = lp, reg
+	r.local = lp
 	return nil
 }
 

@@ -1,13 +1,15 @@
-package cloud
+package lambda
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
 func TestConfigFromEnvNamesEveryMissingVariable(t *testing.T) {
 	_, err := ConfigFromEnv(func(k string) string {
-		if k == EnvConfigTable {
+		if k == env.ConfigTable {
 			return "cfg"
 		}
 		return ""
@@ -15,19 +17,19 @@ func TestConfigFromEnvNamesEveryMissingVariable(t *testing.T) {
 	if err == nil {
 		t.Fatal("missing variables accepted")
 	}
-	for _, name := range []string{EnvExecutionsTable, EnvRuntimeTable, EnvPipelineMachineArn, EnvStageMachineArn} {
+	for _, name := range []string{env.ExecutionsTable, env.RuntimeTable, env.PipelineMachineArn, env.StageMachineArn} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
-	if strings.Contains(err.Error(), EnvConfigTable+" ") {
+	if strings.Contains(err.Error(), env.ConfigTable+" ") {
 		t.Errorf("error names a variable that is set: %v", err)
 	}
-	env := map[string]string{
-		EnvConfigTable: "c", EnvExecutionsTable: "e", EnvRuntimeTable: "r",
-		EnvPipelineMachineArn: "arn:p", EnvStageMachineArn: "arn:s", EnvEventBusName: "bus",
+	vars := map[string]string{
+		env.ConfigTable: "c", env.ExecutionsTable: "e", env.RuntimeTable: "r",
+		env.PipelineMachineArn: "arn:p", env.StageMachineArn: "arn:s", env.EventBusName: "bus",
 	}
-	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	cfg, err := ConfigFromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,18 +40,18 @@ func TestConfigFromEnvNamesEveryMissingVariable(t *testing.T) {
 
 func TestAccountsFromEnvironment(t *testing.T) {
 	base := map[string]string{
-		EnvConfigTable: "c", EnvExecutionsTable: "e", EnvRuntimeTable: "r",
-		EnvPipelineMachineArn: "arn:p", EnvStageMachineArn: "arn:s",
+		env.ConfigTable: "c", env.ExecutionsTable: "e", env.RuntimeTable: "r",
+		env.PipelineMachineArn: "arn:p", env.StageMachineArn: "arn:s",
 	}
-	env := func(accounts string) func(string) string {
+	withAccounts := func(accounts string) func(string) string {
 		return func(k string) string {
-			if k == EnvAccounts {
+			if k == env.Accounts {
 				return accounts
 			}
 			return base[k]
 		}
 	}
-	cfg, err := ConfigFromEnv(env(`accounts: [{name: prod-eks, provider: kubernetes, eksCluster: prod, region: eu-west-1, namespaces: [web]}]`))
+	cfg, err := ConfigFromEnv(withAccounts(`accounts: [{name: prod-eks, provider: kubernetes, eksCluster: prod, region: eu-west-1, namespaces: [web]}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,14 +59,17 @@ func TestAccountsFromEnvironment(t *testing.T) {
 		t.Fatalf("accounts %+v", cfg.Accounts)
 	}
 	// The platform registers the account without reaching the cluster.
-	p := New(cfg, Deps{})
+	p, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := p.Providers.Account("prod-eks"); err != nil {
 		t.Fatalf("the EKS account is not registered: %v", err)
 	}
 	if _, err := p.Providers.Account("local"); err == nil {
 		t.Fatalf("the local account is registered in the cloud")
 	}
-	if _, err := ConfigFromEnv(env(`accounts: [{name: x`)); err == nil || !strings.Contains(err.Error(), EnvAccounts) {
+	if _, err := ConfigFromEnv(withAccounts(`accounts: [{name: x`)); err == nil || !strings.Contains(err.Error(), env.Accounts) {
 		t.Fatalf("bad accounts YAML: err = %v", err)
 	}
 }

@@ -1,0 +1,49 @@
+// Package env names the environment variables gennaker reads: those the CDK
+// app gives every Lambda function, those the CLI honours, and those of the
+// Lambda service the functions look at. It imports only the standard
+// library, so the CDK app in infra/ can name the variables it sets without
+// depending on the code that reads them.
+package env
+
+// The functions' configuration. The CDK app sets every one of them on every
+// function; shared/runtime/lambda reads them once per cold start.
+const (
+	// ConfigTable is the DynamoDB table of applications and pipeline
+	// configurations.
+	ConfigTable = "GENNAKER_CONFIG_TABLE"
+	// ExecutionsTable is the DynamoDB table of execution headers and stages.
+	ExecutionsTable = "GENNAKER_EXECUTIONS_TABLE"
+	// RuntimeTable is the DynamoDB table of leases and records (TTL "ttl").
+	RuntimeTable = "GENNAKER_RUNTIME_TABLE"
+	// PipelineMachineArn is the pipeline state machine's ARN.
+	PipelineMachineArn = "GENNAKER_PIPELINE_STATE_MACHINE_ARN"
+	// StageMachineArn is the stage state machine's ARN.
+	StageMachineArn = "GENNAKER_STAGE_STATE_MACHINE_ARN"
+	// EventBusName is gennaker's EventBridge bus.
+	EventBusName = "GENNAKER_EVENT_BUS_NAME"
+	// Accounts optionally holds the deployment accounts, as the YAML or
+	// JSON of an accounts file: `accounts: [{name, provider, …}]`. In the
+	// cloud, Kubernetes accounts name EKS clusters. Set only when the
+	// stack is given accounts.
+	Accounts = "GENNAKER_ACCOUNTS"
+)
+
+// The CLI's variables.
+const (
+	// API is the gennaker API URL the CLI talks to; --api overrides it.
+	API = "GENNAKER_API"
+	// User is who the CLI says it is to a gennaker on loopback.
+	User = "GENNAKER_USER"
+)
+
+// Dynalite is the dynalite executable the DynamoDB tests run, if set.
+const Dynalite = "GENNAKER_DYNALITE"
+
+// Variables the Lambda service sets.
+const (
+	// LambdaFunctionName is set in every Lambda function; its presence
+	// means the process runs in Lambda.
+	LambdaFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
+	// TraceHeader is the X-Ray trace header of the current invocation.
+	TraceHeader = "_X_AMZN_TRACE_ID"
+)

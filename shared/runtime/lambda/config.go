@@ -1,0 +1,105 @@
+// Package lambda wires gennaker for AWS Lambda: the DynamoDB store and the
+// Step Functions engine under the platform both runtimes build
+// (shared/runtime/platform), from the environment the CDK app gives each
+// function (shared/runtime/env). functions/<name>/main.go calls it once at
+// cold start and hands the handler to the Lambda runtime.
+package lambda
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/orchestration"
+	"github.com/gennaker/gennaker/shared/runtime/env"
+	"github.com/gennaker/gennaker/shared/runtime/platform"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
+)
+
+// Config is what a function learns from its environment.
+type Config struct {
+	Tables   dynamodb.Tables
+	Machines orchestration.Machines
+	EventBus string
+	// Accounts are the deployment accounts; none when unset.
+	Accounts []providers.Account
+}
+
+// ConfigFromEnv reads the configuration; it names every variable missing.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Tables: dynamodb.Tables{
+			Config:     getenv(env.ConfigTable),
+			Executions: getenv(env.ExecutionsTable),
+			Runtime:    getenv(env.RuntimeTable),
+		},
+		Machines: orchestration.Machines{
+			Pipeline: getenv(env.PipelineMachineArn),
+			Stage:    getenv(env.StageMachineArn),
+		},
+		EventBus: getenv(env.EventBusName),
+	}
+	var missing []error
+	if raw := getenv(env.Accounts); raw != "" {
+		// The error names the variable and is the one `gennaker up` gives
+		// for the same document.
+		accts, err := platform.ParseAccounts([]byte(raw))
+		if err != nil {
+			missing = append(missing, err)
+		}
+		// The local provider runs processes on one machine; a Lambda has no
+		// such machine, so the local account the parser always adds is left out.
+		for _, a := range accts {
+			if a.Provider != "local" {
+				c.Accounts = append(c.Accounts, a)
+			}
+		}
+	}
+	for name, v := range map[string]string{
+		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
+		env.PipelineMachineArn: c.Machines.Pipeline, env.StageMachineArn: c.Machines.Stage,
+	} {
+		if v == "" {
+			missing = append(missing, fmt.Errorf("environment variable %s is not set", name))
+		}
+	}
+	if err := errors.Join(missing...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Deps are what the platform is built on.
+type Deps struct {
+	// DB is the DynamoDB client.
+	DB dynamodb.API
+	// Engine runs the state machines: Step Functions in the cloud, the local
+	// runtime in tests. It may be set later with Orchestrator.SetEngine.
+	Engine orchestration.Engine
+	// HTTP sends webhooks; nil means a client with a 30 s timeout.
+	HTTP stages.HTTPDoer
+	// Providers replace the registry built from the configuration's
+	// accounts; tests use it to stand in for a cloud.
+	Providers *providers.Registry
+	Logger    *slog.Logger
+}
+
+// New builds the platform the functions share. Kubernetes is the provider
+// the cloud runtime can reach (EKS clusters through IAM tokens); an account
+// of any other provider is the *platform.AccountsError `gennaker up` gives
+// for it, and the function does not start.
+func New(cfg Config, d Deps) (*platform.Platform, error) {
+	return platform.New(platform.Options{
+		Store:     dynamodb.New(d.DB, cfg.Tables),
+		Engine:    d.Engine,
+		Machines:  cfg.Machines,
+		HTTP:      d.HTTP,
+		Accounts:  cfg.Accounts,
+		Providers: []providers.Provider{kubernetes.New()},
+		Targets:   d.Providers,
+		Logger:    d.Logger,
+	})
+}
