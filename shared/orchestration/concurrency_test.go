@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gennaker/gennaker/shared/local"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/model"
 )
 
