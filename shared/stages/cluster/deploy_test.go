@@ -191,7 +191,11 @@ func TestResizeTo(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := resizeTo(stagestest.ContextFromJSON(t, tc.ctx), cur)
+			var cfg resizeConfig
+			if probs := stages.Decode(stagestest.ContextFromJSON(t, tc.ctx), &cfg); len(probs) > 0 {
+				t.Fatal(probs.Err())
+			}
+			got, err := resizeTo(&cfg, cur)
 			if (err != nil) != tc.err || (!tc.err && got != tc.want) {
 				t.Fatalf("resizeTo = %+v, %v; want %+v (error %v)", got, err, tc.want, tc.err)
 			}
