@@ -111,15 +111,35 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 	default:
 		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
 	}
-	detail := map[string]any{
-		"region": l.Region, "cloudProvider": c.Account.Provider, "serverGroup": pick.Name,
-		"imageName": imageName(pick.Artifact), "imageId": imageName(pick.Artifact), "artifact": pick.Artifact,
-	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{
-		"deploymentDetails": []any{detail},
-		"artifacts":         []any{pick.Artifact},
-		"artifact":          pick.Artifact,
-	}}, nil
+	image := imageName(pick.Artifact)
+	return stages.Result{Status: model.StatusSucceeded, Outputs: record(foundImage{
+		DeploymentDetails: []deploymentDetail{{
+			Region: l.Region, CloudProvider: c.Account.Provider, ServerGroup: pick.Name,
+			ImageName: image, ImageID: image, Artifact: pick.Artifact,
+		}},
+		Artifacts: []map[string]any{pick.Artifact},
+		Artifact:  pick.Artifact,
+	})}, nil
+}
+
+// foundImage is what findImageFromCluster offers later stages, in
+// Spinnaker's shape; a deploy reads deploymentDetails (artifactFor).
+type foundImage struct {
+	DeploymentDetails []deploymentDetail `json:"deploymentDetails"`
+	Artifacts         []map[string]any   `json:"artifacts"`
+	Artifact          map[string]any     `json:"artifact"`
+}
+
+// deploymentDetail is an image found in a region.
+type deploymentDetail struct {
+	// Region is where the image was found; a detail without one serves
+	// every region.
+	Region        string         `json:"region,omitempty"`
+	CloudProvider string         `json:"cloudProvider,omitempty"`
+	ServerGroup   string         `json:"serverGroup,omitempty"`
+	ImageName     string         `json:"imageName,omitempty"`
+	ImageID       string         `json:"imageId,omitempty"`
+	Artifact      map[string]any `json:"artifact"`
 }
 
 func imageName(artifact map[string]any) string {

@@ -148,11 +148,29 @@ func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) 
 	}
 	desired := max(cur.Capacity.Desired, prev.Capacity.Desired, 1)
 	pinned := providers.Capacity{Min: desired, Max: max(prev.Capacity.Max, desired), Desired: desired}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"region": l.Region, "credentials": l.Account, "cloudProvider": c.Account.Provider,
-		"rollbackServerGroupName": cur.Name, "restoreServerGroupName": prev.Name,
-		"restoreOriginalCapacity": capacityMap(prev.Capacity), "restorePinnedCapacity": capacityMap(pinned),
-	}, Outputs: map[string]any{"rollbackServerGroupName": cur.Name, "restoreServerGroupName": prev.Name}}, nil
+	targets := rollbackTargetNames{Rollback: cur.Name, Restore: prev.Name}
+	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedRollback{
+		Region: l.Region, Credentials: l.Account, CloudProvider: c.Account.Provider,
+		rollbackTargetNames: targets, RestoreOriginal: prev.Capacity, RestorePinned: pinned,
+	}), Outputs: record(targets)}, nil
+}
+
+// rollbackTargetNames are the server groups a rollback rolls back and
+// restores, as Spinnaker names them in its context and outputs.
+type rollbackTargetNames struct {
+	Rollback string `json:"rollbackServerGroupName"`
+	Restore  string `json:"restoreServerGroupName"`
+}
+
+// resolvedRollback is what ResolveRollbackTargets records, read back by
+// rollbackConfig.
+type resolvedRollback struct {
+	Region        string `json:"region"`
+	Credentials   string `json:"credentials"`
+	CloudProvider string `json:"cloudProvider"`
+	rollbackTargetNames
+	RestoreOriginal providers.Capacity `json:"restoreOriginalCapacity"`
+	RestorePinned   providers.Capacity `json:"restorePinnedCapacity"`
 }
 
 // rollbackTargets reads what ResolveRollbackTargets recorded.

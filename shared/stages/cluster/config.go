@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -132,9 +133,21 @@ func checkCapacity(c providers.Capacity) (providers.Capacity, error) {
 	return c, nil
 }
 
-// capacityMap is a capacity in the JSON shape Spinnaker records it.
-func capacityMap(c providers.Capacity) map[string]any {
-	return map[string]any{"min": c.Min, "max": c.Max, "desired": c.Desired}
+// record is a typed value as the JSON object a stage's context or outputs
+// hold. What a task records is written from a struct with JSON tags, and a
+// later task's configuration decodes it with the same tags. A value that
+// cannot be JSON is a programming error and panics (the orchestrator fails
+// the task with it).
+func record(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("record %T: %v", v, err))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("record %T: %v", v, err))
+	}
+	return m
 }
 
 // decodeStage decodes a running stage's context into cfg, failing with

@@ -343,15 +343,10 @@ func artifactFor(e *model.Execution, own map[string]any, region string) map[stri
 		return nil
 	}
 	for i := len(e.Stages) - 1; i >= 0; i-- {
-		var found struct {
-			DeploymentDetails []struct {
-				Region   *string        `json:"region"`
-				Artifact map[string]any `json:"artifact"`
-			} `json:"deploymentDetails"`
-		}
+		var found foundImage
 		_ = stages.Decode(e.Stages[i].Outputs, &found) // another stage's outputs: take what fits
 		for _, d := range found.DeploymentDetails {
-			if d.Artifact != nil && (d.Region == nil || *d.Region == region) {
+			if d.Artifact != nil && (d.Region == "" || d.Region == region) {
 				return d.Artifact
 			}
 		}
@@ -368,13 +363,8 @@ func artifactFor(e *model.Execution, own map[string]any, region string) map[stri
 	return nil
 }
 
-// Context keys the deploy tasks share.
-const (
-	keyServerGroup = "serverGroupName"
-	keySources     = "sourceServerGroups"
-	keySourceCaps  = "sourceCapacities"
-	keyDeployed    = "deploy.server.groups"
-)
+// keyServerGroup is where a stage records the server group it acts on.
+const keyServerGroup = "serverGroupName"
 
 // AllocateServerGroupNameTask decides the new server group's name (the
 // cluster's next version) once, and records which server groups were
@@ -426,31 +416,46 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run)
 		}
 		name = spec.cluster.ServerGroup(seq).String()
 	}
-	sources, caps := []any{}, map[string]any{}
+	l := spec.location
+	state := allocation{
+		Credentials: l.Account, Region: l.Region, CloudProvider: c.Account.Provider,
+		ServerGroupName:    name,
+		SourceServerGroups: []string{},
+		SourceCapacities:   map[string]providers.Capacity{},
+		Deployed:           map[string][]string{l.Region: {name}},
+	}
 	for _, g := range groups {
 		if g.Name != name && !g.Disabled {
-			sources = append(sources, g.Name)
-			caps[g.Name] = capacityMap(g.Capacity)
+			state.SourceServerGroups = append(state.SourceServerGroups, g.Name)
+			state.SourceCapacities[g.Name] = g.Capacity
 		}
 	}
-	l := spec.location
 	return stages.Result{
-		Status: model.StatusSucceeded,
-		Context: map[string]any{
-			keyServerGroup:  name,
-			"credentials":   l.Account,
-			"region":        l.Region,
-			"cloudProvider": c.Account.Provider,
-			keySources:      sources,
-			keySourceCaps:   caps,
-			keyDeployed:     map[string]any{l.Region: []any{name}},
-		},
-		Outputs: map[string]any{
-			keyDeployed:           map[string]any{l.Region: []any{name}},
-			"deploy.account.name": l.Account,
-			keyServerGroup:        name,
-		},
+		Status:  model.StatusSucceeded,
+		Context: record(state),
+		Outputs: record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
 	}, nil
+}
+
+// allocation is what AllocateServerGroupName records: the location acted
+// in, read back as the deploy's target, and the deploy's state.
+type allocation struct {
+	Credentials   string `json:"credentials"`
+	Region        string `json:"region"`
+	CloudProvider string `json:"cloudProvider"`
+	// Only the fields it sets; the rest of deployState stays as it is.
+	ServerGroupName    string                        `json:"serverGroupName"`
+	SourceServerGroups []string                      `json:"sourceServerGroups"`
+	SourceCapacities   map[string]providers.Capacity `json:"sourceCapacities"`
+	Deployed           map[string][]string           `json:"deploy.server.groups"`
+}
+
+// deployOutputs are Spinnaker's outputs of a deploy, which later stages
+// (and expressions such as ${#deployedServerGroups()}) read.
+type deployOutputs struct {
+	Deployed        map[string][]string `json:"deploy.server.groups"`
+	Account         string              `json:"deploy.account.name"`
+	ServerGroupName string              `json:"serverGroupName"`
 }
 
 // CreateServerGroupTask creates the allocated server group; a retry finds
@@ -567,17 +572,27 @@ func waitForUp(ctx context.Context, run *stages.Run, d *deployConfig, l Location
 		if err != nil {
 			return deployFailed(ctx, run, d, "%v", err), nil
 		}
-		counts := map[string]any{"up": g.Counts.Up, "down": g.Counts.Down, "starting": g.Counts.Starting, "desired": g.Capacity.Desired}
+		seen := record(struct {
+			Counts instanceCounts `json:"instanceCounts"`
+		}{instanceCounts{Up: g.Counts.Up, Down: g.Counts.Down, Starting: g.Counts.Starting, Desired: g.Capacity.Desired}})
 		if g.Disabled && outOfRotation {
 			// Out of rotation by design: healthy is enough.
 			if g.Counts.OutOfService+g.Counts.Up >= g.Capacity.Desired {
-				return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+				return stages.Result{Status: model.StatusSucceeded, Context: seen}, nil
 			}
 		} else if g.Capacity.Desired == 0 || (g.Up() && !g.Disabled) {
-			return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+			return stages.Result{Status: model.StatusSucceeded, Context: seen}, nil
 		}
-		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"instanceCounts": counts}}, nil
+		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: seen}, nil
 	})
+}
+
+// instanceCounts is what waitForUp shows of the server group it waits for.
+type instanceCounts struct {
+	Up       int `json:"up"`
+	Down     int `json:"down"`
+	Starting int `json:"starting"`
+	Desired  int `json:"desired"`
 }
 
 // deployFailed fails a deploy task after cleaning up as the cluster's
@@ -592,9 +607,12 @@ func deployFailed(ctx context.Context, run *stages.Run, d *deployConfig, format 
 	return stages.FailedWith(out, "%s", msg)
 }
 
-// cancelDeploy is the Cancel of a deploy's steps: clean up as a failure
-// does.
-func cancelDeploy(ctx context.Context, run *stages.Run) (map[string]any, error) {
+// cleansUpOnCancel gives a deploy step the Cancel most of them share: a
+// canceled deploy cleans up as a failed one does.
+type cleansUpOnCancel struct{}
+
+// Cancel implements Canceler.
+func (cleansUpOnCancel) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
 	d, err := deployConfigOf(run)
 	if err != nil {
 		return nil, err
@@ -638,8 +656,16 @@ func cleanUpDeploy(ctx context.Context, run *stages.Run, d *deployConfig) (map[s
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return out, err
 	}
-	out["rollback"] = map[string]any{"onFailure": true, "destroyedServerGroup": name, "restoredServerGroups": d.SourceServerGroups}
-	return out, nil
+	return record(struct {
+		Rollback rolledBack `json:"rollback"`
+	}{rolledBack{OnFailure: true, Destroyed: name, Restored: d.SourceServerGroups}}), nil
+}
+
+// rolledBack is what a deploy's cleanup records of its rollback.
+type rolledBack struct {
+	OnFailure bool     `json:"onFailure"`
+	Destroyed string   `json:"destroyedServerGroup"`
+	Restored  []string `json:"restoredServerGroups"`
 }
 
 func isNotFound(err error) bool {
@@ -693,7 +719,7 @@ func otherGroups(ctx context.Context, c *providers.Cloud, l Location, newName st
 
 // DisableOldServerGroupsTask takes the server groups that served before the
 // deploy out of rotation, once the new one takes traffic.
-type DisableOldServerGroupsTask struct{}
+type DisableOldServerGroupsTask struct{ cleansUpOnCancel }
 
 // Name implements Task.
 func (DisableOldServerGroupsTask) Name() string { return "DisableOldServerGroups" }
@@ -727,11 +753,6 @@ func (DisableOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) 
 		}
 	}
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"disabledServerGroups": toAnyList(names)}}, nil
-}
-
-// Cancel implements Canceler.
-func (DisableOldServerGroupsTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cancelDeploy(ctx, run)
 }
 
 // ScaleDownOldServerGroupsTask scales the server groups the deploy disabled
@@ -854,6 +875,7 @@ const (
 // WaitBeforeTask waits as long as the deploy's strategy says for the step
 // it is named after, renewing the cluster lock meanwhile.
 type WaitBeforeTask struct {
+	cleansUpOnCancel
 	name string
 }
 
@@ -882,11 +904,6 @@ func (t WaitBeforeTask) Execute(ctx context.Context, run *stages.Run) (stages.Re
 		return stages.Succeeded(), nil
 	}
 	return stages.Result{Status: model.StatusRunning, Backoff: min(left, clusterLockTTL/4), Wake: stages.Sleep}, nil
-}
-
-// Cancel implements Canceler.
-func (t WaitBeforeTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cancelDeploy(ctx, run)
 }
 
 func toAnyList(names []string) []any {

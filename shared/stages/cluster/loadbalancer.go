@@ -103,7 +103,7 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if len(specs) == 0 {
 		return stages.Failed("loadBalancers is required: [{cloudProvider, account, region, name, listenPort}]"), nil
 	}
-	var done []any
+	var done []upserted
 	for i, spec := range specs {
 		l, err := spec.location()
 		if err != nil {
@@ -121,9 +121,25 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		if err != nil {
 			return stages.Failed("upsert load balancer %s in %s: %v", spec.Name, l, err), nil
 		}
-		done = append(done, map[string]any{"name": lb.Name, "account": lb.Account, "region": lb.Region, "listenPort": lb.ListenPort, "url": lb.URL})
+		done = append(done, upserted{Name: lb.Name, Account: lb.Account, Region: lb.Region, ListenPort: lb.ListenPort, URL: lb.URL})
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targets": done}, Outputs: map[string]any{"loadBalancers": done}}, nil
+	return stages.Result{Status: model.StatusSucceeded,
+		Context: record(struct {
+			Targets []upserted `json:"targets"`
+		}{done}),
+		Outputs: record(struct {
+			LoadBalancers []upserted `json:"loadBalancers"`
+		}{done}),
+	}, nil
+}
+
+// upserted is a load balancer as upsertLoadBalancer reports it.
+type upserted struct {
+	Name       string `json:"name"`
+	Account    string `json:"account"`
+	Region     string `json:"region"`
+	ListenPort int    `json:"listenPort"`
+	URL        string `json:"url"`
 }
 
 // DeleteLoadBalancerStage is Spinnaker's "deleteLoadBalancer": delete

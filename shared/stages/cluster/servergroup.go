@@ -129,10 +129,22 @@ func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.R
 		}
 		name = g.Name
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"serverGroupName": name, "region": l.Region, "credentials": l.Account,
-		"cloudProvider": c.Account.Provider, "targetResolved": true,
-	}, Outputs: map[string]any{"serverGroupName": name}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedTarget{
+		ServerGroupName: name, Region: l.Region, Credentials: l.Account,
+		CloudProvider: c.Account.Provider, TargetResolved: true,
+	}), Outputs: record(struct {
+		ServerGroupName string `json:"serverGroupName"`
+	}{name})}, nil
+}
+
+// resolvedTarget is what DetermineTargetServerGroup records, read back by
+// targetConfig.
+type resolvedTarget struct {
+	ServerGroupName string `json:"serverGroupName"`
+	Region          string `json:"region"`
+	Credentials     string `json:"credentials"`
+	CloudProvider   string `json:"cloudProvider"`
+	TargetResolved  bool   `json:"targetResolved"`
 }
 
 // act runs fn on the stage's resolved server group.

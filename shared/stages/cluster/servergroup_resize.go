@@ -162,9 +162,10 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 				// A percentage or an increment retried after the provider
 				// applied it would apply twice: store the target first (a
 				// RUNNING result is stored before the next call), then act.
-				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: map[string]any{
-					"targetCapacity": capacityMap(target), "originalCapacity": capacityMap(g.Capacity),
-				}}, nil
+				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: record(struct {
+					Target   providers.Capacity `json:"targetCapacity"`
+					Original providers.Capacity `json:"originalCapacity"`
+				}{target, g.Capacity})}, nil
 			}
 		}
 		if target.Desired == 0 {
@@ -175,8 +176,14 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 		if err := c.ServerGroups.Resize(ctx, l.Region, name, target); err != nil {
 			return stages.Failed("resize %s: %v", name, err), nil
 		}
-		tc := capacityMap(target)
-		return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetCapacity": tc}, Outputs: map[string]any{"capacity": tc}}, nil
+		return stages.Result{Status: model.StatusSucceeded,
+			Context: record(struct {
+				Target providers.Capacity `json:"targetCapacity"`
+			}{target}),
+			Outputs: record(struct {
+				Capacity providers.Capacity `json:"capacity"`
+			}{target}),
+		}, nil
 	})
 }
 

@@ -101,11 +101,10 @@ func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (
 	if err != nil {
 		return stages.Failed("custom strategy: %v", err), nil
 	}
-	out := map[string]any{"executionId": string(id)}
-	if name != "" {
-		out["executionName"] = name
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+		ExecutionID   string `json:"executionId"`
+		ExecutionName string `json:"executionName,omitempty"`
+	}{string(id), name})}, nil
 }
 
 // MonitorStrategyPipelineTask waits for the strategy pipeline; the deploy

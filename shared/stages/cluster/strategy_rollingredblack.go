@@ -137,7 +137,7 @@ func rollingOf(d *deployConfig) (*rollingRedBlackStrategy, error) {
 // ScaleTargetServerGroupTask grows the new server group of a rolling
 // red/black to the next of its targetPercentages of the desired capacity.
 // Each of its occurrences in the plan is one step.
-type ScaleTargetServerGroupTask struct{}
+type ScaleTargetServerGroupTask struct{ cleansUpOnCancel }
 
 // Name implements Task.
 func (ScaleTargetServerGroupTask) Name() string { return "ScaleTargetServerGroup" }
@@ -180,11 +180,6 @@ func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetPercentage": pct, "targetDesired": n}}, nil
 }
 
-// Cancel implements Canceler.
-func (ScaleTargetServerGroupTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cancelDeploy(ctx, run)
-}
-
 // stepOf is which rolling step the running task belongs to: how many
 // earlier occurrences of the task name the plan has.
 func stepOf(run *stages.Run, name string) int {
@@ -201,7 +196,7 @@ func stepOf(run *stages.Run, name string) int {
 // orca's parameters: pipelineParameters plus deployedServerGroup and
 // sourceServerGroup ({region, account, cloudProvider, serverGroupName}) and
 // percentageComplete.
-type StartPipelineBeforeCleanupTask struct{}
+type StartPipelineBeforeCleanupTask struct{ cleansUpOnCancel }
 
 // Name implements Task.
 func (StartPipelineBeforeCleanupTask) Name() string { return "StartPipelineBeforeCleanup" }
@@ -235,16 +230,16 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 	if err != nil {
 		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	coords := func(sg any) map[string]any {
-		return map[string]any{"region": l.Region, "account": l.Account, "cloudProvider": c.Account.Provider, "serverGroupName": sg}
+	coords := func(sg *string) map[string]any {
+		return record(serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg})
 	}
-	var source any
+	var source *string
 	if sources := d.SourceServerGroups; len(sources) > 0 {
-		source = sources[len(sources)-1]
+		source = &sources[len(sources)-1]
 	}
 	params := map[string]any{}
 	maps.Copy(params, before.Parameters)
-	params["deployedServerGroup"] = coords(name)
+	params["deployedServerGroup"] = coords(&name)
 	params["sourceServerGroup"] = coords(source)
 	params["percentageComplete"] = pcts[step]
 	id, _, err := startChildPipeline(ctx, run, childPipeline{
@@ -257,14 +252,20 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 	// A retried step replaces its own entry rather than add another.
 	runs := append(slices.Clone(d.BeforeCleanupRuns[:min(step, len(d.BeforeCleanupRuns))]),
 		beforeCleanupRun{PercentageComplete: pcts[step], ExecutionID: string(id)})
-	list := make([]any, len(runs))
-	for i, r := range runs {
-		list[i] = map[string]any{"percentageComplete": r.PercentageComplete, "executionId": r.ExecutionID}
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"pipelineBeforeCleanupExecutionId": string(id),
-		"pipelineBeforeCleanupExecutions":  list,
-	}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+		ExecutionID string             `json:"pipelineBeforeCleanupExecutionId"`
+		Runs        []beforeCleanupRun `json:"pipelineBeforeCleanupExecutions"`
+	}{string(id), runs})}, nil
+}
+
+// serverGroupCoords name a server group in a validation pipeline's
+// parameters, as orca passes them.
+type serverGroupCoords struct {
+	Region        string `json:"region"`
+	Account       string `json:"account"`
+	CloudProvider string `json:"cloudProvider"`
+	// ServerGroupName is null for a cluster that had no server group.
+	ServerGroupName *string `json:"serverGroupName"`
 }
 
 // beforeCleanupRun is a validation pipeline run of one rolling step, as
@@ -272,11 +273,6 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 type beforeCleanupRun struct {
 	PercentageComplete int    `json:"percentageComplete"`
 	ExecutionID        string `json:"executionId"`
-}
-
-// Cancel implements Canceler.
-func (StartPipelineBeforeCleanupTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cancelDeploy(ctx, run)
 }
 
 // MonitorPipelineBeforeCleanupTask waits for the step's validation
