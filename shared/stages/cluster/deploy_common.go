@@ -22,6 +22,7 @@ type Location struct {
 	Region        string
 }
 
+// String names the account and region, as messages show them.
 func (l Location) String() string { return l.Account + "/" + l.Region }
 
 // cloudAt returns the account's view of its provider, which must serve
