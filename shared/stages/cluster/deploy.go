@@ -625,36 +625,35 @@ func (cleansUpOnCancel) Cancel(ctx context.Context, run *stages.Run) (map[string
 // and the new one is destroyed. It always releases the cluster lock. Stages
 // that are not deploys have nothing to clean up.
 func cleanUpDeploy(ctx context.Context, run *stages.Run, d *deployConfig) (map[string]any, error) {
-	out := map[string]any{}
 	if d == nil {
-		return out, nil
+		return nil, nil
 	}
 	defer func() { _ = releaseClusterLock(ctx, run, d) }()
 	if !d.isDeploy() {
-		return out, nil
+		return nil, nil
 	}
 	spec, err := d.resolve(run)
 	if err != nil || !spec.rollback {
-		return out, nil
+		return nil, nil
 	}
 	l, name, c, err := d.targetCloud(run)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
 	for _, src := range d.SourceServerGroups {
 		if capacity, ok := d.SourceCapacities[src]; ok {
 			if capacity, err := checkCapacity(capacity); err == nil {
 				if err := c.ServerGroups.Resize(ctx, l.Region, src, capacity); err != nil && !isNotFound(err) {
-					return out, err
+					return nil, err
 				}
 			}
 		}
 		if err := c.ServerGroups.SetEnabled(ctx, l.Region, src, true); err != nil && !isNotFound(err) {
-			return out, err
+			return nil, err
 		}
 	}
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
-		return out, err
+		return nil, err
 	}
 	return record(struct {
 		Rollback rolledBack `json:"rollback"`

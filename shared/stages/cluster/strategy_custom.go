@@ -205,7 +205,7 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 		}
 		// The parent stage is stored with its evaluated cluster once its
 		// first tasks ran, which may be just after it started this run.
-		if len(ps.Tasks) == 0 || (ps.Type == "cloneServerGroup" && ps.Context["cloneSource"] == nil) {
+		if len(ps.Tasks) == 0 || (ps.Type == "cloneServerGroup" && !cloneResolved(ps)) {
 			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": "the parent deploy stage " + parentStageID}}, nil
 		}
 		return stages.Succeeded(), nil
@@ -239,6 +239,14 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 		"waitingFor":      nil,
 		"parentStageName": ps.Name,
 	}}, nil
+}
+
+// cloneResolved reports whether a clone stage has read its source, which
+// fills in its cluster.
+func cloneResolved(s *model.StageExecution) bool {
+	var state deployState
+	_ = stages.Decode(s.Context, &state) // another stage's context: what fits
+	return state.CloneSource != ""
 }
 
 // rawCluster is a deploy stage's cluster as its context holds it: the one
