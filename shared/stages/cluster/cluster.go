@@ -11,33 +11,26 @@ import (
 	"github.com/gennaker/gennaker/shared/model"
 )
 
-// clusterStage is the shape the whole-cluster stages share: a cluster in
-// credentials and regions, and one task that acts on it.
-type clusterStage struct {
-	env  *deployEnv
-	typ  string
-	task string
+// clusterFields are what the whole-cluster stages share: a cluster in
+// credentials and regions.
+type clusterFields struct {
+	stageFields
+	locationFields
+	clusterRef
 }
 
-func (s clusterStage) Type() string { return s.typ }
-
-func (s clusterStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(st, &p)
-	validateLocation(s.env, cfg, "", &p)
-	if clusterName(cfg) == "" {
+// validate checks the location and that a cluster is named.
+func (f *clusterFields) validate(env *deployEnv, p *stages.Problems) {
+	f.locationFields.validate(env, "", p)
+	if f.clusterName() == "" {
 		p.Add("cluster", "is required")
 	}
-	return p
 }
 
-func (s clusterStage) Plan(*model.StageExecution) ([]string, error) { return []string{s.task}, nil }
-
-// clusterOf reads a cluster stage's cluster, newest first, or largest first
-// when preferLarger is set.
-func clusterOf(ctx context.Context, run *stages.Run, preferLargerKey string) (Location, *providers.Cloud, string, []providers.ServerGroup, error) {
-	sc := run.Stage.Context
-	l, err := locationOf(sc)
+// groups reads the stage's cluster, newest first, or largest first when
+// preferLarger is set.
+func (f *clusterFields) groups(ctx context.Context, run *stages.Run, preferLarger bool) (Location, *providers.Cloud, string, []providers.ServerGroup, error) {
+	l, err := f.location()
 	if err != nil {
 		return l, nil, "", nil, err
 	}
@@ -45,14 +38,13 @@ func clusterOf(ctx context.Context, run *stages.Run, preferLargerKey string) (Lo
 	if err != nil {
 		return l, nil, "", nil, err
 	}
-	cluster := clusterName(sc)
+	cluster := f.clusterName()
 	groups, err := clusterGroups(ctx, c, l.Region, cluster)
 	if err != nil {
 		return l, nil, "", nil, err
 	}
-	larger, _, _ := stages.Bool(sc, preferLargerKey)
 	sort.SliceStable(groups, func(i, j int) bool {
-		if larger && groups[i].Capacity.Desired != groups[j].Capacity.Desired {
+		if preferLarger && groups[i].Capacity.Desired != groups[j].Capacity.Desired {
 			return groups[i].Capacity.Desired > groups[j].Capacity.Desired
 		}
 		return groups[i].CreatedTime > groups[j].CreatedTime
@@ -60,12 +52,12 @@ func clusterOf(ctx context.Context, run *stages.Run, preferLargerKey string) (Lo
 	return l, c, cluster, groups, nil
 }
 
-func intOr(ctx map[string]any, key string, dflt int) int {
-	n, ok, err := stages.Int(ctx, key)
-	if err != nil || !ok {
-		return dflt
+// orOne is a count a stage may leave unset, which then means one.
+func orOne(n *int) int {
+	if n == nil {
+		return 1
 	}
-	return int(n)
+	return *n
 }
 
 // DisableClusterStage is Spinnaker's "disableCluster": disable every server
@@ -73,21 +65,33 @@ func intOr(ctx map[string]any, key string, dflt int) int {
 // the largest with preferLargerOverNewer).
 type DisableClusterStage struct{ env *deployEnv }
 
-func (s *DisableClusterStage) base() clusterStage {
-	return clusterStage{s.env, "disableCluster", DisableClusterTask{}.Name()}
+// disableClusterConfig is a disableCluster stage's configuration.
+type disableClusterConfig struct {
+	clusterFields
+	RemainingEnabledServerGroups *int `json:"remainingEnabledServerGroups"`
+	PreferLargerOverNewer        bool `json:"preferLargerOverNewer"`
 }
 
 // Type implements Definition.
-func (s *DisableClusterStage) Type() string { return s.base().Type() }
+func (s *DisableClusterStage) Type() string { return "disableCluster" }
 
 // Validate implements Definition.
 func (s *DisableClusterStage) Validate(st *model.Stage) []model.Problem {
-	return s.base().Validate(st)
+	var cfg disableClusterConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
+	return p
+}
+
+// Config implements Configurer.
+func (s *DisableClusterStage) Config(e *model.StageExecution) (any, error) {
+	var c disableClusterConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
-func (s *DisableClusterStage) Plan(e *model.StageExecution) ([]string, error) {
-	return s.base().Plan(e)
+func (s *DisableClusterStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{DisableClusterTask{}.Name()}, nil
 }
 
 // DisableClusterTask disables what disableCluster says.
@@ -98,11 +102,15 @@ func (DisableClusterTask) Name() string { return "DisableCluster" }
 
 // Execute implements Task.
 func (DisableClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, cluster, groups, err := clusterOf(ctx, run, "preferLargerOverNewer")
+	cfg, err := stages.ConfigOf[*disableClusterConfig](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	keep := intOr(run.Stage.Context, "remainingEnabledServerGroups", 1)
+	l, c, cluster, groups, err := cfg.groups(ctx, run, cfg.PreferLargerOverNewer)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	keep := orOne(cfg.RemainingEnabledServerGroups)
 	var names []string
 	kept := 0
 	for _, g := range groups {
@@ -135,21 +143,34 @@ func (DisableClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.
 // allowDeleteActive.
 type ShrinkClusterStage struct{ env *deployEnv }
 
-func (s *ShrinkClusterStage) base() clusterStage {
-	return clusterStage{s.env, "shrinkCluster", ShrinkClusterTask{}.Name()}
+// shrinkClusterConfig is a shrinkCluster stage's configuration.
+type shrinkClusterConfig struct {
+	clusterFields
+	ShrinkToSize          *int `json:"shrinkToSize"`
+	RetainLargerOverNewer bool `json:"retainLargerOverNewer"`
+	AllowDeleteActive     bool `json:"allowDeleteActive"`
 }
 
 // Type implements Definition.
-func (s *ShrinkClusterStage) Type() string { return s.base().Type() }
+func (s *ShrinkClusterStage) Type() string { return "shrinkCluster" }
 
 // Validate implements Definition.
 func (s *ShrinkClusterStage) Validate(st *model.Stage) []model.Problem {
-	return s.base().Validate(st)
+	var cfg shrinkClusterConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
+	return p
+}
+
+// Config implements Configurer.
+func (s *ShrinkClusterStage) Config(e *model.StageExecution) (any, error) {
+	var c shrinkClusterConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
-func (s *ShrinkClusterStage) Plan(e *model.StageExecution) ([]string, error) {
-	return s.base().Plan(e)
+func (s *ShrinkClusterStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{ShrinkClusterTask{}.Name()}, nil
 }
 
 // ShrinkClusterTask destroys what shrinkCluster says.
@@ -160,15 +181,18 @@ func (ShrinkClusterTask) Name() string { return "ShrinkCluster" }
 
 // Execute implements Task.
 func (ShrinkClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, cluster, groups, err := clusterOf(ctx, run, "retainLargerOverNewer")
+	cfg, err := stages.ConfigOf[*shrinkClusterConfig](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	keep := intOr(run.Stage.Context, "shrinkToSize", 1)
-	active, _, _ := stages.Bool(run.Stage.Context, "allowDeleteActive")
+	l, c, cluster, groups, err := cfg.groups(ctx, run, cfg.RetainLargerOverNewer)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	keep := orOne(cfg.ShrinkToSize)
 	var names []string
 	for i, g := range groups {
-		if i < keep || (!g.Disabled && !active) {
+		if i < keep || (!g.Disabled && !cfg.AllowDeleteActive) {
 			continue
 		}
 		names = append(names, g.Name)
@@ -193,21 +217,34 @@ func (ShrinkClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 // Enabled ones are scaled down only with allowScaleDownActive.
 type ScaleDownClusterStage struct{ env *deployEnv }
 
-func (s *ScaleDownClusterStage) base() clusterStage {
-	return clusterStage{s.env, "scaleDownCluster", ScaleDownClusterTask{}.Name()}
+// scaleDownClusterConfig is a scaleDownCluster stage's configuration.
+type scaleDownClusterConfig struct {
+	clusterFields
+	RemainingFullSizeServerGroups *int `json:"remainingFullSizeServerGroups"`
+	PreferLargerOverNewer         bool `json:"preferLargerOverNewer"`
+	AllowScaleDownActive          bool `json:"allowScaleDownActive"`
 }
 
 // Type implements Definition.
-func (s *ScaleDownClusterStage) Type() string { return s.base().Type() }
+func (s *ScaleDownClusterStage) Type() string { return "scaleDownCluster" }
 
 // Validate implements Definition.
 func (s *ScaleDownClusterStage) Validate(st *model.Stage) []model.Problem {
-	return s.base().Validate(st)
+	var cfg scaleDownClusterConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
+	return p
+}
+
+// Config implements Configurer.
+func (s *ScaleDownClusterStage) Config(e *model.StageExecution) (any, error) {
+	var c scaleDownClusterConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
-func (s *ScaleDownClusterStage) Plan(e *model.StageExecution) ([]string, error) {
-	return s.base().Plan(e)
+func (s *ScaleDownClusterStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{ScaleDownClusterTask{}.Name()}, nil
 }
 
 // ScaleDownClusterTask scales down what scaleDownCluster says.
@@ -218,15 +255,18 @@ func (ScaleDownClusterTask) Name() string { return "ScaleDownCluster" }
 
 // Execute implements Task.
 func (ScaleDownClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, cluster, groups, err := clusterOf(ctx, run, "preferLargerOverNewer")
+	cfg, err := stages.ConfigOf[*scaleDownClusterConfig](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	keep := intOr(run.Stage.Context, "remainingFullSizeServerGroups", 1)
-	active, _, _ := stages.Bool(run.Stage.Context, "allowScaleDownActive")
+	l, c, cluster, groups, err := cfg.groups(ctx, run, cfg.PreferLargerOverNewer)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	keep := orOne(cfg.RemainingFullSizeServerGroups)
 	var names []string
 	for i, g := range groups {
-		if i < keep || g.Capacity.Desired == 0 || (!g.Disabled && !active) {
+		if i < keep || g.Capacity.Desired == 0 || (!g.Disabled && !cfg.AllowScaleDownActive) {
 			continue
 		}
 		names = append(names, g.Name)

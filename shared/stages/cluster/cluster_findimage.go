@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -19,24 +18,36 @@ import (
 // true) considers only enabled ones.
 type FindImageFromClusterStage struct{ env *deployEnv }
 
+// findImageConfig is a findImageFromCluster stage's configuration.
+type findImageConfig struct {
+	clusterFields
+	// OnlyEnabled considers only enabled server groups; unset means true.
+	OnlyEnabled       *bool  `json:"onlyEnabled"`
+	SelectionStrategy string `json:"selectionStrategy"`
+}
+
 // Type implements Definition.
 func (s *FindImageFromClusterStage) Type() string { return "findImageFromCluster" }
 
 // Validate implements Definition.
 func (s *FindImageFromClusterStage) Validate(st *model.Stage) []model.Problem {
-	probs := clusterStage{s.env, s.Type(), ""}.Validate(st)
-	cfg, err := st.Config()
-	if err != nil {
-		return probs
-	}
-	if sel, _ := cfg["selectionStrategy"].(string); sel != "" && !stages.IsExpression(sel) {
+	var cfg findImageConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
+	if sel := cfg.SelectionStrategy; sel != "" && !stages.IsExpression(sel) {
 		switch strings.ToUpper(sel) {
 		case "NEWEST", "OLDEST", "LARGEST", "FAIL":
 		default:
-			probs = append(probs, model.Problem{Path: "selectionStrategy", Message: fmt.Sprintf("%q is not NEWEST, OLDEST, LARGEST or FAIL", sel)})
+			p.Add("selectionStrategy", "%q is not NEWEST, OLDEST, LARGEST or FAIL", sel)
 		}
 	}
-	return probs
+	return p
+}
+
+// Config implements Configurer.
+func (s *FindImageFromClusterStage) Config(e *model.StageExecution) (any, error) {
+	var c findImageConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
@@ -53,8 +64,11 @@ func (FindImageFromClusterTask) Name() string { return "FindImageFromCluster" }
 
 // Execute implements Task.
 func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	sc := run.Stage.Context
-	l, err := locationOf(sc)
+	cfg, err := stages.ConfigOf[*findImageConfig](run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	l, err := cfg.location()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -62,15 +76,12 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	cluster := clusterName(sc)
+	cluster := cfg.clusterName()
 	all, err := clusterGroups(ctx, c, l.Region, cluster)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	onlyEnabled, set, _ := stages.Bool(sc, "onlyEnabled")
-	if !set {
-		onlyEnabled = true
-	}
+	onlyEnabled := cfg.OnlyEnabled == nil || *cfg.OnlyEnabled
 	var groups []providers.ServerGroup
 	for _, g := range all {
 		if !onlyEnabled || !g.Disabled {
@@ -80,7 +91,7 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 	if len(groups) == 0 {
 		return stages.Failed("cluster %s in %s has no %sserver group to find an image in", cluster, l, map[bool]string{true: "enabled ", false: ""}[onlyEnabled]), nil
 	}
-	sel, _, _ := stages.String(sc, "selectionStrategy")
+	sel := cfg.SelectionStrategy
 	var pick *providers.ServerGroup
 	switch strings.ToUpper(sel) {
 	case "", "NEWEST":
@@ -100,15 +111,35 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 	default:
 		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
 	}
-	detail := map[string]any{
-		"region": l.Region, "cloudProvider": c.Account.Provider, "serverGroup": pick.Name,
-		"imageName": imageName(pick.Artifact), "imageId": imageName(pick.Artifact), "artifact": pick.Artifact,
-	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{
-		"deploymentDetails": []any{detail},
-		"artifacts":         []any{pick.Artifact},
-		"artifact":          pick.Artifact,
-	}}, nil
+	image := imageName(pick.Artifact)
+	return stages.Result{Status: model.StatusSucceeded, Outputs: record(foundImage{
+		DeploymentDetails: []deploymentDetail{{
+			Region: l.Region, CloudProvider: c.Account.Provider, ServerGroup: pick.Name,
+			ImageName: image, ImageID: image, Artifact: pick.Artifact,
+		}},
+		Artifacts: []map[string]any{pick.Artifact},
+		Artifact:  pick.Artifact,
+	})}, nil
+}
+
+// foundImage is what findImageFromCluster offers later stages, in
+// Spinnaker's shape; a deploy reads deploymentDetails (artifactFor).
+type foundImage struct {
+	DeploymentDetails []deploymentDetail `json:"deploymentDetails"`
+	Artifacts         []map[string]any   `json:"artifacts"`
+	Artifact          map[string]any     `json:"artifact"`
+}
+
+// deploymentDetail is an image found in a region.
+type deploymentDetail struct {
+	// Region is where the image was found; a detail without one serves
+	// every region.
+	Region        string         `json:"region,omitempty"`
+	CloudProvider string         `json:"cloudProvider,omitempty"`
+	ServerGroup   string         `json:"serverGroup,omitempty"`
+	ImageName     string         `json:"imageName,omitempty"`
+	ImageID       string         `json:"imageId,omitempty"`
+	Artifact      map[string]any `json:"artifact"`
 }
 
 func imageName(artifact map[string]any) string {

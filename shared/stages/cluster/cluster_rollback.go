@@ -26,26 +26,47 @@ type RollbackStage struct {
 // Type implements Definition.
 func (s *RollbackStage) Type() string { return s.typ }
 
+// rollbackConfig is the configuration of the rollback stages, with the
+// targets ResolveRollbackTargets recorded.
+type rollbackConfig struct {
+	stageFields
+	locationFields
+	clusterRef
+	ServerGroupName string `json:"serverGroupName"`
+	// RollbackContext is Deck's rollback dialog's choice.
+	RollbackContext *struct {
+		RollbackServerGroupName string `json:"rollbackServerGroupName"`
+		RestoreServerGroupName  string `json:"restoreServerGroupName"`
+	} `json:"rollbackContext"`
+	// Rolled back, restored, and the restored one's capacities, once
+	// resolved.
+	Rollback        string              `json:"rollbackServerGroupName"`
+	Restore         string              `json:"restoreServerGroupName"`
+	RestoreOriginal *providers.Capacity `json:"restoreOriginalCapacity"`
+	RestorePinned   *providers.Capacity `json:"restorePinnedCapacity"`
+}
+
 // Validate implements Definition.
 func (s *RollbackStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(st, &p)
-	validateLocation(s.env, cfg, "", &p)
+	var cfg rollbackConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, "", &p)
 	if s.typ == "rollbackCluster" {
-		if clusterName(cfg) == "" {
+		if cfg.clusterName() == "" {
 			p.Add("cluster", "is required: the cluster to roll back")
 		}
 		return p
 	}
-	rc, _ := cfg["rollbackContext"].(map[string]any)
-	name, _ := cfg["serverGroupName"].(string)
-	if name == "" && rc != nil {
-		name, _ = rc["rollbackServerGroupName"].(string)
-	}
-	if name == "" {
+	if name := cfg.ServerGroupName; name == "" && (cfg.RollbackContext == nil || cfg.RollbackContext.RollbackServerGroupName == "") {
 		p.Add("rollbackContext.rollbackServerGroupName", "is required: the server group to roll back")
 	}
 	return p
+}
+
+// Config implements Configurer.
+func (s *RollbackStage) Config(e *model.StageExecution) (any, error) {
+	var c rollbackConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
@@ -60,13 +81,6 @@ func (s *RollbackStage) Plan(*model.StageExecution) ([]string, error) {
 	}, nil
 }
 
-const (
-	keyRollback    = "rollbackServerGroupName"
-	keyRestore     = "restoreServerGroupName"
-	keyRestoreOrig = "restoreOriginalCapacity"
-	keyRestorePin  = "restorePinnedCapacity"
-)
-
 // ResolveRollbackTargetsTask decides once which server group is rolled back
 // and which is restored, and the capacities involved.
 type ResolveRollbackTargetsTask struct{}
@@ -76,11 +90,14 @@ func (ResolveRollbackTargetsTask) Name() string { return "ResolveRollbackTargets
 
 // Execute implements Task.
 func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	sc := run.Stage.Context
-	if _, done := stages.Lookup(sc, keyRestorePin); done {
+	cfg, err := stages.ConfigOf[*rollbackConfig](run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if cfg.RestorePinned != nil {
 		return stages.Succeeded(), nil
 	}
-	l, err := locationOf(sc)
+	l, err := cfg.location()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -88,16 +105,14 @@ func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) 
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	rc, _ := sc["rollbackContext"].(map[string]any)
 	current, restore := "", ""
-	if rc != nil {
-		current, _, _ = stages.String(rc, keyRollback)
-		restore, _, _ = stages.String(rc, keyRestore)
+	if rc := cfg.RollbackContext; rc != nil {
+		current, restore = rc.RollbackServerGroupName, rc.RestoreServerGroupName
 	}
 	if current == "" {
-		current, _, _ = stages.String(sc, "serverGroupName")
+		current = cfg.ServerGroupName
 	}
-	cluster := clusterName(sc)
+	cluster := cfg.clusterName()
 	if cluster == "" {
 		cluster = naming.ClusterOf(current)
 	}
@@ -133,30 +148,49 @@ func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) 
 	}
 	desired := max(cur.Capacity.Desired, prev.Capacity.Desired, 1)
 	pinned := providers.Capacity{Min: desired, Max: max(prev.Capacity.Max, desired), Desired: desired}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"region": l.Region, "credentials": l.Account, "cloudProvider": c.Account.Provider,
-		keyRollback: cur.Name, keyRestore: prev.Name,
-		keyRestoreOrig: capacityMap(prev.Capacity), keyRestorePin: capacityMap(pinned),
-	}, Outputs: map[string]any{keyRollback: cur.Name, keyRestore: prev.Name}}, nil
+	targets := rollbackTargetNames{Rollback: cur.Name, Restore: prev.Name}
+	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedRollback{
+		Region: l.Region, Credentials: l.Account, CloudProvider: c.Account.Provider,
+		rollbackTargetNames: targets, RestoreOriginal: prev.Capacity, RestorePinned: pinned,
+	}), Outputs: record(targets)}, nil
+}
+
+// rollbackTargetNames are the server groups a rollback rolls back and
+// restores, as Spinnaker names them in its context and outputs.
+type rollbackTargetNames struct {
+	Rollback string `json:"rollbackServerGroupName"`
+	Restore  string `json:"restoreServerGroupName"`
+}
+
+// resolvedRollback is what ResolveRollbackTargets records, read back by
+// rollbackConfig.
+type resolvedRollback struct {
+	Region        string `json:"region"`
+	Credentials   string `json:"credentials"`
+	CloudProvider string `json:"cloudProvider"`
+	rollbackTargetNames
+	RestoreOriginal providers.Capacity `json:"restoreOriginalCapacity"`
+	RestorePinned   providers.Capacity `json:"restorePinnedCapacity"`
 }
 
 // rollbackTargets reads what ResolveRollbackTargets recorded.
-func rollbackTargets(run *stages.Run) (Location, *providers.Cloud, string, string, error) {
-	sc := run.Stage.Context
-	l, err := locationOf(sc)
+func rollbackTargets(run *stages.Run) (*rollbackConfig, Location, *providers.Cloud, error) {
+	cfg, err := stages.ConfigOf[*rollbackConfig](run)
 	if err != nil {
-		return l, nil, "", "", err
+		return nil, Location{}, nil, err
+	}
+	l, err := cfg.location()
+	if err != nil {
+		return nil, l, nil, err
 	}
 	c, err := cloudAt(run, l)
 	if err != nil {
-		return l, nil, "", "", err
+		return nil, l, nil, err
 	}
-	cur, _, _ := stages.String(sc, keyRollback)
-	prev, _, _ := stages.String(sc, keyRestore)
-	if cur == "" || prev == "" {
-		return l, nil, "", "", fmt.Errorf("the rollback targets were not resolved")
+	if cfg.Rollback == "" || cfg.Restore == "" || cfg.RestorePinned == nil {
+		return nil, l, nil, fmt.Errorf("the rollback targets were not resolved")
 	}
-	return l, c, cur, prev, nil
+	return cfg, l, c, nil
 }
 
 // EnableRestoreServerGroupTask puts the server group being restored back
@@ -168,12 +202,12 @@ func (EnableRestoreServerGroupTask) Name() string { return "EnableRestoreServerG
 
 // Execute implements Task.
 func (EnableRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, _, prev, err := rollbackTargets(run)
+	cfg, l, c, err := rollbackTargets(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	if err := c.ServerGroups.SetEnabled(ctx, l.Region, prev, true); err != nil {
-		return stages.Failed("enable %s: %v", prev, err), nil
+	if err := c.ServerGroups.SetEnabled(ctx, l.Region, cfg.Restore, true); err != nil {
+		return stages.Failed("enable %s: %v", cfg.Restore, err), nil
 	}
 	return stages.Succeeded(), nil
 }
@@ -187,16 +221,16 @@ func (ResizeRestoreServerGroupTask) Name() string { return "ResizeRestoreServerG
 
 // Execute implements Task.
 func (ResizeRestoreServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, _, prev, err := rollbackTargets(run)
+	cfg, l, c, err := rollbackTargets(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	pinned, _, err := capacityOf(run.Stage.Context, keyRestorePin)
+	pinned, err := checkCapacity(*cfg.RestorePinned)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return stages.Failed("restorePinnedCapacity: %v", err), nil
 	}
-	if err := c.ServerGroups.Resize(ctx, l.Region, prev, pinned); err != nil {
-		return stages.Failed("resize %s: %v", prev, err), nil
+	if err := c.ServerGroups.Resize(ctx, l.Region, cfg.Restore, pinned); err != nil {
+		return stages.Failed("resize %s: %v", cfg.Restore, err), nil
 	}
 	return stages.Succeeded(), nil
 }
@@ -210,7 +244,15 @@ func (WaitForRestoreUpInstancesTask) Name() string { return "WaitForRestoreUpIns
 
 // Execute implements Task.
 func (WaitForRestoreUpInstancesTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return waitForUp(ctx, run, keyRestore)
+	cfg, err := stages.ConfigOf[*rollbackConfig](run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	l, err := cfg.location()
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	return waitForUp(ctx, run, nil, l, cfg.Restore, false)
 }
 
 // DisableRolledBackServerGroupTask takes the rolled-back server group out
@@ -222,10 +264,11 @@ func (DisableRolledBackServerGroupTask) Name() string { return "DisableRolledBac
 
 // Execute implements Task.
 func (DisableRolledBackServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, cur, _, err := rollbackTargets(run)
+	cfg, l, c, err := rollbackTargets(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
+	cur := cfg.Rollback
 	if err := guardCheck(ctx, run, c, l, naming.ClusterOf(cur), "disable "+cur, Disabling(cur)); err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -243,15 +286,18 @@ func (RestoreMinCapacityTask) Name() string { return "RestoreMinCapacity" }
 
 // Execute implements Task.
 func (RestoreMinCapacityTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, c, _, prev, err := rollbackTargets(run)
+	cfg, l, c, err := rollbackTargets(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	pinned, _, _ := capacityOf(run.Stage.Context, keyRestorePin)
-	orig, _, _ := capacityOf(run.Stage.Context, keyRestoreOrig)
+	pinned, _ := checkCapacity(*cfg.RestorePinned)
+	var orig providers.Capacity
+	if cfg.RestoreOriginal != nil {
+		orig, _ = checkCapacity(*cfg.RestoreOriginal)
+	}
 	restored := providers.Capacity{Min: min(orig.Min, pinned.Desired), Max: pinned.Max, Desired: pinned.Desired}
-	if err := c.ServerGroups.Resize(ctx, l.Region, prev, restored); err != nil {
-		return stages.Failed("resize %s: %v", prev, err), nil
+	if err := c.ServerGroups.Resize(ctx, l.Region, cfg.Restore, restored); err != nil {
+		return stages.Failed("resize %s: %v", cfg.Restore, err), nil
 	}
 	return stages.Succeeded(), nil
 }

@@ -2,8 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -30,192 +31,242 @@ func (d *DeployStage) Type() string { return d.typ }
 
 // Validate implements Definition.
 func (d *DeployStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	if d.typ == "deploy" && strategyDeploysParent(cfg) {
-		validateTrafficOptions(cfg, &p)
+	var cfg deployConfig
+	exprs, p := stages.DecodeConfig(s, &cfg)
+	if d.typ == "deploy" && cfg.deploysParent() {
+		if opt := cfg.TrafficOptions; !stages.IsExpression(opt) && checkTrafficOptions(opt) != nil {
+			p.Add("trafficOptions", "%q is not inherit, enable or disable", opt)
+		}
 		return p
 	}
-	cluster, path, ok := clusterConfig(cfg, &p, d.typ == "deploy")
-	if !ok {
+	switch {
+	case exprs["clusters"] || (cfg.Clusters == nil && hasProblem(p, "clusters")):
+		return p
+	case cfg.Clusters == nil && d.typ == "deploy":
+		p.Add("clusters", "is required: the cluster to deploy")
+		return p
+	case cfg.Clusters != nil && len(cfg.Clusters) != 1:
+		p.Add("clusters", "gennaker deploys one cluster per stage, got %d; add a stage per cluster", len(cfg.Clusters))
 		return p
 	}
-	validateCluster(d.env, cluster, path, &p)
-	return p
-}
-
-// clusterConfig returns the one cluster a deploy stage deploys and the path
-// its fields are reported under.
-func clusterConfig(cfg map[string]any, p *stages.Problems, required bool) (map[string]any, string, bool) {
-	raw, ok := cfg["clusters"]
-	if !ok || raw == nil {
-		if required {
-			p.Add("clusters", "is required: the cluster to deploy")
-			return nil, "", false
-		}
-		return cfg, "", true
-	}
-	list, isList := raw.([]any)
-	if !isList {
-		if stages.IsExpression(raw) {
-			return nil, "", false
-		}
-		p.Add("clusters", "must be a list with one cluster, not %s", stages.Describe(raw))
-		return nil, "", false
-	}
-	if len(list) != 1 {
-		p.Add("clusters", "gennaker deploys one cluster per stage, got %d; add a stage per cluster", len(list))
-		return nil, "", false
-	}
-	m, isMap := list[0].(map[string]any)
-	if !isMap {
-		p.Add("clusters[0]", "must be an object, not %s", stages.Describe(list[0]))
-		return nil, "", false
-	}
-	return m, "clusters[0]", true
-}
-
-func validateCluster(env *deployEnv, c map[string]any, path string, p *stages.Problems) {
-	validateLocation(env, c, path, p)
-	for _, k := range []string{"application", "stack", "freeFormDetails", "strategy", "healthCheckPath"} {
-		if err := stages.ReadsString(c, k); err != nil && !stages.IsExpression(c[k]) {
-			p.Add(stages.JoinPath(path, k), "%v", strings.TrimPrefix(err.Error(), k+": "))
-		}
-	}
-	app, _ := c["application"].(string)
-	stack, _ := c["stack"].(string)
-	detail, _ := c["freeFormDetails"].(string)
-	if app != "" && !stages.IsExpression(app) && !stages.IsExpression(stack) && !stages.IsExpression(detail) {
-		if _, err := naming.NewCluster(app, stack, detail); err != nil {
-			p.Add(stages.JoinPath(path, "application"), "%v", err)
-		}
-	}
-	if !stages.IsExpression(c["capacity"]) {
-		if _, ok, err := capacityOf(c, "capacity"); err != nil {
-			p.Add(stages.JoinPath(path, "capacity"), "%v", strings.TrimPrefix(err.Error(), "capacity: "))
-		} else if !ok {
-			p.Add(stages.JoinPath(path, "capacity"), "is required: {min, max, desired}")
-		}
-	}
-	if strat, _ := c["strategy"].(string); !stages.IsExpression(strat) {
-		if _, err := strategyFor(strat); err != nil {
-			p.Add(stages.JoinPath(path, "strategy"), "%v", err)
-		}
-	}
-	validateCustom(c, path, p)
-	if !stages.IsExpression(c["pipelineBeforeCleanup"]) {
-		if _, err := beforeCleanupOf(c); err != nil {
-			p.Add(stages.JoinPath(path, "pipelineBeforeCleanup"), "%v", strings.TrimPrefix(err.Error(), "pipelineBeforeCleanup "))
-		}
-	}
-	if a, ok := c["artifact"].(map[string]any); ok {
-		prov, _ := c["cloudProvider"].(string)
-		if t, _ := a["type"].(string); prov == "local" && t != "" && t != "local/command" && !stages.IsExpression(t) {
-			p.Add(stages.JoinPath(path, "artifact.type"), "the local provider runs local/command artifacts, not %q", t)
-		}
-	}
-	for _, k := range []string{"maxRemainingAsgs", "delayBeforeDisableSec", "delayBeforeScaleDownSec", "delayBeforeCleanup"} {
-		if !stages.IsExpression(c[k]) {
-			if n, _, err := stages.Int(c, k); err != nil {
-				p.AddErr(fmt.Errorf("%s: %w", stages.JoinPath(path, k), unwrapField(err)))
-			} else if n < 0 {
-				p.Add(stages.JoinPath(path, k), "must not be negative, got %d", n)
+	path := ""
+	if cfg.Clusters != nil {
+		path = stages.Path("clusters", 0)
+		for _, pr := range p {
+			if pr.Path == path {
+				return p // not an object: nothing in it to check
 			}
 		}
 	}
-	if !stages.IsExpression(c["targetPercentages"]) {
-		if _, err := targetPercentages(c); err != nil {
-			p.Add(stages.JoinPath(path, "targetPercentages"), "%v", err)
+	validateCluster(d.env, s, cfg.spec(), path, exprs, &p)
+	return p
+}
+
+// validateCluster checks the cluster a deploy or clone creates a server
+// group in, at path, with its strategy's fields.
+func validateCluster(env *deployEnv, s *model.Stage, c *clusterSpec, path string, exprs stages.Expressions, p *stages.Problems) {
+	c.locationFields.validate(env, path, p)
+	if c.Application != "" && !stages.IsExpression(c.Application) && !stages.IsExpression(c.Stack) && !stages.IsExpression(c.FreeFormDetails) {
+		if _, err := naming.NewCluster(c.Application, c.Stack, c.FreeFormDetails); err != nil {
+			p.Add(stages.Path(path, "application"), "%v", err)
 		}
 	}
-}
-
-func unwrapField(err error) error {
-	_, msg, ok := strings.Cut(err.Error(), ": ")
-	if !ok {
-		return err
+	if at := stages.Path(path, "capacity"); !exprs.Has(at) && !hasProblem(*p, at) {
+		if c.Capacity == nil {
+			p.Add(at, "is required: {min, max, desired}")
+		} else if _, err := checkCapacity(*c.Capacity); err != nil {
+			p.Add(at, "%v", err)
+		}
 	}
-	return fmt.Errorf("%s", msg)
+	if t, _ := c.Artifact["type"].(string); c.cloudProvider() == "local" && t != "" && t != "local/command" && !stages.IsExpression(t) {
+		p.Add(stages.Path(path, "artifact", "type"), "the local provider runs local/command artifacts, not %q", t)
+	}
+	if stages.IsExpression(c.Strategy) {
+		return
+	}
+	strat, err := strategyFor(c.Strategy)
+	if err != nil {
+		p.Add(stages.Path(path, "strategy"), "%v", err)
+		return
+	}
+	*p = append(*p, strat.decode(fieldDecoder{inClusters: path != "", decode: func(cfg any) stages.Problems {
+		more, probs := stages.DecodeConfig(s, cfg)
+		maps.Copy(exprs, more)
+		return probs
+	}})...)
+	strat.validate(path, exprs, p)
 }
 
-// Plan implements Definition: the cluster lock around the strategy's steps.
+// Config implements Configurer.
+func (d *DeployStage) Config(s *model.StageExecution) (any, error) {
+	return decodeDeploy(s)
+}
+
+// Plan implements Definition: the strategy's steps.
 func (d *DeployStage) Plan(s *model.StageExecution) ([]string, error) {
-	if d.typ == "deploy" && strategyDeploysParent(s.Context) {
+	cfg, err := decodeDeploy(s)
+	if err != nil {
+		return nil, err
+	}
+	if d.typ == "deploy" && cfg.deploysParent() {
 		// A strategy pipeline's deploy: the parent's cluster, strategy none.
-		steps, err := planDeploy("none", nil)
+		steps, err := (&noneStrategy{}).plan()
 		return append([]string{ResolveStrategyClusterTask{}.Name()}, steps...), err
 	}
-	var p stages.Problems
-	cluster, _, ok := clusterConfig(s.Context, &p, d.typ == "deploy")
-	if !ok {
-		return nil, fmt.Errorf("%s", problemsText(p))
+	if d.typ == "deploy" && cfg.Clusters == nil {
+		return nil, errors.New("clusters: is required: the cluster to deploy")
 	}
-	strat, _, err := stages.String(cluster, "strategy")
-	if err != nil {
+	if cfg.spec() == nil {
+		return nil, errors.New("clusters: gennaker deploys one cluster per stage, got 0; add a stage per cluster")
+	}
+	return cfg.strategy().plan()
+}
+
+// deployConfig is the configuration of the stages that create a server
+// group (deploy, createServerGroup, cloneServerGroup), with what their
+// tasks record as they go.
+type deployConfig struct {
+	stageFields
+	// clusterSpec is the cluster when the stage holds it at the top level
+	// (createServerGroup, cloneServerGroup). Its location fields are also
+	// where AllocateServerGroupName records the account and region the
+	// deploy acts in.
+	clusterSpec
+	// Clusters holds the cluster as its one entry (deploy). An empty list
+	// is a strategy pipeline's deploy of its parent's cluster.
+	Clusters []clusterSpec `json:"clusters"`
+	// TrafficOptions is a strategy pipeline deploy's inherit, enable or
+	// disable.
+	TrafficOptions string `json:"trafficOptions"`
+	// Source is a clone's source server group.
+	Source *cloneSource `json:"source"`
+	deployState
+}
+
+// clusterSpec is the cluster a deploy creates a server group in.
+type clusterSpec struct {
+	locationFields
+	Application     string              `json:"application"`
+	Stack           string              `json:"stack"`
+	FreeFormDetails string              `json:"freeFormDetails"`
+	Capacity        *providers.Capacity `json:"capacity"`
+	// Strategy names the deployment strategy; its own fields are decoded
+	// by the strategy (strategies).
+	Strategy string `json:"strategy"`
+	// Artifact is what the instances run, as its provider reads it.
+	Artifact        map[string]any `json:"artifact"`
+	LoadBalancers   []string       `json:"loadBalancers"`
+	HealthCheckPath string         `json:"healthCheckPath"`
+	Rollback        struct {
+		OnFailure bool `json:"onFailure"`
+	} `json:"rollback"`
+	// SuspendedProcesses holding AddToLoadBalancer creates the server
+	// group out of rotation, as a strategy pipeline's trafficOptions
+	// disable sets it.
+	SuspendedProcesses []string `json:"suspendedProcesses"`
+
+	strategy strategy
+}
+
+func (c *clusterSpec) cloudProvider() string {
+	if c.CloudProvider != "" {
+		return c.CloudProvider
+	}
+	return c.Provider
+}
+
+// deployState is what the tasks of a deploy record for the later ones.
+type deployState struct {
+	// ServerGroupName is the new server group, once allocated.
+	ServerGroupName string `json:"serverGroupName"`
+	// SourceServerGroups served before the deploy, with their capacities,
+	// which a rollback restores.
+	SourceServerGroups []string                      `json:"sourceServerGroups"`
+	SourceCapacities   map[string]providers.Capacity `json:"sourceCapacities"`
+	// Deployed is Spinnaker's deploy.server.groups, region to names; set
+	// once a server group name is allocated.
+	Deployed map[string][]string `json:"deploy.server.groups"`
+	// ClusterLock names the lease the deploy holds.
+	ClusterLock string `json:"clusterLock"`
+	// StrategyExecutionID is the custom strategy's pipeline run.
+	StrategyExecutionID string `json:"executionId"`
+	// BeforeCleanupExecutionID is the rolling step's validation run.
+	BeforeCleanupExecutionID string             `json:"pipelineBeforeCleanupExecutionId"`
+	BeforeCleanupRuns        []beforeCleanupRun `json:"pipelineBeforeCleanupExecutions"`
+	// CloneSource is set once a clone's source was read.
+	CloneSource string `json:"cloneSource"`
+}
+
+// decodeDeploy decodes a running deploy, createServerGroup or
+// cloneServerGroup stage, with its strategy's fields.
+func decodeDeploy(s *model.StageExecution) (*deployConfig, error) {
+	var d deployConfig
+	p := stages.Decode(s.Context, &d)
+	if len(d.Clusters) > 1 {
+		p.Add("clusters", "gennaker deploys one cluster per stage, got %d; add a stage per cluster", len(d.Clusters))
+	}
+	if spec := d.spec(); spec != nil && len(p) == 0 {
+		strat, err := strategyFor(spec.Strategy)
+		if err != nil {
+			at := "strategy"
+			if d.Clusters != nil {
+				at = stages.Path("clusters", 0, at)
+			}
+			p.Add(at, "%v", err)
+		} else {
+			p = append(p, strat.decode(fieldDecoder{
+				decode:     func(cfg any) stages.Problems { return stages.Decode(s.Context, cfg) },
+				inClusters: d.Clusters != nil,
+			})...)
+			spec.strategy = strat
+		}
+	}
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	return planDeploy(strat, cluster)
+	return &d, nil
 }
 
-func problemsText(p stages.Problems) string {
-	parts := make([]string, 0, len(p))
-	for _, pr := range p {
-		parts = append(parts, stages.JoinPath(pr.Path, "")+": "+pr.Message)
-	}
-	return strings.Join(parts, "; ")
+// deployConfigOf is the deploy's configuration for this task call.
+func deployConfigOf(run *stages.Run) (*deployConfig, error) {
+	return configOf(run, decodeDeploy)
 }
 
-// planDeploy wraps a strategy's steps in the cluster lock and the name
-// allocation every deploy shares, unless the strategy replaces them.
-func planDeploy(strategy string, cluster map[string]any) ([]string, error) {
-	strat, err := strategyFor(strategy)
-	if err != nil {
-		return nil, err
-	}
-	steps, err := strat.plan(cluster)
-	if err != nil {
-		return nil, err
-	}
-	if strat.replacesBasicSteps {
-		return steps, nil
-	}
-	out := []string{AcquireClusterLockTask{}.Name(), AllocateServerGroupNameTask{}.Name()}
-	out = append(out, steps...)
-	return append(out, ReleaseClusterLockTask{}.Name()), nil
+// deploysParent reports whether the stage is a strategy pipeline's deploy
+// whose cluster comes from the custom strategy that runs it: its clusters
+// is an empty list.
+func (d *deployConfig) deploysParent() bool {
+	return d.Clusters != nil && len(d.Clusters) == 0
 }
 
-// strategyPlan returns a strategy's steps for a cluster's configuration.
-type strategyPlan func(cluster map[string]any) ([]string, error)
-
-// deployStrategy is how a deploy moves traffic to its new server group.
-type deployStrategy struct {
-	plan strategyPlan
-	// replacesBasicSteps: the strategy allocates and creates no server
-	// group itself (custom: its pipeline does), so no cluster lock either.
-	replacesBasicSteps bool
-}
-
-// strategyFor is the one place a deployment strategy is chosen.
-func strategyFor(name string) (deployStrategy, error) {
-	switch name {
-	case "", "none":
-		return deployStrategy{plan: noneStrategy}, nil
-	case "redblack":
-		return deployStrategy{plan: redBlackStrategy}, nil
-	case "highlander":
-		return deployStrategy{plan: highlanderStrategy}, nil
-	case "rollingredblack":
-		return deployStrategy{plan: rollingRedBlackStrategy}, nil
-	case "custom":
-		return deployStrategy{plan: customStrategy, replacesBasicSteps: true}, nil
-	default:
-		return deployStrategy{}, fmt.Errorf("unknown deployment strategy %q (known: none, redblack, highlander, rollingredblack, custom)", name)
+// spec is the cluster the stage deploys: clusters[0], or the top level.
+// Nil while a strategy pipeline's deploy has not resolved its parent's.
+func (d *deployConfig) spec() *clusterSpec {
+	if d.Clusters == nil {
+		return &d.clusterSpec
 	}
+	if len(d.Clusters) == 0 {
+		return nil
+	}
+	return &d.Clusters[0]
 }
 
-// deploySpec is a deploy stage's cluster, read from its context.
+// strategy is the cluster's decoded strategy; none when there is no
+// cluster yet.
+func (d *deployConfig) strategy() strategy {
+	if spec := d.spec(); spec != nil && spec.strategy != nil {
+		return spec.strategy
+	}
+	return &noneStrategy{}
+}
+
+// isDeploy reports whether a server group name was allocated: whether
+// there is a deploy to clean up.
+func (d *deployConfig) isDeploy() bool { return d != nil && d.Deployed != nil }
+
+// deploySpec is a deploy stage's cluster, resolved to what a server group
+// is created from.
 type deploySpec struct {
-	raw      map[string]any
 	location Location
 	cluster  naming.Cluster
 	capacity providers.Capacity
@@ -223,84 +274,84 @@ type deploySpec struct {
 	lbs      []string
 	health   string
 	rollback bool
-	// disabled creates the server group out of rotation (suspendedProcesses
-	// holds AddToLoadBalancer, as a strategy pipeline's trafficOptions
-	// disable sets it).
+	// disabled creates the server group out of rotation.
 	disabled bool
+	strategy strategy
 }
 
-// deployClusterOf reads the deploy stage's cluster.
-func deployClusterOf(run *stages.Run) (deploySpec, error) {
-	var p stages.Problems
-	c, _, ok := clusterConfig(run.Stage.Context, &p, false)
-	if !ok {
-		return deploySpec{}, fmt.Errorf("%s", problemsText(p))
+// resolve checks the cluster and resolves it to what a server group is
+// created from.
+func (d *deployConfig) resolve(run *stages.Run) (deploySpec, error) {
+	c := d.spec()
+	if c == nil {
+		return deploySpec{}, errors.New("clusters: gennaker deploys one cluster per stage, got 0; add a stage per cluster")
 	}
-	d := deploySpec{raw: c}
+	out := deploySpec{strategy: d.strategy(), lbs: c.LoadBalancers, health: c.HealthCheckPath, rollback: c.Rollback.OnFailure}
 	var err error
-	if d.location, err = locationOf(c); err != nil {
-		return d, err
+	if out.location, err = c.location(); err != nil {
+		return out, err
 	}
-	app, _, err := stages.String(c, "application")
-	if err != nil {
-		return d, err
-	}
+	app := c.Application
 	if app == "" && run.Execution != nil {
 		app = string(run.Execution.Application)
 	}
-	stack, _, _ := stages.String(c, "stack")
-	detail, _, _ := stages.String(c, "freeFormDetails")
-	if d.cluster, err = naming.NewCluster(app, stack, detail); err != nil {
-		return d, err
+	if out.cluster, err = naming.NewCluster(app, c.Stack, c.FreeFormDetails); err != nil {
+		return out, err
 	}
-	capacity, ok, err := capacityOf(c, "capacity")
-	switch {
-	case err != nil:
-		return d, err
-	case !ok:
-		return d, fmt.Errorf("capacity is required: {min, max, desired}")
+	if c.Capacity == nil {
+		return out, fmt.Errorf("capacity is required: {min, max, desired}")
 	}
-	d.capacity = capacity
-	if d.lbs, err = stringList(c, "loadBalancers"); err != nil {
-		return d, err
+	if out.capacity, err = checkCapacity(*c.Capacity); err != nil {
+		return out, fmt.Errorf("capacity: %w", err)
 	}
-	d.health, _, _ = stages.String(c, "healthCheckPath")
-	var rb struct {
-		OnFailure bool `json:"onFailure"`
-	}
-	if _, err := stages.DecodeField(c, "rollback", &rb); err != nil {
-		return d, err
-	}
-	d.rollback = rb.OnFailure
-	var suspended []string
-	if _, err := stages.DecodeField(c, "suspendedProcesses", &suspended); err != nil {
-		return d, err
-	}
-	d.disabled = slices.Contains(suspended, suspendedAddToLoadBalancer)
-	d.artifact = artifactFor(run, c, d.location.Region)
-	return d, nil
+	out.disabled = slices.Contains(c.SuspendedProcesses, suspendedAddToLoadBalancer)
+	out.artifact = artifactFor(run.Execution, c.Artifact, out.location.Region)
+	return out, nil
 }
 
-// artifactFor is the cluster's artifact, else the image an earlier
+// target is the account, region and server group the deploy acts on, as
+// AllocateServerGroupName recorded them.
+func (d *deployConfig) target() (Location, string, error) {
+	l, err := d.clusterSpec.location()
+	if err != nil {
+		return l, "", err
+	}
+	if d.ServerGroupName == "" {
+		return l, "", fmt.Errorf("%s: no server group was chosen", keyServerGroup)
+	}
+	return l, d.ServerGroupName, nil
+}
+
+// targetCloud is target with the account's view of its provider.
+func (d *deployConfig) targetCloud(run *stages.Run) (Location, string, *providers.Cloud, error) {
+	l, name, err := d.target()
+	if err != nil {
+		return l, "", nil, err
+	}
+	c, err := cloudAt(run, l)
+	return l, name, c, err
+}
+
+// artifactFor is the cluster's own artifact, else the image an earlier
 // findImageFromCluster stage found in the region, else the trigger's first
 // local/command artifact.
-func artifactFor(run *stages.Run, c map[string]any, region string) map[string]any {
-	if a, ok := c["artifact"].(map[string]any); ok {
-		return a
+func artifactFor(e *model.Execution, own map[string]any, region string) map[string]any {
+	if own != nil {
+		return own
 	}
-	if run.Execution == nil {
+	if e == nil {
 		return nil
 	}
-	for i := len(run.Execution.Stages) - 1; i >= 0; i-- {
-		details, _ := run.Execution.Stages[i].Outputs["deploymentDetails"].([]any)
-		for _, d := range details {
-			m, _ := d.(map[string]any)
-			if a, ok := m["artifact"].(map[string]any); ok && (m["region"] == region || m["region"] == nil) {
-				return a
+	for i := len(e.Stages) - 1; i >= 0; i-- {
+		var found foundImage
+		_ = stages.Decode(e.Stages[i].Outputs, &found) // another stage's outputs: take what fits
+		for _, d := range found.DeploymentDetails {
+			if d.Artifact != nil && (d.Region == "" || d.Region == region) {
+				return d.Artifact
 			}
 		}
 	}
-	for _, a := range run.Execution.Trigger.Artifacts {
+	for _, a := range e.Trigger.Artifacts {
 		if a.Type == "local/command" {
 			out := map[string]any{"type": a.Type, "name": a.Name, "version": a.Version, "reference": a.Reference}
 			for k, v := range a.Extra {
@@ -312,54 +363,8 @@ func artifactFor(run *stages.Run, c map[string]any, region string) map[string]an
 	return nil
 }
 
-// targetPercentages reads a rolling red/black's steps: ascending
-// percentages ending at 100 (default [50, 100]).
-func targetPercentages(c map[string]any) ([]int, error) {
-	var pcts []int
-	if _, err := stages.DecodeField(c, "targetPercentages", &pcts); err != nil {
-		return nil, fmt.Errorf("must be a list of percentages")
-	}
-	if len(pcts) == 0 {
-		return []int{50, 100}, nil
-	}
-	prev := 0
-	for _, p := range pcts {
-		if p <= prev || p > 100 {
-			return nil, fmt.Errorf("must rise from above 0 to 100, got %v", pcts)
-		}
-		prev = p
-	}
-	if prev != 100 {
-		pcts = append(pcts, 100)
-	}
-	return pcts, nil
-}
-
-// Context keys the deploy tasks share.
-const (
-	keyServerGroup = "serverGroupName"
-	keySources     = "sourceServerGroups"
-	keySourceCaps  = "sourceCapacities"
-	keyDeployed    = "deploy.server.groups"
-)
-
-// target is the account, region and server group a task acts on, as an
-// earlier task of the stage recorded it.
-func targetOf(run *stages.Run) (Location, string, *providers.Cloud, error) {
-	l, err := locationOf(run.Stage.Context)
-	if err != nil {
-		return l, "", nil, err
-	}
-	name, _, err := stages.String(run.Stage.Context, keyServerGroup)
-	if err != nil {
-		return l, "", nil, err
-	}
-	if name == "" {
-		return l, "", nil, fmt.Errorf("%s: no server group was chosen", keyServerGroup)
-	}
-	c, err := cloudAt(run, l)
-	return l, name, c, err
-}
+// keyServerGroup is where a stage records the server group it acts on.
+const keyServerGroup = "serverGroupName"
 
 // AllocateServerGroupNameTask decides the new server group's name (the
 // cluster's next version) once, and records which server groups were
@@ -371,23 +376,27 @@ func (AllocateServerGroupNameTask) Name() string { return "AllocateServerGroupNa
 
 // Execute implements Task.
 func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if _, done := run.Stage.Context[keyDeployed]; done {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if d.isDeploy() {
 		return stages.Succeeded(), nil
 	}
-	if r := keepClusterLock(ctx, run); r != nil {
+	if r := keepClusterLock(ctx, run, d); r != nil {
 		return *r, nil
 	}
-	d, err := deployClusterOf(run)
+	spec, err := d.resolve(run)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	c, err := cloudAt(run, d.location)
+	c, err := cloudAt(run, spec.location)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	groups, err := clusterGroups(ctx, c, d.location.Region, d.cluster.String())
+	groups, err := clusterGroups(ctx, c, spec.location.Region, spec.cluster.String())
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
 	name := ""
 	newest, inUse := -1, []int{}
@@ -403,34 +412,50 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run)
 	if name == "" {
 		seq, err := naming.NextSequence(newest, inUse)
 		if err != nil {
-			return deployFailed(ctx, run, "cluster %s: %v", d.cluster, err), nil
+			return deployFailed(ctx, run, d, "cluster %s: %v", spec.cluster, err), nil
 		}
-		name = d.cluster.ServerGroup(seq).String()
+		name = spec.cluster.ServerGroup(seq).String()
 	}
-	sources, caps := []any{}, map[string]any{}
+	l := spec.location
+	state := allocation{
+		Credentials: l.Account, Region: l.Region, CloudProvider: c.Account.Provider,
+		ServerGroupName:    name,
+		SourceServerGroups: []string{},
+		SourceCapacities:   map[string]providers.Capacity{},
+		Deployed:           map[string][]string{l.Region: {name}},
+	}
 	for _, g := range groups {
 		if g.Name != name && !g.Disabled {
-			sources = append(sources, g.Name)
-			caps[g.Name] = map[string]any{"min": g.Capacity.Min, "max": g.Capacity.Max, "desired": g.Capacity.Desired}
+			state.SourceServerGroups = append(state.SourceServerGroups, g.Name)
+			state.SourceCapacities[g.Name] = g.Capacity
 		}
 	}
 	return stages.Result{
-		Status: model.StatusSucceeded,
-		Context: map[string]any{
-			keyServerGroup:  name,
-			"credentials":   d.location.Account,
-			"region":        d.location.Region,
-			"cloudProvider": c.Account.Provider,
-			keySources:      sources,
-			keySourceCaps:   caps,
-			keyDeployed:     map[string]any{d.location.Region: []any{name}},
-		},
-		Outputs: map[string]any{
-			keyDeployed:           map[string]any{d.location.Region: []any{name}},
-			"deploy.account.name": d.location.Account,
-			keyServerGroup:        name,
-		},
+		Status:  model.StatusSucceeded,
+		Context: record(state),
+		Outputs: record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
 	}, nil
+}
+
+// allocation is what AllocateServerGroupName records: the location acted
+// in, read back as the deploy's target, and the deploy's state.
+type allocation struct {
+	Credentials   string `json:"credentials"`
+	Region        string `json:"region"`
+	CloudProvider string `json:"cloudProvider"`
+	// Only the fields it sets; the rest of deployState stays as it is.
+	ServerGroupName    string                        `json:"serverGroupName"`
+	SourceServerGroups []string                      `json:"sourceServerGroups"`
+	SourceCapacities   map[string]providers.Capacity `json:"sourceCapacities"`
+	Deployed           map[string][]string           `json:"deploy.server.groups"`
+}
+
+// deployOutputs are Spinnaker's outputs of a deploy, which later stages
+// (and expressions such as ${#deployedServerGroups()}) read.
+type deployOutputs struct {
+	Deployed        map[string][]string `json:"deploy.server.groups"`
+	Account         string              `json:"deploy.account.name"`
+	ServerGroupName string              `json:"serverGroupName"`
 }
 
 // CreateServerGroupTask creates the allocated server group; a retry finds
@@ -442,39 +467,51 @@ func (CreateServerGroupTask) Name() string { return "CreateServerGroup" }
 
 // Execute implements Task.
 func (CreateServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if r := keepClusterLock(ctx, run); r != nil {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if r := keepClusterLock(ctx, run, d); r != nil {
 		return *r, nil
 	}
-	d, err := deployClusterOf(run)
+	spec, err := d.resolve(run)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	_, name, c, err := targetOf(run)
+	_, name, c, err := d.targetCloud(run)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	capacity := d.capacity
-	if strat, _, _ := stages.String(d.raw, "strategy"); strat == "rollingredblack" {
-		capacity = providers.Capacity{Min: 0, Max: d.capacity.Max, Desired: 0} // grown step by step
+	capacity := spec.capacity
+	if s, ok := spec.strategy.(emptyStart); ok {
+		capacity = s.initialCapacity(capacity)
 	}
 	creator, err := run.Services.Providers.ServerGroupCreator(c.Account.Name, c.Account.Provider)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
 	g, err := creator.Create(ctx, providers.ServerGroupSpec{
 		Name:            name,
-		Region:          d.location.Region,
+		Region:          spec.location.Region,
 		Capacity:        capacity,
-		Disabled:        d.disabled,
-		Artifact:        d.artifact,
-		LoadBalancers:   d.lbs,
-		HealthCheckPath: d.health,
+		Disabled:        spec.disabled,
+		Artifact:        spec.artifact,
+		LoadBalancers:   spec.lbs,
+		HealthCheckPath: spec.health,
 		Provenance:      provenanceOf(run),
 	})
 	if err != nil {
-		return deployFailed(ctx, run, "create server group %s in %s: %v", name, d.location, err), nil
+		return deployFailed(ctx, run, d, "create server group %s in %s: %v", name, spec.location, err), nil
 	}
 	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"artifact": g.Artifact}}, nil
+}
+
+// recordedTarget is the configuration of a stage whose earlier task
+// recorded the server group it acts on: a deploy's new server group, or
+// a server group stage's target.
+type recordedTarget interface {
+	// target is the location and name of the server group.
+	target() (Location, string, error)
 }
 
 // WaitForUpInstancesTask waits until every desired instance of the stage's
@@ -491,61 +528,78 @@ func (WaitForUpInstancesTask) Timeout(s *model.StageExecution) time.Duration {
 
 // Execute implements Task.
 func (WaitForUpInstancesTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return waitForUp(ctx, run, keyServerGroup)
+	cfg, err := configOf(run, func(s *model.StageExecution) (recordedTarget, error) { return decodeDeploy(s) })
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	d, _ := cfg.(*deployConfig)
+	if r := keepClusterLock(ctx, run, d); r != nil {
+		return *r, nil
+	}
+	l, name, err := cfg.target()
+	if err != nil {
+		return deployFailed(ctx, run, d, "%v", err), nil
+	}
+	outOfRotation := false
+	if d.isDeploy() {
+		spec, err := d.resolve(run)
+		outOfRotation = err == nil && spec.disabled
+	}
+	return waitForUp(ctx, run, d, l, name, outOfRotation)
 }
 
 // Cancel implements Canceler: a deploy that times out or is canceled while
 // its server group comes up rolls back if asked to.
 func (WaitForUpInstancesTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cleanUpDeploy(ctx, run)
+	cfg, err := configOf(run, func(s *model.StageExecution) (recordedTarget, error) { return decodeDeploy(s) })
+	if err != nil {
+		return nil, err
+	}
+	d, _ := cfg.(*deployConfig)
+	return cleanUpDeploy(ctx, run, d)
 }
 
-func waitForUp(ctx context.Context, run *stages.Run, key string) (stages.Result, error) {
-	if r := keepClusterLock(ctx, run); r != nil {
-		return *r, nil
-	}
-	l, err := locationOf(run.Stage.Context)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	name, _, _ := stages.String(run.Stage.Context, key)
+// waitForUp polls the server group until its desired instances are up and
+// in rotation, or, created out of rotation by design, healthy. d is the
+// deploy whose step this is, or nil.
+func waitForUp(ctx context.Context, run *stages.Run, d *deployConfig, l Location, name string, outOfRotation bool) (stages.Result, error) {
 	c, err := cloudAt(run, l)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	outOfRotation := key == keyServerGroup && createdDisabled(run)
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
 		g, err := c.ServerGroups.Get(ctx, l.Region, name)
 		if err != nil {
-			return deployFailed(ctx, run, "%v", err), nil
+			return deployFailed(ctx, run, d, "%v", err), nil
 		}
-		counts := map[string]any{"up": g.Counts.Up, "down": g.Counts.Down, "starting": g.Counts.Starting, "desired": g.Capacity.Desired}
+		seen := record(struct {
+			Counts instanceCounts `json:"instanceCounts"`
+		}{instanceCounts{Up: g.Counts.Up, Down: g.Counts.Down, Starting: g.Counts.Starting, Desired: g.Capacity.Desired}})
 		if g.Disabled && outOfRotation {
 			// Out of rotation by design: healthy is enough.
 			if g.Counts.OutOfService+g.Counts.Up >= g.Capacity.Desired {
-				return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+				return stages.Result{Status: model.StatusSucceeded, Context: seen}, nil
 			}
 		} else if g.Capacity.Desired == 0 || (g.Up() && !g.Disabled) {
-			return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"instanceCounts": counts}}, nil
+			return stages.Result{Status: model.StatusSucceeded, Context: seen}, nil
 		}
-		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"instanceCounts": counts}}, nil
+		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: seen}, nil
 	})
 }
 
-// createdDisabled reports whether the stage is a deploy that creates its
-// server group out of rotation.
-func createdDisabled(run *stages.Run) bool {
-	if _, isDeploy := run.Stage.Context[keyDeployed]; !isDeploy {
-		return false
-	}
-	d, err := deployClusterOf(run)
-	return err == nil && d.disabled
+// instanceCounts is what waitForUp shows of the server group it waits for.
+type instanceCounts struct {
+	Up       int `json:"up"`
+	Down     int `json:"down"`
+	Starting int `json:"starting"`
+	Desired  int `json:"desired"`
 }
 
 // deployFailed fails a deploy task after cleaning up as the cluster's
-// rollback.onFailure asks, and releases the cluster lock.
-func deployFailed(ctx context.Context, run *stages.Run, format string, args ...any) stages.Result {
-	out, err := cleanUpDeploy(ctx, run)
+// rollback.onFailure asks, and releases the cluster lock. With no deploy
+// (d nil) it only fails.
+func deployFailed(ctx context.Context, run *stages.Run, d *deployConfig, format string, args ...any) stages.Result {
+	out, err := cleanUpDeploy(ctx, run, d)
 	msg := fmt.Sprintf(format, args...)
 	if err != nil {
 		msg += fmt.Sprintf(" (and cleaning up failed: %v)", err)
@@ -553,321 +607,68 @@ func deployFailed(ctx context.Context, run *stages.Run, format string, args ...a
 	return stages.FailedWith(out, "%s", msg)
 }
 
+// cleansUpOnCancel gives a deploy step the Cancel most of them share: a
+// canceled deploy cleans up as a failed one does.
+type cleansUpOnCancel struct{}
+
+// Cancel implements Canceler.
+func (cleansUpOnCancel) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return nil, err
+	}
+	return cleanUpDeploy(ctx, run, d)
+}
+
 // cleanUpDeploy undoes a failed deploy when rollback.onFailure is set: the
 // server groups it disabled or scaled down serve again at their capacity,
 // and the new one is destroyed. It always releases the cluster lock. Stages
 // that are not deploys have nothing to clean up.
-func cleanUpDeploy(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	out := map[string]any{}
-	defer func() { _ = releaseClusterLock(ctx, run) }()
-	if _, isDeploy := run.Stage.Context[keyDeployed]; !isDeploy {
-		return out, nil
+func cleanUpDeploy(ctx context.Context, run *stages.Run, d *deployConfig) (map[string]any, error) {
+	if d == nil {
+		return nil, nil
 	}
-	d, err := deployClusterOf(run)
-	if err != nil || !d.rollback {
-		return out, nil
+	defer func() { _ = releaseClusterLock(ctx, run, d) }()
+	if !d.isDeploy() {
+		return nil, nil
 	}
-	l, name, c, err := targetOf(run)
+	spec, err := d.resolve(run)
+	if err != nil || !spec.rollback {
+		return nil, nil
+	}
+	l, name, c, err := d.targetCloud(run)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	sources, _ := stringList(run.Stage.Context, keySources)
-	caps, _ := run.Stage.Context[keySourceCaps].(map[string]any)
-	for _, src := range sources {
-		if capacity, ok, _ := capacityOf(caps, src); ok {
-			if err := c.ServerGroups.Resize(ctx, l.Region, src, capacity); err != nil && !isNotFound(err) {
-				return out, err
+	for _, src := range d.SourceServerGroups {
+		if capacity, ok := d.SourceCapacities[src]; ok {
+			if capacity, err := checkCapacity(capacity); err == nil {
+				if err := c.ServerGroups.Resize(ctx, l.Region, src, capacity); err != nil && !isNotFound(err) {
+					return nil, err
+				}
 			}
 		}
 		if err := c.ServerGroups.SetEnabled(ctx, l.Region, src, true); err != nil && !isNotFound(err) {
-			return out, err
+			return nil, err
 		}
 	}
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
-		return out, err
+		return nil, err
 	}
-	out["rollback"] = map[string]any{"onFailure": true, "destroyedServerGroup": name, "restoredServerGroups": sources}
-	return out, nil
+	return record(struct {
+		Rollback rolledBack `json:"rollback"`
+	}{rolledBack{OnFailure: true, Destroyed: name, Restored: d.SourceServerGroups}}), nil
+}
+
+// rolledBack is what a deploy's cleanup records of its rollback.
+type rolledBack struct {
+	OnFailure bool     `json:"onFailure"`
+	Destroyed string   `json:"destroyedServerGroup"`
+	Restored  []string `json:"restoredServerGroups"`
 }
 
 func isNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), providers.ErrNotFound.Error())
-}
-
-// requireServing waits, inside a strategy step, until the new server group
-// takes traffic: an old one is never disabled before that. It first renews
-// the cluster lock, as every step of a deploy does.
-func requireServing(ctx context.Context, run *stages.Run) (*providers.ServerGroup, Location, *providers.Cloud, *stages.Result) {
-	if r := keepClusterLock(ctx, run); r != nil {
-		return nil, Location{}, nil, r
-	}
-	l, name, c, err := targetOf(run)
-	if err != nil {
-		r := deployFailed(ctx, run, "%v", err)
-		return nil, l, nil, &r
-	}
-	var g *providers.ServerGroup
-	r, _ := pollBriefly(ctx, run, func() (stages.Result, error) {
-		var err error
-		if g, err = c.ServerGroups.Get(ctx, l.Region, name); err != nil {
-			return deployFailed(ctx, run, "%v", err), nil
-		}
-		if !g.Serving() {
-			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": name + " to take traffic"}}, nil
-		}
-		return stages.Succeeded(), nil
-	})
-	if r.Status != model.StatusSucceeded {
-		return nil, l, nil, &r
-	}
-	return g, l, c, nil
-}
-
-// otherGroups are the cluster's server groups other than the new one,
-// oldest first.
-func otherGroups(ctx context.Context, c *providers.Cloud, l Location, newName string) ([]providers.ServerGroup, error) {
-	all, err := clusterGroups(ctx, c, l.Region, naming.ClusterOf(newName))
-	if err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, g := range all {
-		if g.Name != newName {
-			out = append(out, g)
-		}
-	}
-	return out, nil
-}
-
-// DisableOldServerGroupsTask takes the server groups that served before the
-// deploy out of rotation, once the new one takes traffic.
-type DisableOldServerGroupsTask struct{}
-
-// Name implements Task.
-func (DisableOldServerGroupsTask) Name() string { return "DisableOldServerGroups" }
-
-// Execute implements Task.
-func (DisableOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	g, l, c, wait := requireServing(ctx, run)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	var names []string
-	for _, o := range others {
-		if !o.Disabled {
-			names = append(names, o.Name)
-		}
-	}
-	if err := guardCheck(ctx, run, c, l, g.Cluster, "disable "+strings.Join(names, ", "), Disabling(names...)); err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	for _, n := range names {
-		if err := c.ServerGroups.SetEnabled(ctx, l.Region, n, false); err != nil && !isNotFound(err) {
-			return deployFailed(ctx, run, "disable %s: %v", n, err), nil
-		}
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"disabledServerGroups": toAnyList(names)}}, nil
-}
-
-// Cancel implements Canceler.
-func (DisableOldServerGroupsTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cleanUpDeploy(ctx, run)
-}
-
-// ScaleDownOldServerGroupsTask scales the server groups the deploy disabled
-// down to no instances (scaleDown: true); they stay, ready for a rollback.
-type ScaleDownOldServerGroupsTask struct{}
-
-// Name implements Task.
-func (ScaleDownOldServerGroupsTask) Name() string { return "ScaleDownOldServerGroups" }
-
-// Execute implements Task.
-func (ScaleDownOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	g, l, c, wait := requireServing(ctx, run)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	var scaled []string
-	for _, o := range others {
-		if !o.Disabled || o.Capacity.Desired == 0 {
-			continue
-		}
-		if err := guardCheck(ctx, run, c, l, g.Cluster, "scale "+o.Name+" down to 0", Resizing(o.Name, 0)); err != nil {
-			return deployFailed(ctx, run, "%v", err), nil
-		}
-		if err := c.ServerGroups.Resize(ctx, l.Region, o.Name, providers.Capacity{Min: 0, Max: o.Capacity.Max, Desired: 0}); err != nil && !isNotFound(err) {
-			return deployFailed(ctx, run, "scale down %s: %v", o.Name, err), nil
-		}
-		scaled = append(scaled, o.Name)
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"scaledDownServerGroups": toAnyList(scaled)}}, nil
-}
-
-// ShrinkOldServerGroupsTask destroys the oldest server groups of the
-// cluster beyond maxRemainingAsgs (the new one counts and always stays).
-type ShrinkOldServerGroupsTask struct{}
-
-// Name implements Task.
-func (ShrinkOldServerGroupsTask) Name() string { return "ShrinkOldServerGroups" }
-
-// Execute implements Task.
-func (ShrinkOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployClusterOf(run)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	keep, _, _ := stages.Int(d.raw, "maxRemainingAsgs")
-	g, l, c, wait := requireServing(ctx, run)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	excess := len(others) + 1 - max(int(keep), 1)
-	if excess <= 0 {
-		return stages.Succeeded(), nil
-	}
-	doomed := namesOf(others[:min(excess, len(others))])
-	return destroyAll(ctx, run, c, l, g.Cluster, doomed)
-}
-
-// DestroyOldServerGroupsTask destroys every other server group of the
-// cluster (highlander: there can be only one).
-type DestroyOldServerGroupsTask struct{}
-
-// Name implements Task.
-func (DestroyOldServerGroupsTask) Name() string { return "DestroyOldServerGroups" }
-
-// Execute implements Task.
-func (DestroyOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	g, l, c, wait := requireServing(ctx, run)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	return destroyAll(ctx, run, c, l, g.Cluster, namesOf(others))
-}
-
-func destroyAll(ctx context.Context, run *stages.Run, c *providers.Cloud, l Location, cluster string, names []string) (stages.Result, error) {
-	if len(names) == 0 {
-		return stages.Succeeded(), nil
-	}
-	if err := guardCheck(ctx, run, c, l, cluster, "destroy "+strings.Join(names, ", "), Destroying(names...)); err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	for _, n := range names {
-		if err := c.ServerGroups.Destroy(ctx, l.Region, n); err != nil {
-			return deployFailed(ctx, run, "destroy %s: %v", n, err), nil
-		}
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"destroyedServerGroups": toAnyList(names)}}, nil
-}
-
-// ScaleTargetServerGroupTask grows the new server group of a rolling
-// red/black to the next of its targetPercentages of the desired capacity.
-// Each of its occurrences in the plan is one step.
-type ScaleTargetServerGroupTask struct{}
-
-// Name implements Task.
-func (ScaleTargetServerGroupTask) Name() string { return "ScaleTargetServerGroup" }
-
-// Execute implements Task.
-func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if r := keepClusterLock(ctx, run); r != nil {
-		return *r, nil
-	}
-	d, err := deployClusterOf(run)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	pcts, err := targetPercentages(d.raw)
-	if err != nil {
-		return deployFailed(ctx, run, "targetPercentages %v", err), nil
-	}
-	step := 0
-	for _, task := range run.Stage.Tasks[:max(taskIndex(run.Stage), 0)] {
-		if task.Name == t.Name() {
-			step++
-		}
-	}
-	if step >= len(pcts) {
-		return deployFailed(ctx, run, "rolling step %d has no target percentage (targetPercentages %v)", step+1, pcts), nil
-	}
-	pct := pcts[step]
-	n := int(math.Ceil(float64(d.capacity.Desired) * float64(pct) / 100))
-	l, name, c, err := targetOf(run)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	capacity := providers.Capacity{Min: min(d.capacity.Min, n), Max: d.capacity.Max, Desired: n}
-	if err := c.ServerGroups.Resize(ctx, l.Region, name, capacity); err != nil {
-		return deployFailed(ctx, run, "resize %s to %d%% (%d instances): %v", name, pct, n, err), nil
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetPercentage": pct, "targetDesired": n}}, nil
-}
-
-// Cancel implements Canceler.
-func (ScaleTargetServerGroupTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cleanUpDeploy(ctx, run)
-}
-
-// Names of the delays a strategy may plan.
-const (
-	waitBeforeDisable   = "WaitBeforeDisable"
-	waitBeforeScaleDown = "WaitBeforeScaleDown"
-	waitBeforeCleanup   = "WaitBeforeCleanup"
-)
-
-// WaitBeforeTask waits the number of seconds the cluster's field key says,
-// renewing the cluster lock meanwhile.
-type WaitBeforeTask struct {
-	name string
-	key  string
-}
-
-// Name implements Task.
-func (t WaitBeforeTask) Name() string { return t.name }
-
-// Execute implements Task.
-func (t WaitBeforeTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployClusterOf(run)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	secs, _, err := stages.Int(d.raw, t.key)
-	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
-	}
-	if r := keepClusterLock(ctx, run); r != nil {
-		return *r, nil
-	}
-	start, err := stages.TaskStart(run, t.name)
-	if err != nil {
-		return stages.Result{}, err
-	}
-	left := start.Add(time.Duration(secs) * time.Second).Sub(run.Now)
-	if left <= 0 {
-		return stages.Succeeded(), nil
-	}
-	return stages.Result{Status: model.StatusRunning, Backoff: min(left, clusterLockTTL/4), Wake: stages.Sleep}, nil
-}
-
-// Cancel implements Canceler.
-func (t WaitBeforeTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cleanUpDeploy(ctx, run)
 }
 
 func toAnyList(names []string) []any {

@@ -22,56 +22,8 @@ type Location struct {
 	Region        string
 }
 
+// String names the account and region, as messages show them.
 func (l Location) String() string { return l.Account + "/" + l.Region }
-
-// locationOf reads Spinnaker's location fields from a stage context or a
-// cluster: cloudProvider, credentials (or account), and region (or the one
-// entry of regions).
-func locationOf(ctx map[string]any) (Location, error) {
-	var l Location
-	var err error
-	if l.CloudProvider, _, err = stages.String(ctx, "cloudProvider"); err != nil {
-		return l, err
-	}
-	if l.CloudProvider == "" {
-		l.CloudProvider, _, _ = stages.String(ctx, "provider")
-	}
-	if l.Account, _, err = stages.String(ctx, "credentials"); err != nil {
-		return l, err
-	}
-	if l.Account == "" {
-		if l.Account, _, err = stages.String(ctx, "account"); err != nil {
-			return l, err
-		}
-	}
-	if l.Region, _, err = stages.String(ctx, "region"); err != nil {
-		return l, err
-	}
-	if l.Region == "" {
-		var regions []string
-		if _, err := stages.DecodeField(ctx, "regions", &regions); err != nil {
-			return l, err
-		}
-		switch len(regions) {
-		case 0:
-		case 1:
-			l.Region = regions[0]
-		default:
-			return l, fmt.Errorf("regions: gennaker acts in one region per stage, got %d (%s); add a stage per region", len(regions), strings.Join(regions, ", "))
-		}
-	}
-	if l.Account == "" {
-		return l, errors.New("credentials: the account is required")
-	}
-	if l.Region == "" {
-		if l.CloudProvider == "local" || l.Account == providers.LocalAccount {
-			l.Region = providers.LocalRegion
-		} else {
-			return l, errors.New("region: the region is required")
-		}
-	}
-	return l, nil
-}
 
 // cloudAt returns the account's view of its provider, which must serve
 // server groups: every stage of the family but the load balancer ones acts
@@ -159,38 +111,6 @@ func selectTarget(groups []providers.ServerGroup, target string) (*providers.Ser
 	return nil, fmt.Errorf("the cluster has no %s server group (it has %d)", strings.TrimSuffix(target, "_asg_dynamic"), n)
 }
 
-// capacityOf reads a capacity object leniently: numbers or numeric strings.
-func capacityOf(ctx map[string]any, key string) (providers.Capacity, bool, error) {
-	raw, ok := stages.Lookup(ctx, key)
-	if !ok {
-		return providers.Capacity{}, false, nil
-	}
-	m, isMap := raw.(map[string]any)
-	if !isMap {
-		return providers.Capacity{}, true, fmt.Errorf("%s: must be an object {min, max, desired}, not %s", key, stages.Describe(raw))
-	}
-	var c providers.Capacity
-	for _, f := range []struct {
-		name string
-		dst  *int
-	}{{"min", &c.Min}, {"max", &c.Max}, {"desired", &c.Desired}} {
-		n, set, err := stages.Int(m, f.name)
-		if err != nil {
-			return c, true, fmt.Errorf("%s.%w", key, err)
-		}
-		if set {
-			*f.dst = int(n)
-		}
-	}
-	if c.Max == 0 {
-		c.Max = max(c.Desired, c.Min)
-	}
-	if c.Min < 0 || c.Desired < 0 || c.Min > c.Desired || c.Desired > c.Max {
-		return c, true, fmt.Errorf("%s: must satisfy 0 ≤ min ≤ desired ≤ max, got min %d, desired %d, max %d", key, c.Min, c.Desired, c.Max)
-	}
-	return c, true, nil
-}
-
 // provenanceOf records what is creating a server group.
 func provenanceOf(run *stages.Run) providers.Provenance {
 	p := providers.Provenance{StageID: run.Stage.ID, Stage: run.Stage.Name}
@@ -202,43 +122,6 @@ func provenanceOf(run *stages.Run) providers.Provenance {
 		p.User = e.Trigger.User
 	}
 	return p
-}
-
-// validateLocation checks literally written provider and account names
-// against the runtime's providers, when the runtime has told us of them.
-func validateLocation(env *deployEnv, cfg map[string]any, path string, p *stages.Problems) {
-	reg := env.providers.Load()
-	if reg == nil {
-		return
-	}
-	prov, _ := cfg["cloudProvider"].(string)
-	acct, _ := cfg["credentials"].(string)
-	if acct == "" {
-		acct, _ = cfg["account"].(string)
-	}
-	if stages.IsExpression(prov) {
-		prov = ""
-	}
-	if stages.IsExpression(acct) {
-		acct = ""
-	}
-	if err := reg.Check(prov, acct); err != nil {
-		field := "account"
-		if errors.Is(err, providers.ErrUnknownProvider) {
-			field = "cloudProvider"
-		}
-		if _, ok := cfg["credentials"]; ok && field == "account" {
-			field = "credentials"
-		}
-		p.Add(stages.JoinPath(path, field), "%v", err)
-	}
-}
-
-// stringList reads a list of strings.
-func stringList(ctx map[string]any, key string) ([]string, error) {
-	var out []string
-	_, err := stages.DecodeField(ctx, key, &out)
-	return out, err
 }
 
 // namesOf lists server group names.
@@ -284,9 +167,9 @@ const (
 // deadline ends; then it returns check's last result.
 func pollBriefly(ctx context.Context, run *stages.Run, check func() (stages.Result, error)) (stages.Result, error) {
 	window := briefPollWindow - sinceTaskStart(run)
-	if ms, ok, _ := stages.Int(run.Stage.Context, "stageTimeoutMs"); ok && ms > 0 && run.Stage.StartTime > 0 && !run.Now.IsZero() {
+	if bound := stageTimeoutOf(run); bound > 0 && run.Stage.StartTime > 0 && !run.Now.IsZero() {
 		// Never look past the stage's own bound.
-		window = min(window, time.Duration(ms)*time.Millisecond-run.Now.Sub(time.UnixMilli(run.Stage.StartTime)))
+		window = min(window, bound-run.Now.Sub(time.UnixMilli(run.Stage.StartTime)))
 	}
 	deadline := time.Now().Add(window)
 	if d, ok := ctx.Deadline(); ok && d.Add(-briefPollMargin).Before(deadline) {
@@ -308,6 +191,15 @@ func pollBriefly(ctx context.Context, run *stages.Run, check func() (stages.Resu
 		case <-t.C:
 		}
 	}
+}
+
+// stageTimeoutOf is the stage's stageTimeoutMs, from its configuration;
+// 0 when it sets none.
+func stageTimeoutOf(run *stages.Run) time.Duration {
+	if c, ok := run.Config.(interface{ stageTimeout() time.Duration }); ok {
+		return c.stageTimeout()
+	}
+	return 0
 }
 
 // sinceTaskStart is how long the running task has run, by the

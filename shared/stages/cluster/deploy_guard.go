@@ -129,6 +129,8 @@ func ApplicationGuards(ctx context.Context, run *stages.Run, app string) ([]mode
 	return a.TrafficGuards, nil
 }
 
+// CloneGroups copies server groups, so that a simulated change leaves the
+// cluster as it is.
 func CloneGroups(in []providers.ServerGroup) []providers.ServerGroup {
 	out := make([]providers.ServerGroup, len(in))
 	copy(out, in)
@@ -137,6 +139,7 @@ func CloneGroups(in []providers.ServerGroup) []providers.ServerGroup {
 
 // Simulated changes for guardCheck.
 
+// Disabling simulates taking the named server groups out of rotation.
 func Disabling(names ...string) func([]providers.ServerGroup) []providers.ServerGroup {
 	return func(gs []providers.ServerGroup) []providers.ServerGroup {
 		for i := range gs {
@@ -150,6 +153,7 @@ func Disabling(names ...string) func([]providers.ServerGroup) []providers.Server
 	}
 }
 
+// Destroying simulates destroying the named server groups.
 func Destroying(names ...string) func([]providers.ServerGroup) []providers.ServerGroup {
 	return func(gs []providers.ServerGroup) []providers.ServerGroup {
 		out := gs[:0]
@@ -166,6 +170,8 @@ func Destroying(names ...string) func([]providers.ServerGroup) []providers.Serve
 	}
 }
 
+// Resizing simulates resizing a server group to desired instances, all of
+// them up at most as many as were.
 func Resizing(name string, desired int) func([]providers.ServerGroup) []providers.ServerGroup {
 	return func(gs []providers.ServerGroup) []providers.ServerGroup {
 		for i := range gs {

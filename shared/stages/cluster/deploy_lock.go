@@ -40,7 +40,11 @@ func (AcquireClusterLockTask) Name() string { return "AcquireClusterLock" }
 
 // Execute implements Task.
 func (AcquireClusterLockTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	spec, err := deployClusterOf(run)
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	spec, err := d.resolve(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -61,11 +65,11 @@ func (AcquireClusterLockTask) Execute(ctx context.Context, run *stages.Run) (sta
 var errLostClusterLock = errors.New("lost the cluster lock")
 
 // renewClusterLock extends the deploy's lease; losing it fails the deploy.
-func renewClusterLock(ctx context.Context, run *stages.Run) error {
-	name, _, _ := stages.String(run.Stage.Context, "clusterLock")
-	if name == "" {
+func renewClusterLock(ctx context.Context, run *stages.Run, d *deployConfig) error {
+	if d == nil || d.ClusterLock == "" {
 		return nil
 	}
+	name := d.ClusterLock
 	err := run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
 	if errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("%w %s to another deployment", errLostClusterLock, name)
@@ -83,8 +87,8 @@ func renewClusterLock(ctx context.Context, run *stages.Run) error {
 // result to end the task with, or nil to go on. A deploy that lost the lock
 // fails without cleaning up: the cluster is another deployment's now. A
 // store that cannot be reached is asked again later.
-func keepClusterLock(ctx context.Context, run *stages.Run) *stages.Result {
-	err := renewClusterLock(ctx, run)
+func keepClusterLock(ctx context.Context, run *stages.Run, d *deployConfig) *stages.Result {
+	err := renewClusterLock(ctx, run, d)
 	switch {
 	case err == nil:
 		return nil
@@ -97,12 +101,11 @@ func keepClusterLock(ctx context.Context, run *stages.Run) *stages.Result {
 	}
 }
 
-func releaseClusterLock(ctx context.Context, run *stages.Run) error {
-	name, _, _ := stages.String(run.Stage.Context, "clusterLock")
-	if name == "" {
+func releaseClusterLock(ctx context.Context, run *stages.Run, d *deployConfig) error {
+	if d == nil || d.ClusterLock == "" {
 		return nil
 	}
-	return run.Services.Store.Leases().Release(ctx, name, lockOwner(run))
+	return run.Services.Store.Leases().Release(ctx, d.ClusterLock, lockOwner(run))
 }
 
 // ReleaseClusterLockTask lets the next deployment of the cluster go.
@@ -113,7 +116,11 @@ func (ReleaseClusterLockTask) Name() string { return "ReleaseClusterLock" }
 
 // Execute implements Task.
 func (ReleaseClusterLockTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if err := releaseClusterLock(ctx, run); err != nil {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if err := releaseClusterLock(ctx, run, d); err != nil {
 		return stages.Result{}, err
 	}
 	return stages.Succeeded(), nil

@@ -57,9 +57,9 @@ func deploymentTasks() []stages.Task {
 	return []stages.Task{
 		AcquireClusterLockTask{}, ReleaseClusterLockTask{},
 		AllocateServerGroupNameTask{}, CreateServerGroupTask{}, WaitForUpInstancesTask{},
-		WaitBeforeTask{name: waitBeforeDisable, key: "delayBeforeDisableSec"},
-		WaitBeforeTask{name: waitBeforeScaleDown, key: "delayBeforeScaleDownSec"},
-		WaitBeforeTask{name: waitBeforeCleanup, key: "delayBeforeCleanup"},
+		WaitBeforeTask{name: waitBeforeDisable},
+		WaitBeforeTask{name: waitBeforeScaleDown},
+		WaitBeforeTask{name: waitBeforeCleanup},
 		DisableOldServerGroupsTask{}, ScaleDownOldServerGroupsTask{}, ShrinkOldServerGroupsTask{},
 		DestroyOldServerGroupsTask{}, ScaleTargetServerGroupTask{},
 		ResolveCloneSourceTask{},

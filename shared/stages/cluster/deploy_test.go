@@ -3,6 +3,7 @@ package cluster
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/stagestest"
@@ -191,9 +192,138 @@ func TestResizeTo(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := resizeTo(stagestest.ContextFromJSON(t, tc.ctx), cur)
+			var cfg resizeConfig
+			if probs := stages.Decode(stagestest.ContextFromJSON(t, tc.ctx), &cfg); len(probs) > 0 {
+				t.Fatal(probs.Err())
+			}
+			got, err := resizeTo(&cfg, cur)
 			if (err != nil) != tc.err || (!tc.err && got != tc.want) {
 				t.Fatalf("resizeTo = %+v, %v; want %+v (error %v)", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestCreateServerGroupValidation(t *testing.T) {
+	t.Parallel()
+	top := `"type": "createServerGroup", "cloudProvider": "local", "account": "local", "application": "hello", "capacity": {"desired": 1}`
+	checkValidation(t, []validationCase{
+		{"at the top level", `{` + top + `}`, nil},
+		{"in clusters", `{"type": "createServerGroup", "clusters": [` + clusterJSON("") + `]}`, nil},
+		{"no clusters is not a strategy pipeline's deploy", `{"type": "createServerGroup", "clusters": []}`,
+			[]string{"clusters: gennaker deploys one cluster per stage, got 0; add a stage per cluster"}},
+		{"capacity from an expression", `{"type": "createServerGroup", "account": "local", "application": "hello", "capacity": "${parameters.capacity}"}`, nil},
+		{"capacity field from an expression", `{"type": "createServerGroup", "account": "local", "application": "hello", "capacity": {"desired": "${parameters.n}"}}`, nil},
+		{"capacity that is no number", `{` + top + `, "capacity": {"desired": "lots"}}`, []string{`capacity.desired: must be a number, not "lots"`}},
+		{"a name that is no string", `{` + top + `, "stack": 5}`, []string{"stack: must be a string, not the number 5"}},
+		{"an artifact the local provider cannot run", `{` + top + `, "artifact": {"type": "docker/image"}}`,
+			[]string{`artifact.type: the local provider runs local/command artifacts, not "docker/image"`}},
+	})
+}
+
+func TestDeployValidationOfClusters(t *testing.T) {
+	t.Parallel()
+	checkValidation(t, []validationCase{
+		{"clusters from an expression", `{"type": "deploy", "clusters": "${parameters.clusters}"}`, nil},
+		{"clusters that are no list", `{"type": "deploy", "clusters": {"a": 1}}`, []string{"clusters: must be a list, not an object"}},
+		{"a cluster that is no object", `{"type": "deploy", "clusters": ["hello"]}`, []string{`clusters[0]: must be an object, not the string "hello"`}},
+		{"stack from an expression", `{"type": "deploy", "clusters": [` + clusterJSON(`"stack": "${parameters.stack}"`) + `]}`, nil},
+	})
+}
+
+func TestDeployConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, ctx, wantErr string
+	}{
+		{"one cluster", `{"clusters": [` + clusterJSON(`"strategy": "redblack", "maxRemainingAsgs": 2`) + `]}`, ""},
+		{"a strategy pipeline's deploy", `{"clusters": []}`, ""},
+		{"two clusters", `{"clusters": [{}, {}]}`, "clusters: gennaker deploys one cluster per stage, got 2; add a stage per cluster"},
+		{"unknown strategy", `{"clusters": [{"strategy": "bluegreen"}]}`, `clusters[0].strategy: unknown deployment strategy "bluegreen" (known: none, redblack, highlander, rollingredblack, custom)`},
+		{"a strategy field", `{"strategy": "redblack", "scaleDown": "perhaps"}`, `scaleDown: must be true or false, not "perhaps"`},
+		{"recorded state", `{"clusters": [{}], "serverGroupName": "hello-v001", "sourceCapacities": {"hello-v000": {"desired": "x"}}}`,
+			`sourceCapacities.hello-v000.desired: must be a number, not "x"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := decodeDeploy(stagestest.NewRun(stagestest.ContextFromJSON(t, tc.ctx)).Stage)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("Config = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.spec() != nil && d.spec().strategy == nil {
+				t.Fatal("the cluster's strategy was not decoded")
+			}
+		})
+	}
+}
+
+// A deploy that fails after it disabled the old server groups puts them
+// back as they were and destroys the new one (rollback.onFailure).
+func TestDeployRollsBackOnFailure(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.cloud.add("hello-prod-v000", 1, false)
+	e.cloud.failDestroy = "hello-prod-v000"
+	run, res := e.execute(t, "deploy", `{"clusters": [`+clusterJSON(`"strategy": "redblack", "scaleDown": true, "maxRemainingAsgs": 1, "rollback": {"onFailure": true}`)+`]}`)
+	stagestest.CheckFailure(t, res, model.StatusTerminal, "destroy hello-prod-v000: the cloud said no")
+	if got, want := e.cloud.state(), []string{"hello-prod-v000:enabled:1"}; !equal(got, want) {
+		t.Fatalf("cluster = %v, want %v", got, want)
+	}
+	rb, _ := run.Stage.Context["rollback"].(map[string]any)
+	if rb["destroyedServerGroup"] != "hello-prod-v001" {
+		t.Fatalf("rollback recorded %v", run.Stage.Context["rollback"])
+	}
+	if err := e.store.Leases().Acquire(t.Context(), helloLock, "next/stage", time.Minute); err != nil {
+		t.Fatalf("the failed deploy kept the cluster lock: %v", err)
+	}
+}
+
+// Without rollback.onFailure a failed deploy leaves the cluster as it is,
+// but still lets the next deployment go.
+func TestDeployFailureWithoutRollback(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.cloud.add("hello-prod-v000", 1, false)
+	e.cloud.failDestroy = "hello-prod-v000"
+	_, res := e.execute(t, "deploy", `{"clusters": [`+clusterJSON(`"strategy": "highlander"`)+`]}`)
+	stagestest.CheckFailure(t, res, model.StatusTerminal, "destroy hello-prod-v000")
+	if got, want := e.cloud.state(), []string{"hello-prod-v000:disabled:1", "hello-prod-v001:enabled:2"}; !equal(got, want) {
+		t.Fatalf("cluster = %v, want %v", got, want)
+	}
+	if err := e.store.Leases().Acquire(t.Context(), helloLock, "next/stage", time.Minute); err != nil {
+		t.Fatalf("the failed deploy kept the cluster lock: %v", err)
+	}
+}
+
+func TestArtifactFor(t *testing.T) {
+	t.Parallel()
+	found := func(region string, name string) model.StageExecution {
+		return model.StageExecution{Outputs: record(foundImage{DeploymentDetails: []deploymentDetail{{Region: region, Artifact: map[string]any{"name": name}}}})}
+	}
+	trigger := model.ExecutionTrigger{Artifacts: []model.Artifact{{Type: "docker/image", Name: "img"}, {Type: "local/command", Name: "cmd"}}}
+	cases := []struct {
+		name string
+		exec *model.Execution
+		own  map[string]any
+		want any
+	}{
+		{"its own", &model.Execution{Stages: []model.StageExecution{found("local", "found")}}, map[string]any{"name": "own"}, "own"},
+		{"found in the region", &model.Execution{Stages: []model.StageExecution{found("local", "old"), found("local", "found")}}, nil, "found"},
+		{"found in another region", &model.Execution{Stages: []model.StageExecution{found("eu", "found")}, Trigger: trigger}, nil, "cmd"},
+		{"found for every region", &model.Execution{Stages: []model.StageExecution{found("", "found")}}, nil, "found"},
+		{"the trigger's", &model.Execution{Trigger: trigger}, nil, "cmd"},
+		{"none", &model.Execution{}, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := artifactFor(tc.exec, tc.own, "local"); got["name"] != tc.want {
+				t.Fatalf("artifact = %v, want name %v", got, tc.want)
 			}
 		})
 	}

@@ -2,7 +2,7 @@ package cluster
 
 import (
 	"context"
-	"fmt"
+	"slices"
 
 	"github.com/gennaker/gennaker/shared/stages"
 
@@ -18,46 +18,67 @@ type UpsertLoadBalancerStage struct{ env *deployEnv }
 // Type implements Definition.
 func (s *UpsertLoadBalancerStage) Type() string { return "upsertLoadBalancer" }
 
+// loadBalancerSpec is one load balancer an upsertLoadBalancer describes.
+type loadBalancerSpec struct {
+	locationFields
+	Name string `json:"name"`
+	// ListenPort is the local provider's port; 0 picks a free one.
+	ListenPort  int    `json:"listenPort"`
+	Application string `json:"application"`
+}
+
+// upsertLoadBalancerConfig is an upsertLoadBalancer stage's configuration:
+// a list of load balancers, or one described by the stage's own fields.
+type upsertLoadBalancerConfig struct {
+	stageFields
+	loadBalancerSpec
+	LoadBalancers []loadBalancerSpec `json:"loadBalancers"`
+}
+
+// specs returns each load balancer the stage describes, with its path.
+func (c *upsertLoadBalancerConfig) specs() ([]*loadBalancerSpec, []string) {
+	if c.LoadBalancers == nil {
+		if c.Name != "" {
+			return []*loadBalancerSpec{&c.loadBalancerSpec}, []string{""}
+		}
+		return nil, nil
+	}
+	out := make([]*loadBalancerSpec, len(c.LoadBalancers))
+	paths := make([]string, len(c.LoadBalancers))
+	for i := range c.LoadBalancers {
+		out[i], paths[i] = &c.LoadBalancers[i], stages.Path("loadBalancers", i)
+	}
+	return out, paths
+}
+
 // Validate implements Definition.
 func (s *UpsertLoadBalancerStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(st, &p)
-	specs, paths := loadBalancerConfigs(cfg)
-	if len(specs) == 0 && !stages.IsExpression(cfg["loadBalancers"]) {
+	var cfg upsertLoadBalancerConfig
+	exprs, p := stages.DecodeConfig(st, &cfg)
+	specs, paths := cfg.specs()
+	if len(specs) == 0 && !exprs.Has("loadBalancers") && !hasProblem(p, "loadBalancers") {
 		p.Add("loadBalancers", "is required: [{cloudProvider, account, region, name, listenPort}]")
 	}
 	for i, lb := range specs {
-		validateLocation(s.env, lb, paths[i], &p)
-		if n, _ := lb["name"].(string); n == "" {
-			p.Add(stages.JoinPath(paths[i], "name"), "is required")
+		if paths[i] != "" && slices.ContainsFunc(p, func(pr model.Problem) bool { return pr.Path == paths[i] }) {
+			continue // not an object: reported as it is
 		}
-		if !stages.IsExpression(lb["listenPort"]) {
-			if port, _, err := stages.Int(lb, "listenPort"); err != nil || port < 0 || port > 65535 {
-				p.Add(stages.JoinPath(paths[i], "listenPort"), "must be a port from 1 to 65535 (or 0 for any free one)")
-			}
+		lb.validate(s.env, paths[i], &p)
+		if lb.Name == "" {
+			p.Add(stages.Path(paths[i], "name"), "is required")
+		}
+		if at := stages.Path(paths[i], "listenPort"); !exprs.Has(at) && (hasProblem(p, at) || lb.ListenPort < 0 || lb.ListenPort > 65535) {
+			p = slices.DeleteFunc(p, func(pr model.Problem) bool { return pr.Path == at })
+			p.Add(at, "must be a port from 1 to 65535 (or 0 for any free one)")
 		}
 	}
 	return p
 }
 
-// loadBalancerConfigs returns each load balancer the stage describes.
-func loadBalancerConfigs(cfg map[string]any) ([]map[string]any, []string) {
-	list, ok := cfg["loadBalancers"].([]any)
-	if !ok {
-		if n, _ := cfg["name"].(string); n != "" {
-			return []map[string]any{cfg}, []string{""}
-		}
-		return nil, nil
-	}
-	var out []map[string]any
-	var paths []string
-	for i, item := range list {
-		if m, ok := item.(map[string]any); ok {
-			out = append(out, m)
-			paths = append(paths, fmt.Sprintf("loadBalancers[%d]", i))
-		}
-	}
-	return out, paths
+// Config implements Configurer.
+func (s *UpsertLoadBalancerStage) Config(e *model.StageExecution) (any, error) {
+	var c upsertLoadBalancerConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
@@ -74,13 +95,17 @@ func (UpsertLoadBalancerTask) Name() string { return "UpsertLoadBalancer" }
 
 // Execute implements Task.
 func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	specs, paths := loadBalancerConfigs(run.Stage.Context)
+	cfg, err := stages.ConfigOf[*upsertLoadBalancerConfig](run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	specs, paths := cfg.specs()
 	if len(specs) == 0 {
 		return stages.Failed("loadBalancers is required: [{cloudProvider, account, region, name, listenPort}]"), nil
 	}
-	var done []any
-	for i, cfg := range specs {
-		l, err := locationOf(cfg)
+	var done []upserted
+	for i, spec := range specs {
+		l, err := spec.location()
 		if err != nil {
 			return stages.Failed("%s: %v", paths[i], err), nil
 		}
@@ -88,22 +113,33 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		if err != nil {
 			return stages.Failed("%s: %v", paths[i], err), nil
 		}
-		name, _, _ := stages.String(cfg, "name")
-		port, _, _ := stages.Int(cfg, "listenPort")
-		app := ""
-		if run.Execution != nil {
+		app := spec.Application
+		if app == "" && run.Execution != nil {
 			app = string(run.Execution.Application)
 		}
-		if a, _, _ := stages.String(cfg, "application"); a != "" {
-			app = a
-		}
-		lb, err := lbs.Upsert(ctx, providers.LoadBalancerSpec{Name: name, Region: l.Region, Application: app, ListenPort: int(port)})
+		lb, err := lbs.Upsert(ctx, providers.LoadBalancerSpec{Name: spec.Name, Region: l.Region, Application: app, ListenPort: spec.ListenPort})
 		if err != nil {
-			return stages.Failed("upsert load balancer %s in %s: %v", name, l, err), nil
+			return stages.Failed("upsert load balancer %s in %s: %v", spec.Name, l, err), nil
 		}
-		done = append(done, map[string]any{"name": lb.Name, "account": lb.Account, "region": lb.Region, "listenPort": lb.ListenPort, "url": lb.URL})
+		done = append(done, upserted{Name: lb.Name, Account: lb.Account, Region: lb.Region, ListenPort: lb.ListenPort, URL: lb.URL})
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targets": done}, Outputs: map[string]any{"loadBalancers": done}}, nil
+	return stages.Result{Status: model.StatusSucceeded,
+		Context: record(struct {
+			Targets []upserted `json:"targets"`
+		}{done}),
+		Outputs: record(struct {
+			LoadBalancers []upserted `json:"loadBalancers"`
+		}{done}),
+	}, nil
+}
+
+// upserted is a load balancer as upsertLoadBalancer reports it.
+type upserted struct {
+	Name       string `json:"name"`
+	Account    string `json:"account"`
+	Region     string `json:"region"`
+	ListenPort int    `json:"listenPort"`
+	URL        string `json:"url"`
 }
 
 // DeleteLoadBalancerStage is Spinnaker's "deleteLoadBalancer": delete
@@ -113,15 +149,28 @@ type DeleteLoadBalancerStage struct{ env *deployEnv }
 // Type implements Definition.
 func (s *DeleteLoadBalancerStage) Type() string { return "deleteLoadBalancer" }
 
+// deleteLoadBalancerConfig is a deleteLoadBalancer stage's configuration.
+type deleteLoadBalancerConfig struct {
+	stageFields
+	locationFields
+	LoadBalancerName string `json:"loadBalancerName"`
+}
+
 // Validate implements Definition.
 func (s *DeleteLoadBalancerStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(st, &p)
-	validateLocation(s.env, cfg, "", &p)
-	if n, _ := cfg["loadBalancerName"].(string); n == "" {
+	var cfg deleteLoadBalancerConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, "", &p)
+	if cfg.LoadBalancerName == "" && !hasProblem(p, "loadBalancerName") {
 		p.Add("loadBalancerName", "is required")
 	}
 	return p
+}
+
+// Config implements Configurer.
+func (s *DeleteLoadBalancerStage) Config(e *model.StageExecution) (any, error) {
+	var c deleteLoadBalancerConfig
+	return &c, decodeStage(e, &c)
 }
 
 // Plan implements Definition.
@@ -137,7 +186,11 @@ func (DeleteLoadBalancerTask) Name() string { return "DeleteLoadBalancer" }
 
 // Execute implements Task.
 func (DeleteLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, err := locationOf(run.Stage.Context)
+	cfg, err := stages.ConfigOf[*deleteLoadBalancerConfig](run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	l, err := cfg.location()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -145,7 +198,7 @@ func (DeleteLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	name, _, _ := stages.String(run.Stage.Context, "loadBalancerName")
+	name := cfg.LoadBalancerName
 	if err := lbs.Delete(ctx, l.Region, name); err != nil {
 		return stages.Failed("delete load balancer %s in %s: %v", name, l, err), nil
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -16,39 +17,72 @@ import (
 // ancestor_asg_dynamic, oldest_asg_dynamic, largest_asg_dynamic) resolved
 // once when the stage starts, in credentials and regions.
 
-// validateTarget checks a server group stage's location and target.
-func validateTarget(env *deployEnv, cfg map[string]any, p *stages.Problems) {
-	validateLocation(env, cfg, "", p)
-	name, _ := cfg["serverGroupName"].(string)
-	if name == "" {
-		name, _ = cfg["asgName"].(string)
+// targetConfig is the configuration of the stages that act on one server
+// group, with the server group DetermineTargetServerGroup recorded.
+type targetConfig struct {
+	stageFields
+	locationFields
+	clusterRef
+	ServerGroupName string `json:"serverGroupName"`
+	// AsgName is the older name of serverGroupName.
+	AsgName string `json:"asgName"`
+	// Target is a dynamic target, resolved once into ServerGroupName.
+	Target         string `json:"target"`
+	TargetResolved bool   `json:"targetResolved"`
+}
+
+// targeted is the configuration of a server group stage.
+type targeted interface {
+	targetFields() *targetConfig
+}
+
+// targetFields implements targeted.
+func (c *targetConfig) targetFields() *targetConfig { return c }
+
+// target implements recordedTarget.
+func (c *targetConfig) target() (Location, string, error) {
+	l, err := c.location()
+	if err != nil {
+		return l, "", err
 	}
-	if name != "" {
+	if c.ServerGroupName == "" {
+		return l, "", fmt.Errorf("%s: no server group was chosen", keyServerGroup)
+	}
+	return l, c.ServerGroupName, nil
+}
+
+// validate checks a server group stage's location and target.
+func (c *targetConfig) validate(env *deployEnv, p *stages.Problems) {
+	c.locationFields.validate(env, "", p)
+	if c.ServerGroupName != "" || c.AsgName != "" {
 		return
 	}
-	if clusterName(cfg) == "" {
+	if c.clusterName() == "" {
 		p.Add("cluster", "is required with a target, unless serverGroupName names the server group")
 	}
-	target, _ := cfg["target"].(string)
-	switch {
-	case target == "":
+	switch t := c.Target; {
+	case t == "":
 		p.Add("target", "is required with a cluster: one of %s", strings.Join(targets, ", "))
-	case stages.IsExpression(target):
-	case !slices.Contains(targets, target) && !slices.Contains(targets, target+"_dynamic"):
-		p.Add("target", "%q is not one of %s", target, strings.Join(targets, ", "))
+	case stages.IsExpression(t):
+	case !slices.Contains(targets, t) && !slices.Contains(targets, t+"_dynamic"):
+		p.Add("target", "%q is not one of %s", t, strings.Join(targets, ", "))
 	}
 }
 
-// clusterName reads cluster, or moniker.cluster.
-func clusterName(ctx map[string]any) string {
-	if c, _ := ctx["cluster"].(string); c != "" {
-		return c
+// decodeTarget decodes a running server group stage.
+func decodeTarget(s *model.StageExecution) (targeted, error) {
+	var c targetConfig
+	return &c, decodeStage(s, &c)
+}
+
+// targetConfigOf is the server group stage's configuration for this task
+// call.
+func targetConfigOf(run *stages.Run) (*targetConfig, error) {
+	c, err := configOf(run, decodeTarget)
+	if err != nil {
+		return nil, err
 	}
-	if m, ok := ctx["moniker"].(map[string]any); ok {
-		c, _ := m["cluster"].(string)
-		return c
-	}
-	return ""
+	return c.targetFields(), nil
 }
 
 // DetermineTargetServerGroupTask resolves the stage's target to a server
@@ -60,11 +94,14 @@ func (DetermineTargetServerGroupTask) Name() string { return "DetermineTargetSer
 
 // Execute implements Task.
 func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	sc := run.Stage.Context
-	if resolved, _, _ := stages.Bool(sc, "targetResolved"); resolved {
+	t, err := targetConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if t.TargetResolved {
 		return stages.Succeeded(), nil
 	}
-	l, err := locationOf(sc)
+	l, err := t.location()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -72,36 +109,47 @@ func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.R
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	name, _, _ := stages.String(sc, "serverGroupName")
+	name := t.ServerGroupName
 	if name == "" {
-		name, _, _ = stages.String(sc, "asgName")
+		name = t.AsgName
 	}
 	if name != "" {
 		if _, err := c.ServerGroups.Get(ctx, l.Region, name); err != nil {
 			return stages.Failed("%v", err), nil
 		}
 	} else {
-		cluster := clusterName(sc)
-		target, _, _ := stages.String(sc, "target")
+		cluster := t.clusterName()
 		groups, err := clusterGroups(ctx, c, l.Region, cluster)
 		if err != nil {
 			return stages.Failed("%v", err), nil
 		}
-		g, err := selectTarget(groups, target)
+		g, err := selectTarget(groups, t.Target)
 		if err != nil {
 			return stages.Failed("cluster %s in %s: %v", cluster, l, err), nil
 		}
 		name = g.Name
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"serverGroupName": name, "region": l.Region, "credentials": l.Account,
-		"cloudProvider": c.Account.Provider, "targetResolved": true,
-	}, Outputs: map[string]any{"serverGroupName": name}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedTarget{
+		ServerGroupName: name, Region: l.Region, Credentials: l.Account,
+		CloudProvider: c.Account.Provider, TargetResolved: true,
+	}), Outputs: record(struct {
+		ServerGroupName string `json:"serverGroupName"`
+	}{name})}, nil
+}
+
+// resolvedTarget is what DetermineTargetServerGroup records, read back by
+// targetConfig.
+type resolvedTarget struct {
+	ServerGroupName string `json:"serverGroupName"`
+	Region          string `json:"region"`
+	Credentials     string `json:"credentials"`
+	CloudProvider   string `json:"cloudProvider"`
+	TargetResolved  bool   `json:"targetResolved"`
 }
 
 // act runs fn on the stage's resolved server group.
-func act(ctx context.Context, run *stages.Run, fn func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error)) (stages.Result, error) {
-	l, name, c, err := targetOf(run)
+func act(ctx context.Context, run *stages.Run, t *targetConfig, fn func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error)) (stages.Result, error) {
+	l, name, c, err := targetCloud(run, t)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -112,6 +160,17 @@ func act(ctx context.Context, run *stages.Run, fn func(l Location, name string, 
 	return fn(l, name, c, g)
 }
 
+// targetCloud is the stage's resolved server group with the account's view
+// of its provider.
+func targetCloud(run *stages.Run, t recordedTarget) (Location, string, *providers.Cloud, error) {
+	l, name, err := t.target()
+	if err != nil {
+		return l, "", nil, err
+	}
+	c, err := cloudAt(run, l)
+	return l, name, c, err
+}
+
 // EnableServerGroupTask puts the server group into rotation.
 type EnableServerGroupTask struct{}
 
@@ -120,7 +179,11 @@ func (EnableServerGroupTask) Name() string { return "EnableServerGroup" }
 
 // Execute implements Task.
 func (EnableServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c *providers.Cloud, _ *providers.ServerGroup) (stages.Result, error) {
+	t, err := targetConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	return act(ctx, run, t, func(l Location, name string, c *providers.Cloud, _ *providers.ServerGroup) (stages.Result, error) {
 		if err := c.ServerGroups.SetEnabled(ctx, l.Region, name, true); err != nil {
 			return stages.Failed("enable %s: %v", name, err), nil
 		}
@@ -137,7 +200,11 @@ func (DisableServerGroupTask) Name() string { return "DisableServerGroup" }
 
 // Execute implements Task.
 func (DisableServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+	t, err := targetConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	return act(ctx, run, t, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 		if g.Disabled {
 			return stages.Succeeded(), nil
 		}
@@ -160,8 +227,12 @@ func (WaitForDisabledServerGroupTask) Name() string { return "WaitForDisabledSer
 
 // Execute implements Task.
 func (WaitForDisabledServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	t, err := targetConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, t, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			if g.Disabled {
 				return stages.Succeeded(), nil
 			}
@@ -179,7 +250,11 @@ func (DestroyServerGroupTask) Name() string { return "DestroyServerGroup" }
 
 // Execute implements Task.
 func (DestroyServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	l, name, c, err := targetOf(run)
+	t, err := targetConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	l, name, c, err := targetCloud(run, t)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -209,10 +284,13 @@ type targetStage struct {
 func (s targetStage) Type() string { return s.typ }
 
 func (s targetStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	validateTarget(s.env, stages.RawConfigOf(st, &p), &p)
+	var cfg targetConfig
+	_, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
 	return p
 }
+
+func (s targetStage) Config(e *model.StageExecution) (any, error) { return decodeTarget(e) }
 
 func (s targetStage) Plan(*model.StageExecution) ([]string, error) {
 	return append([]string{DetermineTargetServerGroupTask{}.Name()}, s.tasks...), nil

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gennaker/gennaker/shared/stages"
 
-	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/naming"
 )
@@ -17,39 +16,57 @@ import (
 // stage's own fields, using the stage's strategy (default none).
 type CloneServerGroupStage struct{ env *deployEnv }
 
+// cloneSource is the server group a clone copies.
+type cloneSource struct {
+	locationFields
+	ServerGroupName string `json:"serverGroupName"`
+}
+
 // Type implements Definition.
 func (s *CloneServerGroupStage) Type() string { return "cloneServerGroup" }
 
 // Validate implements Definition.
 func (s *CloneServerGroupStage) Validate(st *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(st, &p)
-	src, ok := cfg["source"].(map[string]any)
-	if !ok {
-		if !stages.IsExpression(cfg["source"]) {
+	var cfg deployConfig
+	exprs, p := stages.DecodeConfig(st, &cfg)
+	if cfg.Source == nil {
+		if !exprs.Has("source") && !hasProblem(p, "source") {
 			p.Add("source", "is required: {account, region, serverGroupName}")
 		}
 		return p
 	}
-	validateLocation(s.env, src, "source", &p)
-	if n, _ := src["serverGroupName"].(string); n == "" {
+	cfg.Source.validate(s.env, "source", &p)
+	if cfg.Source.ServerGroupName == "" && !hasProblem(p, "source.serverGroupName") {
 		p.Add("source.serverGroupName", "is required")
 	}
-	if strat, _ := cfg["strategy"].(string); !stages.IsExpression(strat) {
-		if _, err := strategyFor(strat); err != nil {
-			p.Add("strategy", "%v", err)
-		}
+	if stages.IsExpression(cfg.Strategy) {
+		return p
 	}
+	strat, err := strategyFor(cfg.Strategy)
+	if err != nil {
+		p.Add("strategy", "%v", err)
+		return p
+	}
+	p = append(p, strat.decode(fieldDecoder{decode: func(c any) stages.Problems {
+		_, probs := stages.DecodeConfig(st, c)
+		return probs
+	}})...)
+	strat.validate("", exprs, &p)
 	return p
+}
+
+// Config implements Configurer.
+func (s *CloneServerGroupStage) Config(e *model.StageExecution) (any, error) {
+	return decodeDeploy(e)
 }
 
 // Plan implements Definition.
 func (s *CloneServerGroupStage) Plan(e *model.StageExecution) ([]string, error) {
-	strat, _, err := stages.String(e.Context, "strategy")
+	cfg, err := decodeDeploy(e)
 	if err != nil {
 		return nil, err
 	}
-	steps, err := planDeploy(strat, e.Context)
+	steps, err := cfg.strategy().plan()
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +82,18 @@ func (ResolveCloneSourceTask) Name() string { return "ResolveCloneSource" }
 
 // Execute implements Task.
 func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	sc := run.Stage.Context
-	if _, done := sc["cloneSource"]; done {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if d.CloneSource != "" {
 		return stages.Succeeded(), nil
 	}
-	src, _ := sc["source"].(map[string]any)
-	l, err := locationOf(src)
+	src := d.Source
+	if src == nil {
+		src = &cloneSource{}
+	}
+	l, err := src.location()
 	if err != nil {
 		return stages.Failed("source.%v", err), nil
 	}
@@ -78,8 +101,7 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
-	name, _, _ := stages.String(src, "serverGroupName")
-	g, err := c.ServerGroups.Get(ctx, l.Region, name)
+	g, err := c.ServerGroups.Get(ctx, l.Region, src.ServerGroupName)
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
@@ -87,23 +109,23 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
-	fill := map[string]any{
-		"account": l.Account, "region": l.Region, "cloudProvider": c.Account.Provider,
-		"application": n.App, "stack": n.Stack, "freeFormDetails": n.Detail,
-		"capacity":        capacityMap(g.Capacity),
-		"artifact":        g.Artifact,
-		"loadBalancers":   toAnyList(append([]string{}, g.LoadBalancers...)),
-		"healthCheckPath": g.HealthCheckPath,
-	}
+	// The stage's own fields win; the source fills in the rest.
+	own := &d.clusterSpec
 	out := map[string]any{"cloneSource": fmt.Sprintf("%s/%s/%s", l.Account, l.Region, g.Name)}
-	for k, v := range fill {
-		if _, set := stages.Lookup(sc, k); !set {
-			out[k] = v
+	fill := func(unset bool, key string, v any) {
+		if unset {
+			out[key] = v
 		}
 	}
+	fill(own.Account == "", "account", l.Account)
+	fill(own.Region == "", "region", l.Region)
+	fill(own.CloudProvider == "", "cloudProvider", c.Account.Provider)
+	fill(own.Application == "", "application", n.App)
+	fill(own.Stack == "", "stack", n.Stack)
+	fill(own.FreeFormDetails == "", "freeFormDetails", n.Detail)
+	fill(own.Capacity == nil, "capacity", record(g.Capacity))
+	fill(own.Artifact == nil, "artifact", g.Artifact)
+	fill(own.LoadBalancers == nil, "loadBalancers", toAnyList(append([]string{}, g.LoadBalancers...)))
+	fill(own.HealthCheckPath == "", "healthCheckPath", g.HealthCheckPath)
 	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
-}
-
-func capacityMap(c providers.Capacity) map[string]any {
-	return map[string]any{"min": c.Min, "max": c.Max, "desired": c.Desired}
 }

@@ -22,3 +22,8 @@ func (s *DestroyServerGroupStage) Validate(st *model.Stage) []model.Problem {
 func (s *DestroyServerGroupStage) Plan(e *model.StageExecution) ([]string, error) {
 	return s.base().Plan(e)
 }
+
+// Config implements Configurer.
+func (s *DestroyServerGroupStage) Config(e *model.StageExecution) (any, error) {
+	return s.base().Config(e)
+}

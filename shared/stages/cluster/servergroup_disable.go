@@ -22,3 +22,8 @@ func (s *DisableServerGroupStage) Validate(st *model.Stage) []model.Problem {
 func (s *DisableServerGroupStage) Plan(e *model.StageExecution) ([]string, error) {
 	return s.base().Plan(e)
 }
+
+// Config implements Configurer.
+func (s *DisableServerGroupStage) Config(e *model.StageExecution) (any, error) {
+	return s.base().Config(e)
+}

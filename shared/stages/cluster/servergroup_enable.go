@@ -22,3 +22,8 @@ func (s *EnableServerGroupStage) Validate(st *model.Stage) []model.Problem {
 func (s *EnableServerGroupStage) Plan(e *model.StageExecution) ([]string, error) {
 	return s.base().Plan(e)
 }
+
+// Config implements Configurer.
+func (s *EnableServerGroupStage) Config(e *model.StageExecution) (any, error) {
+	return s.base().Config(e)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -26,17 +25,47 @@ func (s *ResizeServerGroupStage) base() targetStage {
 // Type implements Definition.
 func (s *ResizeServerGroupStage) Type() string { return s.base().Type() }
 
+// resizeConfig is a resizeServerGroup stage's configuration.
+type resizeConfig struct {
+	targetConfig
+	// ResizeType is exact, pct or incr; without one, scalePct means pct
+	// and scaleNum incr.
+	ResizeType string              `json:"resizeType"`
+	Action     string              `json:"action"`
+	Capacity   *providers.Capacity `json:"capacity"`
+	ScalePct   *int                `json:"scalePct"`
+	ScaleNum   *int                `json:"scaleNum"`
+	// TargetCapacity is recorded before a relative resize is applied.
+	TargetCapacity *providers.Capacity `json:"targetCapacity"`
+}
+
 // Validate implements Definition.
 func (s *ResizeServerGroupStage) Validate(st *model.Stage) []model.Problem {
-	probs := s.base().Validate(st)
-	cfg, err := st.Config()
-	if err != nil {
-		return probs
+	var cfg resizeConfig
+	exprs, p := stages.DecodeConfig(st, &cfg)
+	cfg.validate(s.env, &p)
+	if len(exprs) > 0 {
+		return p // the resize is only known when the stage runs
 	}
-	if _, err := resizeTo(cfg, providers.Capacity{Min: 1, Max: 1, Desired: 1}); err != nil && !strings.Contains(fmt.Sprint(cfg), "${") {
-		probs = append(probs, model.Problem{Path: "resizeType", Message: err.Error()})
+	for _, f := range []string{"resizeType", "action", "capacity", "scalePct", "scaleNum"} {
+		if hasProblem(p, f) {
+			return p
+		}
 	}
-	return probs
+	if _, err := resizeTo(&cfg, providers.Capacity{Min: 1, Max: 1, Desired: 1}); err != nil {
+		p.Add("resizeType", "%v", err)
+	}
+	return p
+}
+
+// Config implements Configurer.
+func (s *ResizeServerGroupStage) Config(e *model.StageExecution) (any, error) {
+	return decodeResize(e)
+}
+
+func decodeResize(s *model.StageExecution) (*resizeConfig, error) {
+	var c resizeConfig
+	return &c, decodeStage(s, &c)
 }
 
 // Plan implements Definition.
@@ -44,58 +73,53 @@ func (s *ResizeServerGroupStage) Plan(e *model.StageExecution) ([]string, error)
 	return s.base().Plan(e)
 }
 
+// resizeType is the kind of resize the stage asks for.
+func (c *resizeConfig) resizeType() string {
+	switch {
+	case c.ResizeType != "":
+		return c.ResizeType
+	case c.ScalePct != nil:
+		return "pct"
+	case c.ScaleNum != nil:
+		return "incr"
+	}
+	return "exact"
+}
+
 // resizeTo computes the new capacity from the stage's fields and the
 // current capacity.
-func resizeTo(ctx map[string]any, cur providers.Capacity) (providers.Capacity, error) {
-	typ, _, err := stages.String(ctx, "resizeType")
-	if err != nil {
-		return cur, err
-	}
-	action, _, err := stages.String(ctx, "action")
-	if err != nil {
-		return cur, err
-	}
+func resizeTo(c *resizeConfig, cur providers.Capacity) (providers.Capacity, error) {
 	sign := 0
-	switch action {
+	switch c.Action {
 	case "scale_up":
 		sign = 1
 	case "scale_down":
 		sign = -1
 	case "", "scale_exactly":
 	default:
-		return cur, fmt.Errorf("action %q is not scale_up, scale_down or scale_exactly", action)
-	}
-	if typ == "" {
-		typ = "exact"
-		if _, ok := ctx["scalePct"]; ok {
-			typ = "pct"
-		} else if _, ok := ctx["scaleNum"]; ok {
-			typ = "incr"
-		}
+		return cur, fmt.Errorf("action %q is not scale_up, scale_down or scale_exactly", c.Action)
 	}
 	var desired int
-	switch typ {
+	switch typ := c.resizeType(); typ {
 	case "exact":
-		c, ok, err := capacityOf(ctx, "capacity")
-		if err != nil {
-			return cur, err
-		}
-		if !ok {
+		if c.Capacity == nil {
 			return cur, fmt.Errorf("resizeType exact needs capacity {min, max, desired}")
 		}
-		return c, nil
+		target, err := checkCapacity(*c.Capacity)
+		if err != nil {
+			return cur, fmt.Errorf("capacity: %w", err)
+		}
+		return target, nil
 	case "pct":
-		pct, ok, err := stages.Int(ctx, "scalePct")
-		if err != nil || !ok || pct < 0 || sign == 0 {
+		if c.ScalePct == nil || *c.ScalePct < 0 || sign == 0 {
 			return cur, fmt.Errorf("resizeType pct needs scalePct (a percentage) and action scale_up or scale_down")
 		}
-		desired = cur.Desired + sign*int(math.Ceil(float64(cur.Desired)*float64(pct)/100))
+		desired = cur.Desired + sign*int(math.Ceil(float64(cur.Desired)*float64(*c.ScalePct)/100))
 	case "incr":
-		n, ok, err := stages.Int(ctx, "scaleNum")
-		if err != nil || !ok || n < 0 || sign == 0 {
+		if c.ScaleNum == nil || *c.ScaleNum < 0 || sign == 0 {
 			return cur, fmt.Errorf("resizeType incr needs scaleNum (a number of instances) and action scale_up or scale_down")
 		}
-		desired = cur.Desired + sign*int(n)
+		desired = cur.Desired + sign*(*c.ScaleNum)
 	default:
 		return cur, fmt.Errorf("resizeType %q is not exact, pct or incr", typ)
 	}
@@ -103,19 +127,11 @@ func resizeTo(ctx map[string]any, cur providers.Capacity) (providers.Capacity, e
 	return providers.Capacity{Min: min(cur.Min, desired), Max: max(cur.Max, desired), Desired: desired}, nil
 }
 
-// relativeResize reports whether the stage resizes relative to the current
+// relative reports whether the stage resizes relative to the current
 // capacity (pct or incr) rather than to an exact one.
-func relativeResize(ctx map[string]any) bool {
-	typ, _, _ := stages.String(ctx, "resizeType")
-	switch typ {
-	case "pct", "incr":
-		return true
-	case "":
-		_, pct := ctx["scalePct"]
-		_, incr := ctx["scaleNum"]
-		return pct || incr
-	}
-	return false
+func (c *resizeConfig) relative() bool {
+	t := c.resizeType()
+	return t == "pct" || t == "incr"
 }
 
 // ResizeServerGroupTask sets the capacity, unless a traffic guard forbids
@@ -129,22 +145,27 @@ func (ResizeServerGroupTask) Name() string { return "ResizeServerGroup" }
 
 // Execute implements Task.
 func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	return act(ctx, run, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+	cfg, err := configOf(run, decodeResize)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	return act(ctx, run, &cfg.targetConfig, func(l Location, name string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 		target := g.Capacity
-		if raw, ok := run.Stage.Context["targetCapacity"].(map[string]any); ok {
-			target, _, _ = capacityOf(map[string]any{"c": raw}, "c")
+		if cfg.TargetCapacity != nil {
+			target, _ = checkCapacity(*cfg.TargetCapacity)
 		} else {
 			var err error
-			if target, err = resizeTo(run.Stage.Context, g.Capacity); err != nil {
+			if target, err = resizeTo(cfg, g.Capacity); err != nil {
 				return stages.Failed("%v", err), nil
 			}
-			if relativeResize(run.Stage.Context) {
+			if cfg.relative() {
 				// A percentage or an increment retried after the provider
 				// applied it would apply twice: store the target first (a
 				// RUNNING result is stored before the next call), then act.
-				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: map[string]any{
-					"targetCapacity": capacityMap(target), "originalCapacity": capacityMap(g.Capacity),
-				}}, nil
+				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: record(struct {
+					Target   providers.Capacity `json:"targetCapacity"`
+					Original providers.Capacity `json:"originalCapacity"`
+				}{target, g.Capacity})}, nil
 			}
 		}
 		if target.Desired == 0 {
@@ -155,8 +176,14 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 		if err := c.ServerGroups.Resize(ctx, l.Region, name, target); err != nil {
 			return stages.Failed("resize %s: %v", name, err), nil
 		}
-		tc := map[string]any{"min": target.Min, "max": target.Max, "desired": target.Desired}
-		return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetCapacity": tc}, Outputs: map[string]any{"capacity": tc}}, nil
+		return stages.Result{Status: model.StatusSucceeded,
+			Context: record(struct {
+				Target providers.Capacity `json:"targetCapacity"`
+			}{target}),
+			Outputs: record(struct {
+				Capacity providers.Capacity `json:"capacity"`
+			}{target}),
+		}, nil
 	})
 }
 
@@ -169,8 +196,12 @@ func (WaitForCapacityMatchTask) Name() string { return "WaitForCapacityMatch" }
 
 // Execute implements Task.
 func (WaitForCapacityMatchTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	cfg, err := configOf(run, decodeResize)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, &cfg.targetConfig, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			healthy := g.Counts.Up + g.Counts.OutOfService
 			if g.Counts.Total == g.Capacity.Desired && healthy == g.Capacity.Desired {
 				return stages.Succeeded(), nil

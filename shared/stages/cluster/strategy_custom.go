@@ -21,23 +21,34 @@ import (
 // parentStageId — plus the cluster's pipelineParameters. A deploy stage in
 // it with an empty clusters list deploys this cluster with strategy none;
 // its other stages act on ${parameters.cluster} as they please.
-func customStrategy(map[string]any) ([]string, error) {
-	return []string{StartStrategyPipelineTask{}.Name(), MonitorStrategyPipelineTask{}.Name()}, nil
+type customStrategy struct {
+	// StrategyApplication owns the strategy pipeline; default the
+	// cluster's application.
+	StrategyApplication string         `json:"strategyApplication"`
+	StrategyPipeline    string         `json:"strategyPipeline"`
+	PipelineParameters  map[string]any `json:"pipelineParameters"`
 }
 
-// validateCustom checks what a custom strategy needs.
-func validateCustom(c map[string]any, path string, p *stages.Problems) {
-	if strat, _ := c["strategy"].(string); strat != "custom" {
-		return
+func (s *customStrategy) decode(d fieldDecoder) stages.Problems {
+	p := decodeFields(d, s)
+	at := "pipelineParameters"
+	if d.inClusters {
+		at = stages.Path("clusters", 0, at)
 	}
-	if v, _ := c["strategyPipeline"].(string); v == "" && !stages.IsExpression(c["strategyPipeline"]) {
-		p.Add(stages.JoinPath(path, "strategyPipeline"), "is required with the custom strategy: the id of the strategy pipeline to run")
+	nameKind(p, at, "must be an object of parameter names to values")
+	return p
+}
+
+func (s *customStrategy) validate(path string, exprs stages.Expressions, p *stages.Problems) {
+	if at := stages.Path(path, "strategyPipeline"); s.StrategyPipeline == "" && !exprs.Has(at) && !hasProblem(*p, at) {
+		p.Add(at, "is required with the custom strategy: the id of the strategy pipeline to run")
 	}
-	if v, ok := c["pipelineParameters"]; ok && v != nil && !stages.IsExpression(v) {
-		if _, isMap := v.(map[string]any); !isMap {
-			p.Add(stages.JoinPath(path, "pipelineParameters"), "must be an object of parameter names to values, not %s", stages.Describe(v))
-		}
-	}
+}
+
+// plan runs the strategy pipeline in place of the deploy's own steps: it
+// creates no server group itself, so it takes no cluster lock either.
+func (s *customStrategy) plan() ([]string, error) {
+	return []string{StartStrategyPipelineTask{}.Name(), MonitorStrategyPipelineTask{}.Name()}, nil
 }
 
 // StartStrategyPipelineTask starts the custom strategy's pipeline once.
@@ -48,50 +59,52 @@ func (StartStrategyPipelineTask) Name() string { return "StartStrategyPipeline" 
 
 // Execute implements Task.
 func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployClusterOf(run)
+	d, err := deployConfigOf(run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	app, _, _ := stages.String(d.raw, "strategyApplication")
-	if app == "" {
-		app = d.cluster.App
+	spec, err := d.resolve(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
 	}
-	pipeline, _, _ := stages.String(d.raw, "strategyPipeline")
-	if pipeline == "" {
+	custom, ok := spec.strategy.(*customStrategy)
+	if !ok {
+		return stages.Failed("the cluster's strategy is not custom"), nil
+	}
+	app := custom.StrategyApplication
+	if app == "" {
+		app = spec.cluster.App
+	}
+	if custom.StrategyPipeline == "" {
 		return stages.Failed("strategyPipeline is required with the custom strategy: the id of the strategy pipeline to run"), nil
 	}
-	c, err := cloudAt(run, d.location)
+	c, err := cloudAt(run, spec.location)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
 	params := map[string]any{
-		"application": d.cluster.App,
-		"credentials": d.location.Account,
-		"cluster":     d.cluster.String(),
+		"application": spec.cluster.App,
+		"credentials": spec.location.Account,
+		"cluster":     spec.cluster.String(),
 		"moniker": map[string]any{
-			"app": d.cluster.App, "stack": d.cluster.Stack, "detail": d.cluster.Detail, "cluster": d.cluster.String(),
+			"app": spec.cluster.App, "stack": spec.cluster.Stack, "detail": spec.cluster.Detail, "cluster": spec.cluster.String(),
 		},
-		"region":           d.location.Region,
+		"region":           spec.location.Region,
 		"cloudProvider":    c.Account.Provider,
 		"strategy":         true,
 		"clone":            run.Stage.Type == "cloneServerGroup",
 		"parentPipelineId": string(run.Execution.ID),
 		"parentStageId":    string(run.Stage.ID),
 	}
-	extra := map[string]any{}
-	if _, err := stages.DecodeField(d.raw, "pipelineParameters", &extra); err != nil {
-		return stages.Failed("%v", err), nil
-	}
-	maps.Copy(params, extra)
-	id, name, err := startChildPipeline(ctx, run, childPipeline{Application: app, PipelineID: pipeline, Parameters: params, Key: "strategy"})
+	maps.Copy(params, custom.PipelineParameters)
+	id, name, err := startChildPipeline(ctx, run, childPipeline{Application: app, PipelineID: custom.StrategyPipeline, Parameters: params, Key: "strategy"})
 	if err != nil {
 		return stages.Failed("custom strategy: %v", err), nil
 	}
-	out := map[string]any{"executionId": string(id)}
-	if name != "" {
-		out["executionName"] = name
-	}
-	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+		ExecutionID   string `json:"executionId"`
+		ExecutionName string `json:"executionName,omitempty"`
+	}{string(id), name})}, nil
 }
 
 // MonitorStrategyPipelineTask waits for the strategy pipeline; the deploy
@@ -109,7 +122,11 @@ func (MonitorStrategyPipelineTask) Timeout(s *model.StageExecution) time.Duratio
 
 // Execute implements Task.
 func (MonitorStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	id, _, _ := stages.String(run.Stage.Context, "executionId")
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	id := d.StrategyExecutionID
 	if id == "" {
 		return stages.Failed("no strategy pipeline run to wait for (executionId is not set)"), nil
 	}
@@ -127,20 +144,16 @@ func (MonitorStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run)
 
 // Cancel implements Canceler: canceling the deploy cancels its strategy.
 func (MonitorStrategyPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	id, _, _ := stages.String(run.Stage.Context, "executionId")
-	return nil, cancelChildPipeline(ctx, run, id)
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return nil, err
+	}
+	return nil, cancelChildPipeline(ctx, run, d.StrategyExecutionID)
 }
 
 // A deploy stage of a strategy pipeline with an empty clusters list deploys
 // the cluster of the deploy stage that started the pipeline, with strategy
 // none, as orca's deploy stage does for a strategy trigger.
-
-// strategyDeploysParent reports whether a deploy stage's clusters is an
-// empty list: the cluster comes from the custom strategy that runs it.
-func strategyDeploysParent(ctx map[string]any) bool {
-	list, ok := ctx["clusters"].([]any)
-	return ok && len(list) == 0
-}
 
 // parentClusterSkip are the parent stage's fields that are not the
 // cluster's, or that the strategy pipeline's deploy must not repeat.
@@ -161,7 +174,11 @@ func (ResolveStrategyClusterTask) Name() string { return "ResolveStrategyCluster
 
 // Execute implements Task.
 func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if !strategyDeploysParent(run.Stage.Context) {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if !d.deploysParent() {
 		return stages.Succeeded(), nil
 	}
 	tr := run.Execution.Trigger
@@ -188,7 +205,7 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 		}
 		// The parent stage is stored with its evaluated cluster once its
 		// first tasks ran, which may be just after it started this run.
-		if len(ps.Tasks) == 0 || (ps.Type == "cloneServerGroup" && ps.Context["cloneSource"] == nil) {
+		if len(ps.Tasks) == 0 || (ps.Type == "cloneServerGroup" && !cloneResolved(ps)) {
 			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": "the parent deploy stage " + parentStageID}}, nil
 		}
 		return stages.Succeeded(), nil
@@ -196,10 +213,11 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 	if err != nil || r.Status != model.StatusSucceeded {
 		return r, err
 	}
-	var p stages.Problems
-	c, _, ok := clusterConfig(ps.Context, &p, false)
-	if !ok {
-		return stages.Failed("the parent deploy stage %q: %s", ps.Name, problemsText(p)), nil
+	// The parent's cluster is copied as its JSON is, not from a typed
+	// view, so that every field Spinnaker set on it reaches this deploy.
+	c, err := rawCluster(ps.Context)
+	if err != nil {
+		return stages.Failed("the parent deploy stage %q: %v", ps.Name, err), nil
 	}
 	cluster := maps.Clone(c)
 	for _, k := range parentClusterSkip {
@@ -207,13 +225,12 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 	}
 	cluster["strategy"] = "none"
 	if _, ok := cluster["artifact"]; !ok {
-		region, _, _ := stages.String(cluster, "region")
-		if a := artifactFor(&stages.Run{Execution: parent, Stage: ps}, cluster, region); a != nil {
+		region, _ := cluster["region"].(string)
+		if a := artifactFor(parent, nil, region); a != nil {
 			cluster["artifact"] = a
 		}
 	}
-	traffic, _, _ := stages.String(run.Stage.Context, "trafficOptions")
-	if err := applyTrafficOptions(cluster, traffic); err != nil {
+	if err := applyTrafficOptions(cluster, d.TrafficOptions); err != nil {
 		return stages.Failed("%v", err), nil
 	}
 	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
@@ -224,6 +241,32 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 	}}, nil
 }
 
+// cloneResolved reports whether a clone stage has read its source, which
+// fills in its cluster.
+func cloneResolved(s *model.StageExecution) bool {
+	var state deployState
+	_ = stages.Decode(s.Context, &state) // another stage's context: what fits
+	return state.CloneSource != ""
+}
+
+// rawCluster is a deploy stage's cluster as its context holds it: the one
+// entry of clusters, or the stage itself.
+func rawCluster(ctx map[string]any) (map[string]any, error) {
+	raw, ok := ctx["clusters"]
+	if !ok || raw == nil {
+		return ctx, nil
+	}
+	list, _ := raw.([]any)
+	if len(list) != 1 {
+		return nil, fmt.Errorf("clusters: gennaker deploys one cluster per stage, got %d; add a stage per cluster", len(list))
+	}
+	m, isMap := list[0].(map[string]any)
+	if !isMap {
+		return nil, fmt.Errorf("clusters[0]: must be an object, not %s", stages.Describe(list[0]))
+	}
+	return m, nil
+}
+
 // suspendedAddToLoadBalancer is the AWS process whose suspension creates a
 // server group out of its load balancers' rotation.
 const suspendedAddToLoadBalancer = "AddToLoadBalancer"
@@ -232,21 +275,23 @@ const suspendedAddToLoadBalancer = "AddToLoadBalancer"
 // deploy: inherit the parent's traffic settings, or create the server
 // group in rotation (enable) or out of it (disable).
 func applyTrafficOptions(cluster map[string]any, opt string) error {
-	var suspended []string
-	if _, err := stages.DecodeField(cluster, "suspendedProcesses", &suspended); err != nil {
+	if err := checkTrafficOptions(opt); err != nil {
 		return err
 	}
-	switch opt {
-	case "", "inherit":
+	if opt == "" || opt == "inherit" {
 		return nil
-	case "enable":
+	}
+	var c struct {
+		SuspendedProcesses []string `json:"suspendedProcesses"`
+	}
+	if err := stages.Decode(cluster, &c).Err(); err != nil {
+		return err
+	}
+	suspended := c.SuspendedProcesses
+	if opt == "enable" {
 		suspended = slices.DeleteFunc(suspended, func(s string) bool { return s == suspendedAddToLoadBalancer })
-	case "disable":
-		if !slices.Contains(suspended, suspendedAddToLoadBalancer) {
-			suspended = append(suspended, suspendedAddToLoadBalancer)
-		}
-	default:
-		return fmt.Errorf("trafficOptions %q is not inherit, enable or disable", opt)
+	} else if !slices.Contains(suspended, suspendedAddToLoadBalancer) {
+		suspended = append(suspended, suspendedAddToLoadBalancer)
 	}
 	list := make([]any, len(suspended))
 	for i, s := range suspended {
@@ -256,13 +301,11 @@ func applyTrafficOptions(cluster map[string]any, opt string) error {
 	return nil
 }
 
-// validateTrafficOptions checks a strategy pipeline deploy's trafficOptions.
-func validateTrafficOptions(cfg map[string]any, p *stages.Problems) {
-	opt, _ := cfg["trafficOptions"].(string)
-	if opt == "" || stages.IsExpression(opt) {
-		return
+// checkTrafficOptions checks a strategy pipeline deploy's trafficOptions.
+func checkTrafficOptions(opt string) error {
+	switch opt {
+	case "", "inherit", "enable", "disable":
+		return nil
 	}
-	if err := applyTrafficOptions(map[string]any{}, opt); err != nil {
-		p.Add("trafficOptions", "%q is not inherit, enable or disable", opt)
-	}
+	return fmt.Errorf("trafficOptions %q is not inherit, enable or disable", opt)
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
+	"slices"
 	"time"
+
+	"github.com/gennaker/gennaker/providers"
 
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/flow"
@@ -20,38 +24,12 @@ import (
 // pipelineBeforeCleanup (a validation pipeline, awaited; its failure fails
 // the deploy, which rollback.onFailure undoes), as orca does. After the last
 // step the old ones are disabled, and scaled down if scaleDown is set.
-func rollingRedBlackStrategy(c map[string]any) ([]string, error) {
-	pcts, err := targetPercentages(c)
-	if err != nil {
-		return nil, err
-	}
-	delay, _, err := stages.Int(c, "delayBeforeCleanup")
-	if err != nil {
-		return nil, err
-	}
-	before, err := beforeCleanupOf(c)
-	if err != nil {
-		return nil, err
-	}
-	steps := []string{CreateServerGroupTask{}.Name()}
-	for range pcts {
-		steps = append(steps, ScaleTargetServerGroupTask{}.Name(), WaitForUpInstancesTask{}.Name())
-		if delay > 0 {
-			steps = append(steps, waitBeforeCleanup)
-		}
-		if before != nil {
-			steps = append(steps, StartPipelineBeforeCleanupTask{}.Name(), MonitorPipelineBeforeCleanupTask{}.Name())
-		}
-	}
-	steps = append(steps, DisableOldServerGroupsTask{}.Name())
-	scaleDown, _, err := stages.Bool(c, "scaleDown")
-	if err != nil {
-		return nil, err
-	}
-	if scaleDown {
-		steps = append(steps, ScaleDownOldServerGroupsTask{}.Name())
-	}
-	return steps, nil
+type rollingRedBlackStrategy struct {
+	// TargetPercentages are the steps, ascending to 100 (default 50, 100).
+	TargetPercentages     []int          `json:"targetPercentages"`
+	DelayBeforeCleanup    int            `json:"delayBeforeCleanup"`
+	PipelineBeforeCleanup *beforeCleanup `json:"pipelineBeforeCleanup"`
+	ScaleDown             bool           `json:"scaleDown"`
 }
 
 // beforeCleanup is a rolling red/black's pipelineBeforeCleanup.
@@ -61,17 +39,145 @@ type beforeCleanup struct {
 	Parameters  map[string]any `json:"pipelineParameters"`
 }
 
-// beforeCleanupOf reads pipelineBeforeCleanup; nil when it names no
-// pipeline (orca runs it only with both application and pipelineId).
-func beforeCleanupOf(c map[string]any) (*beforeCleanup, error) {
-	var b beforeCleanup
-	if _, err := stages.DecodeField(c, "pipelineBeforeCleanup", &b); err != nil {
-		return nil, fmt.Errorf("pipelineBeforeCleanup must be {application, pipelineId, pipelineParameters}: %w", err)
+func (s *rollingRedBlackStrategy) decode(d fieldDecoder) stages.Problems {
+	p := decodeFields(d, s)
+	at := "pipelineBeforeCleanup"
+	if d.inClusters {
+		at = stages.Path("clusters", 0, at)
 	}
-	if b.Application == "" || b.PipelineID == "" {
-		return nil, nil
+	nameKind(p, at, "must be {application, pipelineId, pipelineParameters}")
+	return p
+}
+
+func (s *rollingRedBlackStrategy) validate(path string, exprs stages.Expressions, p *stages.Problems) {
+	checkNotNegative(path, "delayBeforeCleanup", s.DelayBeforeCleanup, exprs, p)
+	if at := stages.Path(path, "targetPercentages"); !exprs.Has(at) && !hasProblem(*p, at) {
+		if _, err := s.percentages(); err != nil {
+			p.Add(at, "%v", err)
+		}
 	}
-	return &b, nil
+}
+
+func (s *rollingRedBlackStrategy) plan() ([]string, error) {
+	pcts, err := s.percentages()
+	if err != nil {
+		return nil, fmt.Errorf("targetPercentages %w", err)
+	}
+	steps := []string{CreateServerGroupTask{}.Name()}
+	for range pcts {
+		steps = append(steps, ScaleTargetServerGroupTask{}.Name(), WaitForUpInstancesTask{}.Name())
+		if s.DelayBeforeCleanup > 0 {
+			steps = append(steps, waitBeforeCleanup)
+		}
+		if s.beforeCleanup() != nil {
+			steps = append(steps, StartPipelineBeforeCleanupTask{}.Name(), MonitorPipelineBeforeCleanupTask{}.Name())
+		}
+	}
+	steps = append(steps, DisableOldServerGroupsTask{}.Name())
+	if s.ScaleDown {
+		steps = append(steps, ScaleDownOldServerGroupsTask{}.Name())
+	}
+	return lockedDeploy(steps...), nil
+}
+
+// delay implements delayer.
+func (s *rollingRedBlackStrategy) delay(step string) time.Duration {
+	if step == waitBeforeCleanup {
+		return time.Duration(s.DelayBeforeCleanup) * time.Second
+	}
+	return 0
+}
+
+// initialCapacity implements emptyStart: the new server group is grown
+// step by step.
+func (s *rollingRedBlackStrategy) initialCapacity(c providers.Capacity) providers.Capacity {
+	return providers.Capacity{Min: 0, Max: c.Max, Desired: 0}
+}
+
+// percentages are the rolling steps: ascending percentages ending at 100
+// (default [50, 100]).
+func (s *rollingRedBlackStrategy) percentages() ([]int, error) {
+	if len(s.TargetPercentages) == 0 {
+		return []int{50, 100}, nil
+	}
+	pcts := slices.Clone(s.TargetPercentages)
+	prev := 0
+	for _, p := range pcts {
+		if p <= prev || p > 100 {
+			return nil, fmt.Errorf("must rise from above 0 to 100, got %v", pcts)
+		}
+		prev = p
+	}
+	if prev != 100 {
+		pcts = append(pcts, 100)
+	}
+	return pcts, nil
+}
+
+// beforeCleanup is the validation pipeline to run after each step; nil
+// when it names no pipeline (orca runs it only with both application and
+// pipelineId).
+func (s *rollingRedBlackStrategy) beforeCleanup() *beforeCleanup {
+	b := s.PipelineBeforeCleanup
+	if b == nil || b.Application == "" || b.PipelineID == "" {
+		return nil
+	}
+	return b
+}
+
+// rollingOf returns the deploy's rolling red/black strategy.
+func rollingOf(d *deployConfig) (*rollingRedBlackStrategy, error) {
+	r, ok := d.strategy().(*rollingRedBlackStrategy)
+	if !ok {
+		return nil, fmt.Errorf("the cluster's strategy is not rollingredblack")
+	}
+	return r, nil
+}
+
+// ScaleTargetServerGroupTask grows the new server group of a rolling
+// red/black to the next of its targetPercentages of the desired capacity.
+// Each of its occurrences in the plan is one step.
+type ScaleTargetServerGroupTask struct{ cleansUpOnCancel }
+
+// Name implements Task.
+func (ScaleTargetServerGroupTask) Name() string { return "ScaleTargetServerGroup" }
+
+// Execute implements Task.
+func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if r := keepClusterLock(ctx, run, d); r != nil {
+		return *r, nil
+	}
+	spec, err := d.resolve(run)
+	if err != nil {
+		return deployFailed(ctx, run, d, "%v", err), nil
+	}
+	rolling, err := rollingOf(d)
+	if err != nil {
+		return deployFailed(ctx, run, d, "%v", err), nil
+	}
+	pcts, err := rolling.percentages()
+	if err != nil {
+		return deployFailed(ctx, run, d, "targetPercentages %v", err), nil
+	}
+	step := stepOf(run, t.Name())
+	if step >= len(pcts) {
+		return deployFailed(ctx, run, d, "rolling step %d has no target percentage (targetPercentages %v)", step+1, pcts), nil
+	}
+	pct := pcts[step]
+	n := int(math.Ceil(float64(spec.capacity.Desired) * float64(pct) / 100))
+	l, name, c, err := d.targetCloud(run)
+	if err != nil {
+		return deployFailed(ctx, run, d, "%v", err), nil
+	}
+	capacity := providers.Capacity{Min: min(spec.capacity.Min, n), Max: spec.capacity.Max, Desired: n}
+	if err := c.ServerGroups.Resize(ctx, l.Region, name, capacity); err != nil {
+		return deployFailed(ctx, run, d, "resize %s to %d%% (%d instances): %v", name, pct, n, err), nil
+	}
+	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetPercentage": pct, "targetDesired": n}}, nil
 }
 
 // stepOf is which rolling step the running task belongs to: how many
@@ -90,46 +196,50 @@ func stepOf(run *stages.Run, name string) int {
 // orca's parameters: pipelineParameters plus deployedServerGroup and
 // sourceServerGroup ({region, account, cloudProvider, serverGroupName}) and
 // percentageComplete.
-type StartPipelineBeforeCleanupTask struct{}
+type StartPipelineBeforeCleanupTask struct{ cleansUpOnCancel }
 
 // Name implements Task.
 func (StartPipelineBeforeCleanupTask) Name() string { return "StartPipelineBeforeCleanup" }
 
 // Execute implements Task.
 func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if r := keepClusterLock(ctx, run); r != nil {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if r := keepClusterLock(ctx, run, d); r != nil {
 		return *r, nil
 	}
-	d, err := deployClusterOf(run)
+	rolling, err := rollingOf(d)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	before, err := beforeCleanupOf(d.raw)
-	if err != nil || before == nil {
-		return deployFailed(ctx, run, "pipelineBeforeCleanup: %v", err), nil
+	before := rolling.beforeCleanup()
+	if before == nil {
+		return deployFailed(ctx, run, d, "pipelineBeforeCleanup: names no pipeline"), nil
 	}
-	pcts, err := targetPercentages(d.raw)
+	pcts, err := rolling.percentages()
 	if err != nil {
-		return deployFailed(ctx, run, "targetPercentages %v", err), nil
+		return deployFailed(ctx, run, d, "targetPercentages %v", err), nil
 	}
 	step := stepOf(run, t.Name())
 	if step >= len(pcts) {
-		return deployFailed(ctx, run, "pipelineBeforeCleanup %d has no target percentage (targetPercentages %v)", step+1, pcts), nil
+		return deployFailed(ctx, run, d, "pipelineBeforeCleanup %d has no target percentage (targetPercentages %v)", step+1, pcts), nil
 	}
-	l, name, c, err := targetOf(run)
+	l, name, c, err := d.targetCloud(run)
 	if err != nil {
-		return deployFailed(ctx, run, "%v", err), nil
+		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	coords := func(sg any) map[string]any {
-		return map[string]any{"region": l.Region, "account": l.Account, "cloudProvider": c.Account.Provider, "serverGroupName": sg}
+	coords := func(sg *string) map[string]any {
+		return record(serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg})
 	}
-	var source any
-	if sources, _ := stringList(run.Stage.Context, keySources); len(sources) > 0 {
-		source = sources[len(sources)-1]
+	var source *string
+	if sources := d.SourceServerGroups; len(sources) > 0 {
+		source = &sources[len(sources)-1]
 	}
 	params := map[string]any{}
 	maps.Copy(params, before.Parameters)
-	params["deployedServerGroup"] = coords(name)
+	params["deployedServerGroup"] = coords(&name)
 	params["sourceServerGroup"] = coords(source)
 	params["percentageComplete"] = pcts[step]
 	id, _, err := startChildPipeline(ctx, run, childPipeline{
@@ -137,19 +247,32 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 		Key: fmt.Sprintf("beforeCleanup/%d", step),
 	})
 	if err != nil {
-		return deployFailed(ctx, run, "pipelineBeforeCleanup at %d%%: %v", pcts[step], err), nil
+		return deployFailed(ctx, run, d, "pipelineBeforeCleanup at %d%%: %v", pcts[step], err), nil
 	}
-	runs, _ := run.Stage.Context["pipelineBeforeCleanupExecutions"].([]any)
-	runs = append(append([]any{}, runs[:min(step, len(runs))]...), map[string]any{"percentageComplete": pcts[step], "executionId": string(id)})
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"pipelineBeforeCleanupExecutionId": string(id),
-		"pipelineBeforeCleanupExecutions":  runs,
-	}}, nil
+	// A retried step replaces its own entry rather than add another.
+	runs := append(slices.Clone(d.BeforeCleanupRuns[:min(step, len(d.BeforeCleanupRuns))]),
+		beforeCleanupRun{PercentageComplete: pcts[step], ExecutionID: string(id)})
+	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+		ExecutionID string             `json:"pipelineBeforeCleanupExecutionId"`
+		Runs        []beforeCleanupRun `json:"pipelineBeforeCleanupExecutions"`
+	}{string(id), runs})}, nil
 }
 
-// Cancel implements Canceler.
-func (StartPipelineBeforeCleanupTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	return cleanUpDeploy(ctx, run)
+// serverGroupCoords name a server group in a validation pipeline's
+// parameters, as orca passes them.
+type serverGroupCoords struct {
+	Region        string `json:"region"`
+	Account       string `json:"account"`
+	CloudProvider string `json:"cloudProvider"`
+	// ServerGroupName is null for a cluster that had no server group.
+	ServerGroupName *string `json:"serverGroupName"`
+}
+
+// beforeCleanupRun is a validation pipeline run of one rolling step, as
+// StartPipelineBeforeCleanup records it.
+type beforeCleanupRun struct {
+	PercentageComplete int    `json:"percentageComplete"`
+	ExecutionID        string `json:"executionId"`
 }
 
 // MonitorPipelineBeforeCleanupTask waits for the step's validation
@@ -167,17 +290,21 @@ func (MonitorPipelineBeforeCleanupTask) Timeout(s *model.StageExecution) time.Du
 
 // Execute implements Task.
 func (MonitorPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	if r := keepClusterLock(ctx, run); r != nil {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return stages.Failed("%v", err), nil
+	}
+	if r := keepClusterLock(ctx, run, d); r != nil {
 		return *r, nil
 	}
-	id, _, _ := stages.String(run.Stage.Context, "pipelineBeforeCleanupExecutionId")
+	id := d.BeforeCleanupExecutionID
 	if id == "" {
-		return deployFailed(ctx, run, "no pipelineBeforeCleanup run to wait for"), nil
+		return deployFailed(ctx, run, d, "no pipelineBeforeCleanup run to wait for"), nil
 	}
 	res, err := watchChildPipeline(ctx, run, id)
 	switch {
 	case err != nil:
-		return deployFailed(ctx, run, "pipelineBeforeCleanup: %v", err), nil
+		return deployFailed(ctx, run, d, "pipelineBeforeCleanup: %v", err), nil
 	case res.Status == model.StatusRunning:
 		return stages.Result{Status: model.StatusRunning, Backoff: res.Backoff}, nil
 	case res.Status == model.StatusSucceeded:
@@ -189,7 +316,7 @@ func (MonitorPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 	if len(msgs) > 0 {
 		summary = msgs[0]
 	}
-	out := deployFailed(ctx, run, "pipelineBeforeCleanup failed, so the deploy stops before cleaning up: %s", summary)
+	out := deployFailed(ctx, run, d, "pipelineBeforeCleanup failed, so the deploy stops before cleaning up: %s", summary)
 	flow.SetErrors(out.Context, append([]string{resultErrors(out)[0]}, msgs[min(1, len(msgs)):]...))
 	return out, nil
 }
@@ -197,9 +324,12 @@ func (MonitorPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 // Cancel implements Canceler: the validation is canceled and the deploy
 // cleaned up.
 func (MonitorPipelineBeforeCleanupTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	id, _, _ := stages.String(run.Stage.Context, "pipelineBeforeCleanupExecutionId")
-	cerr := cancelChildPipeline(ctx, run, id)
-	out, err := cleanUpDeploy(ctx, run)
+	d, err := deployConfigOf(run)
+	if err != nil {
+		return nil, err
+	}
+	cerr := cancelChildPipeline(ctx, run, d.BeforeCleanupExecutionID)
+	out, err := cleanUpDeploy(ctx, run, d)
 	if err == nil {
 		err = cerr
 	}

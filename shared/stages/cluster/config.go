@@ -1,0 +1,190 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+)
+
+// Every stage type of the family decodes its context once per task call
+// into a typed configuration (its Config method); tasks read it with
+// configOf. The pieces below are the fields several stage types share.
+
+// stageFields are the fields every stage has that the family's tasks read.
+type stageFields struct {
+	// StageTimeoutMs bounds the stage; polling tasks never look past it.
+	StageTimeoutMs int64 `json:"stageTimeoutMs"`
+}
+
+// stageTimeout is the stage's own bound, or 0.
+func (f *stageFields) stageTimeout() time.Duration {
+	return time.Duration(max(f.StageTimeoutMs, 0)) * time.Millisecond
+}
+
+// locationFields are Spinnaker's location fields of a stage or a cluster:
+// cloudProvider (or provider), credentials (or account), and region (or
+// the one entry of regions).
+type locationFields struct {
+	CloudProvider string   `json:"cloudProvider"`
+	Provider      string   `json:"provider"`
+	Credentials   string   `json:"credentials"`
+	Account       string   `json:"account"`
+	Region        string   `json:"region"`
+	Regions       []string `json:"regions"`
+}
+
+// location resolves the fields to one provider, account and region. The
+// local provider's account needs no region.
+func (f *locationFields) location() (Location, error) {
+	l := Location{CloudProvider: f.CloudProvider, Account: f.Credentials, Region: f.Region}
+	if l.CloudProvider == "" {
+		l.CloudProvider = f.Provider
+	}
+	if l.Account == "" {
+		l.Account = f.Account
+	}
+	if l.Region == "" {
+		switch len(f.Regions) {
+		case 0:
+		case 1:
+			l.Region = f.Regions[0]
+		default:
+			return l, fmt.Errorf("regions: gennaker acts in one region per stage, got %d (%s); add a stage per region", len(f.Regions), strings.Join(f.Regions, ", "))
+		}
+	}
+	if l.Account == "" {
+		return l, errors.New("credentials: the account is required")
+	}
+	if l.Region == "" {
+		if l.CloudProvider == "local" || l.Account == providers.LocalAccount {
+			l.Region = providers.LocalRegion
+		} else {
+			return l, errors.New("region: the region is required")
+		}
+	}
+	return l, nil
+}
+
+// validate checks literally written provider and account names against the
+// runtime's providers, when the runtime has told us of them. Names that are
+// expressions are only known when the stage runs.
+func (f *locationFields) validate(env *deployEnv, path string, p *stages.Problems) {
+	reg := env.providers.Load()
+	if reg == nil {
+		return
+	}
+	prov, acct := f.CloudProvider, f.Credentials
+	if acct == "" {
+		acct = f.Account
+	}
+	if stages.IsExpression(prov) {
+		prov = ""
+	}
+	if stages.IsExpression(acct) {
+		acct = ""
+	}
+	if err := reg.Check(prov, acct); err != nil {
+		field := "account"
+		if errors.Is(err, providers.ErrUnknownProvider) {
+			field = "cloudProvider"
+		}
+		if f.Credentials != "" && field == "account" {
+			field = "credentials"
+		}
+		p.Add(stages.Path(path, field), "%v", err)
+	}
+}
+
+// clusterRef names a cluster as Spinnaker stages do: cluster, or
+// moniker.cluster.
+type clusterRef struct {
+	Cluster string `json:"cluster"`
+	Moniker *struct {
+		Cluster string `json:"cluster"`
+	} `json:"moniker"`
+}
+
+// clusterName is the cluster the stage names, or "".
+func (r *clusterRef) clusterName() string {
+	if r.Cluster != "" {
+		return r.Cluster
+	}
+	if r.Moniker != nil {
+		return r.Moniker.Cluster
+	}
+	return ""
+}
+
+// checkCapacity completes a capacity as Spinnaker does (no max means the
+// larger of min and desired) and checks that it can be run.
+func checkCapacity(c providers.Capacity) (providers.Capacity, error) {
+	if c.Max == 0 {
+		c.Max = max(c.Desired, c.Min)
+	}
+	if c.Min < 0 || c.Desired < 0 || c.Min > c.Desired || c.Desired > c.Max {
+		return c, fmt.Errorf("must satisfy 0 ≤ min ≤ desired ≤ max, got min %d, desired %d, max %d", c.Min, c.Desired, c.Max)
+	}
+	return c, nil
+}
+
+// record is a typed value as the JSON object a stage's context or outputs
+// hold. What a task records is written from a struct with JSON tags, and a
+// later task's configuration decodes it with the same tags. A value that
+// cannot be JSON is a programming error and panics (the orchestrator fails
+// the task with it).
+func record(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("record %T: %v", v, err))
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("record %T: %v", v, err))
+	}
+	return m
+}
+
+// decodeStage decodes a running stage's context into cfg, failing with
+// every problem and its JSON path.
+func decodeStage(s *model.StageExecution, cfg any) error {
+	return stages.Decode(s.Context, cfg).Err()
+}
+
+// configOf returns the typed configuration the orchestrator decoded for
+// this task call. A run built without one, as a test that drives a task
+// directly builds it, has it decoded here from the stage as it is now, with
+// the same decoder the stage type's Config uses.
+func configOf[C any](run *stages.Run, decode func(*model.StageExecution) (C, error)) (C, error) {
+	if run.Config == nil {
+		return decode(run.Stage)
+	}
+	return stages.ConfigOf[C](run)
+}
+
+// hasProblem reports whether p holds a problem at path or inside it.
+func hasProblem(p stages.Problems, path string) bool {
+	for _, pr := range p {
+		if pr.Path == path || strings.HasPrefix(pr.Path, path+".") || strings.HasPrefix(pr.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// nameKind rewrites the decoder's "must be an object" at path into what
+// the object must hold, which tells a user more.
+func nameKind(p stages.Problems, path, want string) {
+	for i := range p {
+		if p[i].Path == path {
+			if rest, ok := strings.CutPrefix(p[i].Message, "must be an object"); ok {
+				p[i].Message = want + rest
+			}
+		}
+	}
+}
