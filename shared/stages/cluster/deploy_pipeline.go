@@ -80,9 +80,8 @@ func startChildPipeline(ctx context.Context, run *stages.Run, c childPipeline) (
 // watchChildPipeline looks at the child once, as MonitorPipeline does: it
 // is RUNNING until the child ends, then takes on its outcome and outputs.
 func watchChildPipeline(ctx context.Context, run *stages.Run, id string) (stages.Result, error) {
-	view := childView(run, id)
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return flow.MonitorPipelineTask{PollInterval: deployPollBackoff}.Execute(ctx, view)
+		return flow.MonitorPipelineTask{PollInterval: deployPollBackoff}.Monitor(ctx, run, model.ExecutionID(id))
 	})
 }
 
@@ -91,16 +90,7 @@ func cancelChildPipeline(ctx context.Context, run *stages.Run, id string) error 
 	if id == "" {
 		return nil
 	}
-	_, err := flow.MonitorPipelineTask{}.Cancel(ctx, childView(run, id))
-	return err
-}
-
-// childView is the run as the pipeline stage's tasks expect it: a stage
-// whose executionId names the child.
-func childView(run *stages.Run, id string) *stages.Run {
-	s := *run.Stage
-	s.Context = map[string]any{"executionId": id}
-	return &stages.Run{Execution: run.Execution, Stage: &s, Services: run.Services, Now: run.Now}
+	return flow.MonitorPipelineTask{}.CancelChild(ctx, run, model.ExecutionID(id))
 }
 
 // resultErrors returns a failed result's messages.

@@ -85,14 +85,26 @@ func TestStartChildPipeline(t *testing.T) {
 	}
 }
 
-func TestChildView(t *testing.T) {
+// A deploy watching its child pipeline takes on the child's outcome, read
+// from the child's own run whatever the deploy's configuration holds.
+func TestWatchChildPipeline(t *testing.T) {
 	t.Parallel()
 	run := stagestest.NewRun(map[string]any{"clusters": []any{}})
-	v := childView(run, "child-1")
-	if v.Stage.Context["executionId"] != "child-1" || len(v.Stage.Context) != 1 {
-		t.Fatalf("child view context = %v", v.Stage.Context)
+	pipes := &fakePipelines{runs: map[model.ExecutionID]*model.Execution{
+		"running": {ID: "running", Name: "strategy", Status: model.StatusRunning},
+		"done":    {ID: "done", Name: "strategy", Status: model.StatusSucceeded},
+	}}
+	run.Services.Pipelines = pipes
+	for id, want := range map[string]model.Status{"running": model.StatusRunning, "done": model.StatusSucceeded, "gone": model.StatusTerminal} {
+		r, err := watchChildPipeline(context.Background(), run, id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if r.Status != want {
+			t.Errorf("child %s: status %s, want %s", id, r.Status, want)
+		}
 	}
 	if _, ok := run.Stage.Context["executionId"]; ok {
-		t.Fatal("the child view changed the deploy's own context")
+		t.Fatal("watching the child changed the deploy's own context")
 	}
 }

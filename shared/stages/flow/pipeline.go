@@ -182,15 +182,22 @@ func (MonitorPipelineTask) Timeout(s *model.StageExecution) time.Duration {
 
 // Execute implements Task.
 func (t MonitorPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	pipelines, err := PipelinesOf(run)
-	if err != nil {
-		return stages.Result{}, err
-	}
 	cfg, err := stages.ConfigOf[*pipelineConfig](run)
 	if err != nil {
 		return stages.Result{}, err
 	}
-	id := cfg.ExecutionID
+	return t.Monitor(ctx, run, cfg.ExecutionID)
+}
+
+// Monitor reports on the child run id of the stage run is: RUNNING until it
+// completes, then its outcome as the pipeline stage reports it. Stages of
+// other types that start a child pipeline (a deploy's custom strategy) use
+// it too.
+func (t MonitorPipelineTask) Monitor(ctx context.Context, run *stages.Run, id model.ExecutionID) (stages.Result, error) {
+	pipelines, err := PipelinesOf(run)
+	if err != nil {
+		return stages.Result{}, err
+	}
 	if id == "" {
 		return stages.Failed("no child pipeline execution to monitor (executionId is not set)"), nil
 	}
@@ -230,18 +237,23 @@ func (t MonitorPipelineTask) Execute(ctx context.Context, run *stages.Run) (stag
 }
 
 // Cancel cancels the child run when the parent is canceled.
-func (MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	pipelines, err := PipelinesOf(run)
-	if err != nil {
-		return nil, err
-	}
+func (t MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
 	cfg, err := stages.ConfigOf[*pipelineConfig](run)
 	if err != nil {
 		return nil, err
 	}
-	id := cfg.ExecutionID
+	return nil, t.CancelChild(ctx, run, cfg.ExecutionID)
+}
+
+// CancelChild cancels the child run id of the stage run is, because run was
+// canceled. No child (an empty id) is nothing to cancel.
+func (MonitorPipelineTask) CancelChild(ctx context.Context, run *stages.Run, id model.ExecutionID) error {
 	if id == "" {
-		return nil, nil
+		return nil
+	}
+	pipelines, err := PipelinesOf(run)
+	if err != nil {
+		return err
 	}
 	user := run.Execution.CanceledBy
 	if user == "" {
@@ -249,9 +261,9 @@ func (MonitorPipelineTask) Cancel(ctx context.Context, run *stages.Run) (map[str
 	}
 	reason := fmt.Sprintf("parent pipeline %s was canceled", run.Execution.ID)
 	if err := pipelines.Cancel(ctx, id, user, reason); err != nil {
-		return nil, fmt.Errorf("cancel child pipeline execution %s: %w", id, err)
+		return fmt.Errorf("cancel child pipeline execution %s: %w", id, err)
 	}
-	return nil, nil
+	return nil
 }
 
 func (t MonitorPipelineTask) interval() time.Duration {
