@@ -9,6 +9,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/providers/providertest"
 )
 
 const testKubeconfig = `apiVersion: v1
@@ -74,6 +75,20 @@ func TestAccounts(t *testing.T) {
 	if _, err := reg.ServerGroupCreator("bare", ""); !errors.Is(err, providers.ErrUnsupported) || !strings.Contains(err.Error(), "manifest stages") {
 		t.Errorf("ServerGroupCreator: %v", err)
 	}
+}
+
+// TestAbilities pins down what a Kubernetes account serves; tests/k8s runs
+// the suite of each against a real control plane.
+func TestAbilities(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte(testKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New().Cloud(providers.Account{Name: "k", Provider: Name, Fields: map[string]any{"kubeconfig": kc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	providertest.Abilities(t, c, "ServerGroups", "Managers", "Manifests")
 }
 
 func TestBadAccounts(t *testing.T) {

@@ -33,10 +33,11 @@ func (i images) Find(ctx context.Context, query string) ([]providers.Image, erro
 	if err != nil {
 		return nil, err
 	}
+	// Groups come oldest first, so an image run by several is listed from
+	// when it was first seen: deploying it again does not make it newer.
 	seen := map[string]bool{}
-	var out []providers.Image
-	for j := len(groups) - 1; j >= 0; j-- {
-		g := groups[j]
+	out := []providers.Image{}
+	for _, g := range groups {
 		name := ImageName(g.Artifact)
 		if seen[g.Region+"/"+name] || !strings.Contains(name, query) {
 			continue

@@ -73,13 +73,62 @@ func localCloud(t *testing.T, p *local.Provider) *providers.Cloud {
 	return c
 }
 
-func TestConformance(t *testing.T) {
+// conformanceCloud is a fresh local account for one conformance suite.
+func conformanceCloud(t *testing.T) *providers.Cloud {
+	t.Helper()
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	p := newProvider(t, s, dir)
 	t.Cleanup(func() { p.Close(); s.Close() })
-	providertest.Run(t, providertest.Env{
-		Cloud: localCloud(t, p), Region: "local", Artifact: artifact, HealthCheckPath: "/health", UpTimeout: 10 * time.Second,
+	return localCloud(t, p)
+}
+
+func serverGroupsEnv(c *providers.Cloud) providertest.ServerGroupsEnv {
+	return providertest.ServerGroupsEnv{
+		ServerGroups: c.ServerGroups,
+		Create: func(ctx context.Context, spec providers.ServerGroupSpec) error {
+			_, err := c.ServerGroupCreator.Create(ctx, spec)
+			return err
+		},
+		Region: "local", Artifact: artifact, HealthCheckPath: "/health", UpTimeout: 10 * time.Second,
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("Abilities", func(t *testing.T) {
+		providertest.Abilities(t, conformanceCloud(t), "ServerGroups", "ServerGroupCreator", "LoadBalancers", "Images")
+	})
+	t.Run("ServerGroups", func(t *testing.T) {
+		providertest.ServerGroups(t, serverGroupsEnv(conformanceCloud(t)))
+	})
+	t.Run("ServerGroupCreator", func(t *testing.T) {
+		c := conformanceCloud(t)
+		providertest.ServerGroupCreator(t, c.ServerGroupCreator, serverGroupsEnv(c))
+	})
+	t.Run("LoadBalancers", func(t *testing.T) {
+		c := conformanceCloud(t)
+		providertest.LoadBalancers(t, providertest.LoadBalancersEnv{LoadBalancers: c.LoadBalancers, Region: "local", ServerGroups: serverGroupsEnv(c)})
+	})
+	t.Run("Images", func(t *testing.T) {
+		c := conformanceCloud(t)
+		n := 0
+		providertest.Images(t, providertest.ImagesEnv{
+			Images: c.Images,
+			// An image is what a server group runs; one of no instances
+			// is enough to show it.
+			Publish: func(t *testing.T, name string) {
+				t.Helper()
+				time.Sleep(2 * time.Millisecond) // creation times are in ms
+				a := artifact("v1")
+				a["name"] = name
+				if _, err := c.ServerGroupCreator.Create(context.Background(), providers.ServerGroupSpec{
+					Name: fmt.Sprintf("confimg-v%03d", n), Region: "local", Artifact: a,
+				}); err != nil {
+					t.Fatal(err)
+				}
+				n++
+			},
+		})
 	})
 }
 
