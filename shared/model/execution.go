@@ -165,14 +165,20 @@ type TaskExecution struct {
 	StageEnd          bool   `json:"stageEnd"`
 }
 
-// StageByRefID returns the top-level stage with the given refId, or nil.
+// StageByRefID returns the stage with the given refId: a top-level one
+// first, else a part a stage runs as (see stages.Expander); nil if none.
 func (e *Execution) StageByRefID(refID string) *StageExecution {
+	var part *StageExecution
 	for i := range e.Stages {
-		if e.Stages[i].RefID == refID && e.Stages[i].ParentStageID == "" {
+		switch {
+		case e.Stages[i].RefID != refID:
+		case e.Stages[i].ParentStageID == "":
 			return &e.Stages[i]
+		case part == nil:
+			part = &e.Stages[i]
 		}
 	}
-	return nil
+	return part
 }
 
 // StageByID returns the stage with the given id, or nil.

@@ -274,6 +274,20 @@ func (s *Stage) Config() (map[string]any, error) {
 	return m, nil
 }
 
+// StageFromConfig builds a stage from its configuration, as Config returns
+// it.
+func StageFromConfig(cfg map[string]any) (*Stage, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var s Stage
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 type stageJSON Stage
 
 // UnmarshalJSON keeps the stage type's own fields in Extra.

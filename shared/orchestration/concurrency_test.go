@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/runtime/local"
 )
 
 // Three runs of a limitConcurrent pipeline triggered within milliseconds: the

@@ -243,7 +243,7 @@ func downstream(e *model.Execution, refID string) []*model.StageExecution {
 		changed = false
 		for i := range e.Stages {
 			s := &e.Stages[i]
-			if in[s.RefID] || s.ParentStageID != "" {
+			if in[s.RefID] || !scheduled(s) {
 				continue
 			}
 			for _, r := range s.RequisiteStageRefIDs {
@@ -257,7 +257,7 @@ func downstream(e *model.Execution, refID string) []*model.StageExecution {
 	}
 	var out []*model.StageExecution
 	for i := range e.Stages {
-		if in[e.Stages[i].RefID] && e.Stages[i].ParentStageID == "" {
+		if in[e.Stages[i].RefID] && scheduled(&e.Stages[i]) {
 			out = append(out, &e.Stages[i])
 		}
 	}

@@ -306,7 +306,7 @@ func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error
 	now := o.nowMs()
 	for i := range e.Stages {
 		s := &e.Stages[i]
-		if s.ParentStageID != "" {
+		if !scheduled(s) {
 			continue
 		}
 		dispatched := s.Orchestration.DispatchedAt > 0
@@ -443,6 +443,13 @@ func (o *Orchestrator) finalizePipeline(ctx context.Context, req Request) error 
 		return err
 	}
 	return o.startWaiting(ctx, h)
+}
+
+// scheduled reports whether the orchestrator starts s once its requisites
+// allow: every stage of the pipeline, and the parts a stage runs as (they
+// have refIds of their own), but not synthetic stages their parent runs.
+func scheduled(s *model.StageExecution) bool {
+	return s.ParentStageID == "" || s.RefID != ""
 }
 
 // finalStatus is Spinnaker's rule for a finished run's status.

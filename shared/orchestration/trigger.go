@@ -125,20 +125,53 @@ func (o *Orchestrator) newExecution(p *model.Pipeline, trigger model.ExecutionTr
 		if reqs == nil {
 			reqs = []string{}
 		}
-		e.Stages = append(e.Stages, model.StageExecution{
-			ID:                   model.StageID(o.newID()),
-			RefID:                stages[i].RefID,
-			Type:                 stages[i].Type,
-			Name:                 stages[i].Name,
-			Status:               model.StatusNotStarted,
-			Context:              cfg,
-			Outputs:              map[string]any{},
-			Tasks:                []model.TaskExecution{},
-			RequisiteStageRefIDs: reqs,
-			Orchestration:        model.StageOrchestration{Attempt: 1, Config: cfg},
-		})
+		parent := o.newStage(stages[i].RefID, stages[i].Type, stages[i].Name, cfg, reqs)
+		// A stage that runs as several (a deploy of several clusters) gets
+		// its parts as synthetic stages that start where it would have
+		// started; it runs once they all have.
+		if x, ok := o.expanderOf(stages[i].Type); ok {
+			var parts []string
+			for j, syn := range x.Expand(&stages[i]) {
+				child := o.newStage(fmt.Sprintf("%s<%d", parent.RefID, j+1), syn.Type, syn.Name, syn.Context, reqs)
+				child.ParentStageID = parent.ID
+				child.SyntheticStageOwner = "STAGE_BEFORE"
+				e.Stages = append(e.Stages, child)
+				parts = append(parts, child.RefID)
+			}
+			if parts != nil {
+				parent.RequisiteStageRefIDs = parts
+			}
+		}
+		e.Stages = append(e.Stages, parent)
 	}
 	return e, nil
+}
+
+// newStage is a stage of a new run, NOT_STARTED.
+func (o *Orchestrator) newStage(refID, typ, name string, cfg map[string]any, reqs []string) model.StageExecution {
+	return model.StageExecution{
+		ID:                   model.StageID(o.newID()),
+		RefID:                refID,
+		Type:                 typ,
+		Name:                 name,
+		Status:               model.StatusNotStarted,
+		Context:              cfg,
+		Outputs:              map[string]any{},
+		Tasks:                []model.TaskExecution{},
+		RequisiteStageRefIDs: reqs,
+		Orchestration:        model.StageOrchestration{Attempt: 1, Config: cfg},
+	}
+}
+
+// expanderOf returns the definition of a stage type that runs as several
+// stages.
+func (o *Orchestrator) expanderOf(typ string) (stages.Expander, bool) {
+	def, err := o.registry.Definition(typ)
+	if err != nil {
+		return nil, false
+	}
+	x, ok := def.(stages.Expander)
+	return x, ok
 }
 
 func (o *Orchestrator) startPipelineMachine(ctx context.Context, id model.ExecutionID, attempt int) error {

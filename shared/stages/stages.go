@@ -75,6 +75,23 @@ func ConfigOf[C any](run *Run) (C, error) {
 	return c, nil
 }
 
+// Expander is a stage definition whose stage runs as several stages, as
+// Spinnaker's deploy of several clusters deploys each as a stage of its own,
+// in parallel.
+type Expander interface {
+	// Expand returns the stages s runs as, in parallel and before its own
+	// tasks, when a run of its pipeline is created; none when s runs alone.
+	// A configuration it cannot expand is left to Validate to report.
+	Expand(s *model.Stage) []Synthetic
+}
+
+// Synthetic is a stage a stage runs as (see Expander).
+type Synthetic struct {
+	Type    string
+	Name    string
+	Context map[string]any
+}
+
 // Patcher is a stage definition whose running stages users may change
 // (Gate's PATCH /pipelines/{id}/stages/{stageId}): a manual judgment, a
 // skipped wait.

@@ -316,3 +316,15 @@ func versionsNow(t testing.TB, url string, n int) map[string]int {
 	}
 	return out
 }
+
+// stageNamed returns the run's stage with that name.
+func stageNamed(t testing.TB, e *model.Execution, name string) *model.StageExecution {
+	t.Helper()
+	for i := range e.Stages {
+		if e.Stages[i].Name == name {
+			return &e.Stages[i]
+		}
+	}
+	t.Fatalf("run %s has no stage %q: %s", e.ID, name, describe(e))
+	return nil
+}

@@ -392,3 +392,55 @@ func TestRollbackServerGroup(t *testing.T) {
 		t.Fatalf("restored server group: capacity %+v, instances %+v", g.Capacity, g.Counts)
 	}
 }
+
+// A deploy stage of two clusters deploys both, in parallel, each as a stage
+// of its own with its own strategy, and a later stage finds both new server
+// groups among the deploy's outputs.
+func TestDeployOfTwoClustersRunsInParallel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ex := e.run(fmt.Sprintf(`{"refId": "deploy", "type": "deploy", "name": "Deploy both", "clusters": [%s, %s]}`,
+		cluster("v1", "redblack", 1, "", ""),
+		cluster("v1", "highlander", 1, "", `, "stack": "canary"`)),
+		`{"refId": "after", "type": "evaluateVariables", "name": "After", "requisiteStageRefIds": ["deploy"],
+		  "variables": [{"key": "deployed", "value": "${#stage('Deploy both')['outputs']['deploy.server.groups']['local']}"}]}`)
+	assertStatus(t, ex, model.StatusSucceeded)
+	var parts []*model.StageExecution
+	var parent *model.StageExecution
+	for i := range ex.Stages {
+		s := &ex.Stages[i]
+		switch {
+		case s.Name == "Deploy both":
+			parent = s
+		case s.SyntheticStageOwner == "STAGE_BEFORE":
+			parts = append(parts, s)
+		}
+	}
+	if parent == nil || len(parts) != 2 {
+		t.Fatalf("want the deploy and two parts, got %s", describe(ex))
+	}
+	for _, p := range parts {
+		if p.ParentStageID != parent.ID || p.Type != "createServerGroup" || p.Status != model.StatusSucceeded {
+			t.Fatalf("part %q: parent %s, type %s, status %s", p.Name, p.ParentStageID, p.Type, p.Status)
+		}
+	}
+	// Both parts were running at once.
+	if parts[1].StartTime >= parts[0].EndTime && parts[0].StartTime >= parts[1].EndTime {
+		t.Fatalf("the parts ran one after the other: %d-%d and %d-%d", parts[0].StartTime, parts[0].EndTime, parts[1].StartTime, parts[1].EndTime)
+	}
+	var names []string
+	for _, g := range e.groups() {
+		if g.Counts.Up != 1 || g.Disabled {
+			t.Errorf("server group %s is not up and enabled: %+v", g.Name, g.Counts)
+		}
+		names = append(names, g.Name)
+	}
+	if strings.Join(names, " ") != "hello-prod-v000 hello-canary-v000" && strings.Join(names, " ") != "hello-canary-v000 hello-prod-v000" {
+		t.Fatalf("server groups = %v, want one in each cluster", names)
+	}
+	after := stageNamed(t, ex, "After")
+	got := fmt.Sprint(after.Outputs["deployed"])
+	if !strings.Contains(got, "hello-prod-v000") || !strings.Contains(got, "hello-canary-v000") {
+		t.Fatalf("a later stage sees the deploy's server groups as %v", got)
+	}
+}

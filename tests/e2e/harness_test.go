@@ -121,10 +121,11 @@ type server struct {
 var upLine = regexp.MustCompile(`API on (http://\S+),`)
 
 // startServer starts `gennaker up` on a free loopback port with the given
-// data directory and waits until GET /health answers 200.
-func startServer(t testing.TB, dataDir string) *server {
+// data directory (and further flags) and waits until GET /health answers
+// 200.
+func startServer(t testing.TB, dataDir string, flags ...string) *server {
 	t.Helper()
-	cmd := exec.Command(gennakerBin, "up", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd := exec.Command(gennakerBin, append([]string{"up", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, flags...)...)
 	log := &syncBuffer{}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

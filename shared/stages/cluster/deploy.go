@@ -31,6 +31,13 @@ func (d *DeployStage) Type() string { return d.typ }
 
 // Validate implements Definition.
 func (d *DeployStage) Validate(s *model.Stage) []model.Problem {
+	if d.typ == "deploy" {
+		if raw, err := s.Config(); err == nil {
+			if p, parallel := d.validateParts(raw); parallel {
+				return p
+			}
+		}
+	}
 	var cfg deployConfig
 	exprs, p := stages.DecodeConfig(s, &cfg)
 	if d.typ == "deploy" && cfg.deploysParent() {
@@ -99,11 +106,27 @@ func validateCluster(env *deployEnv, s *model.Stage, c *clusterSpec, path string
 
 // Config implements Configurer.
 func (d *DeployStage) Config(s *model.StageExecution) (any, error) {
+	if d.runsAsParts(s) {
+		return parallelDeploy{}, nil
+	}
 	return decodeDeploy(s)
+}
+
+// runsAsParts reports whether a running deploy stage deploys its clusters
+// as stages of their own.
+func (d *DeployStage) runsAsParts(s *model.StageExecution) bool {
+	if d.typ != "deploy" {
+		return false
+	}
+	clusters, _ := parallelClusters(s.Context)
+	return len(clusters) > 0
 }
 
 // Plan implements Definition: the strategy's steps.
 func (d *DeployStage) Plan(s *model.StageExecution) ([]string, error) {
+	if d.runsAsParts(s) {
+		return []string{CompleteParallelDeployTask{}.Name()}, nil
+	}
 	cfg, err := decodeDeploy(s)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ type deployEnv struct {
 // deploymentTasks lists every task the deployment stages plan.
 func deploymentTasks() []stages.Task {
 	return []stages.Task{
-		AcquireClusterLockTask{}, ReleaseClusterLockTask{},
+		AcquireClusterLockTask{}, ReleaseClusterLockTask{}, CompleteParallelDeployTask{},
 		AllocateServerGroupNameTask{}, CreateServerGroupTask{}, WaitForUpInstancesTask{},
 		WaitBeforeTask{name: waitBeforeDisable},
 		WaitBeforeTask{name: waitBeforeScaleDown},

@@ -101,8 +101,15 @@ func TestDeployValidation(t *testing.T) {
 			[]string{`clusters[0].cloudProvider: unknown cloud provider "gce" (available: local)`}},
 		{"account from an expression", `{"type": "deploy", "clusters": [{` + good + `, "account": "${parameters.account}"}]}`, nil},
 		{"no clusters", `{"type": "deploy"}`, []string{"clusters: is required: the cluster to deploy"}},
-		{"two clusters", `{"type": "deploy", "clusters": [{` + good + `}, {` + good + `}]}`,
-			[]string{"clusters: gennaker deploys one cluster per stage, got 2; add a stage per cluster"}},
+		{"two clusters deploy in parallel", `{"type": "deploy", "clusters": [{` + good + `}, {` + good + `}]}`, nil},
+		{"each of several clusters is checked", `{"type": "deploy", "clusters": [{` + good + `}, {` + good + `, "capacity": {"min": 3, "desired": 1}, "account": "prod"}]}`,
+			[]string{
+				"clusters[1].capacity: must satisfy 0 ≤ min ≤ desired ≤ max, got min 3, desired 1, max 3",
+				`clusters[1].account: unknown account "prod" (known accounts: local)`,
+			}},
+		{"the older cluster field, account on the stage", `{"type": "deploy", "account": "local", "cluster": {"application": "hello", "capacity": {"desired": 1}}}`, nil},
+		{"the older cluster field, checked", `{"type": "deploy", "account": "prod", "cluster": {"application": "hello", "capacity": {"desired": 1}}}`,
+			[]string{`cluster.account: unknown account "prod" (known accounts: local)`}},
 		{"bad capacity and strategy", `{"type": "deploy", "clusters": [{` + good + `, "capacity": {"min": 3, "desired": 1}, "strategy": "bluegreen"}]}`,
 			[]string{
 				"clusters[0].capacity: must satisfy 0 ≤ min ≤ desired ≤ max, got min 3, desired 1, max 3",
