@@ -1,3 +1,9 @@
+// Package manifest holds Spinnaker's Kubernetes manifest stage types:
+// deploying, deleting, scaling, patching, rolling back, restarting,
+// enabling and disabling manifests, finding the artifacts a workload runs,
+// and running Jobs. Each stage type decodes its context once into its own
+// configuration (the orchestrator hands it to the tasks as Run.Config) and
+// acts on an account's manifest.Cluster.
 package manifest
 
 import (
@@ -16,8 +22,9 @@ type ClusterResolver func(run *stages.Run, account string) (manifest.Cluster, er
 // RegisterManifests registers Spinnaker's Kubernetes manifest stage types:
 // deployManifest, deleteManifest, scaleManifest, patchManifest,
 // undoRolloutManifest, rollingRestartManifest, enableManifest,
-// disableManifest, findArtifactsFromResource and runJob. Their accounts are found among the run's
-// providers (Services.Providers), whose Kubernetes clouds serve Manifests.
+// disableManifest, findArtifactsFromResource and runJob. Their accounts are
+// found among the run's providers (Services.Providers), whose Kubernetes
+// clouds serve Manifests.
 func RegisterManifests(r *stages.Registry) { RegisterManifestsWith(r, nil) }
 
 // RegisterManifestsWith registers the manifest stage types with their own
