@@ -55,8 +55,8 @@ func (a *accountConfig) account() (string, error) {
 	return a.name(), nil
 }
 
-// config gives a task that several stage types plan the pieces it reads
-// of any of their configurations.
+// config gives a task that several stage types plan (through stageState)
+// the account of whichever configuration its stage decoded.
 func (a *accountConfig) config() *accountConfig { return a }
 
 // actedOn is what a manifest task records about the objects its stage
@@ -73,7 +73,7 @@ type actedOn struct {
 func actedOnRefs(refs []manifest.Ref) actedOn {
 	a := actedOn{ManifestRefs: []manifest.Ref{}, ManifestNamesByNamespace: map[string][]string{}}
 	for _, r := range refs {
-		a.ManifestRefs = append(a.ManifestRefs, manifest.Ref{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+		a.ManifestRefs = append(a.ManifestRefs, r)
 		a.ManifestNamesByNamespace[r.Namespace] = append(a.ManifestNamesByNamespace[r.Namespace], r.String())
 	}
 	return a
