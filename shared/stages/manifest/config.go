@@ -93,8 +93,9 @@ type stageState interface {
 // targetConfig names the one object a stage acts on: manifestName
 // ("deployment my-app") in location (the namespace; empty is the account's
 // default). It is the whole configuration of rollingRestartManifest,
-// enableManifest, disableManifest and findArtifactsFromResource, and part of
-// scaleManifest's, patchManifest's and undoRolloutManifest's.
+// enableManifest, disableManifest and findArtifactsFromResource, and part
+// of scaleManifest's, patchManifest's, undoRolloutManifest's and
+// deleteManifest's.
 type targetConfig struct {
 	accountConfig
 	actedOn
