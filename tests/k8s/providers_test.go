@@ -28,7 +28,7 @@ func TestBuiltinStagesFindKubernetesAccountsAmongTheProviders(t *testing.T) {
 	builtin := builtin.New()
 	run := &stages.Run{
 		Execution: &model.Execution{ID: "e1", Application: "shop"},
-		Stage: &model.StageExecution{ID: "s1", Name: "Deploy", StartTime: time.Now().UnixMilli(),
+		Stage: &model.StageExecution{ID: "s1", Name: "Deploy", Type: "deployManifest", StartTime: time.Now().UnixMilli(),
 			Context: objectsContext(t, `{"account": "prod", "namespaceOverride": "`+ns+`",
 			  "manifests": [`+deployment("api", "api:1", 2, "")+`]}`)},
 		Services: &stages.Services{Providers: reg},
@@ -38,8 +38,17 @@ func TestBuiltinStagesFindKubernetesAccountsAmongTheProviders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		def, err := builtin.Definition(run.Stage.Type)
+		if err != nil {
+			t.Fatal(err)
+		}
 		deadline := time.Now().Add(time.Minute)
 		for {
+			// As the orchestrator does, each task call gets the stage's
+			// configuration decoded afresh from its context.
+			if run.Config, err = def.(stages.Configurer).Config(run.Stage); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
 			run.Now = time.Now()
 			r, err := task.Execute(context.Background(), run)
 			if err != nil {

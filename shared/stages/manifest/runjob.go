@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -26,17 +25,35 @@ type RunJobStage struct{}
 // Type implements Definition.
 func (RunJobStage) Type() string { return "runJob" }
 
+// runJobConfig is runJob's configuration: the Job (manifest, or a source
+// of manifests holding one Job) and the application its moniker names,
+// with the Job RunJob recorded.
+type runJobConfig struct {
+	accountConfig
+	actedOn
+	manifestSource
+	// Manifest is the Job, free-form like every manifest.
+	Manifest    any    `json:"manifest"`
+	Application string `json:"application"`
+}
+
 // Validate implements Definition.
-func (RunJobStage) Validate(s *model.Stage) []model.Problem {
-	var p stages.Problems
-	cfg := stages.RawConfigOf(s, &p)
-	validateManifestAccount(cfg, &p)
-	if !stages.IsExpression(cfg["manifest"]) && !stages.IsExpression(cfg["manifests"]) {
-		if _, err := jobManifest(cfg); err != nil {
-			p.AddErr(err)
-		}
+func (RunJobStage) Validate(s *model.Stage) []model.Problem { return validate(s, &runJobConfig{}) }
+
+// Config implements stages.Configurer.
+func (RunJobStage) Config(s *model.StageExecution) (any, error) { return decode(s, &runJobConfig{}) }
+
+var _ stages.Configurer = RunJobStage{}
+
+// check implements checker.
+func (c *runJobConfig) check(exprs stages.Expressions, p *stages.Problems) {
+	c.accountConfig.check(exprs, p)
+	if exprs.Has("manifest") || exprs.Has("manifests") {
+		return
 	}
-	return p
+	if _, err := c.job(); err != nil {
+		addErr(p, err)
+	}
 }
 
 // Plan implements Definition.
@@ -44,26 +61,26 @@ func (RunJobStage) Plan(*model.StageExecution) ([]string, error) {
 	return []string{RunJobTask{}.Name(), WaitOnJobCompletionTask{}.Name()}, nil
 }
 
-// jobManifest reads the Job to run.
-func jobManifest(ctx map[string]any) (manifest.Object, error) {
+// job is the Job to run.
+func (c *runJobConfig) job() (manifest.Object, error) {
 	var objs []manifest.Object
-	if m, ok := ctx["manifest"].(map[string]any); ok {
+	if m, ok := c.Manifest.(map[string]any); ok {
 		objs = []manifest.Object{manifest.Object(m)}
 	} else {
 		var err error
-		if objs, err = readManifests(ctx); err != nil {
+		if objs, err = c.read(); err != nil {
 			return nil, err
 		}
 	}
 	if len(objs) != 1 {
-		return nil, fmt.Errorf("manifest: is required: one Job manifest to run (got %d manifests)", len(objs))
+		return nil, fieldErr("manifest", "is required: one Job manifest to run (got %d manifests)", len(objs))
 	}
 	job := objs[0]
 	if !manifest.SameKind(job.Kind(), "job") {
-		return nil, fmt.Errorf("manifest: runJob runs a Job, not a %s", stages.OrDefault(job.Kind(), "manifest without kind"))
+		return nil, fieldErr("manifest", "runJob runs a Job, not a %s", stages.OrDefault(job.Kind(), "manifest without kind"))
 	}
 	if job.Name() == "" && manifest.Nested(job, "metadata", "generateName") == nil {
-		return nil, errors.New("manifest.metadata: name or generateName is required")
+		return nil, fieldErr("manifest.metadata", "name or generateName is required")
 	}
 	return job, nil
 }
@@ -93,12 +110,15 @@ func (RunJobTask) Name() string { return "RunJob" }
 
 // Execute implements Task.
 func (t RunJobTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	c := run.Stage.Context
-	account, err := manifestAccount(c)
+	cfg, err := stages.ConfigOf[*runJobConfig](run)
+	if err != nil {
+		return stages.Result{}, err
+	}
+	account, err := cfg.account()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	job, err := jobManifest(c)
+	job, err := cfg.job()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -117,8 +137,8 @@ func (t RunJobTask) Execute(ctx context.Context, run *stages.Run) (stages.Result
 	}
 	meta["namespace"] = ns
 	app := string(run.Execution.Application)
-	if a, _, _ := stages.String(c, "application"); a != "" {
-		app = a
+	if cfg.Application != "" {
+		app = cfg.Application
 	}
 	manifest.Annotate(job, manifest.Moniker{App: app}, name)
 	if _, err := cluster.Apply(ctx, job); err != nil {
@@ -127,11 +147,48 @@ func (t RunJobTask) Execute(ctx context.Context, run *stages.Run) (stages.Result
 		}
 		return manifestFailure(fmt.Sprintf("run job %s in %s", name, ns), err), nil
 	}
-	ref := manifest.Ref{Kind: "job", Namespace: ns, Name: name}
-	out := refsContext([]manifest.Ref{ref})
-	out["jobStatus"] = map[string]any{"name": name, "namespace": ns, "location": ns, "status": "RUNNING"}
-	out["deploy.account.name"] = account
-	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+	return succeeded(jobStarted{
+		actedOn:   actedOnRefs([]manifest.Ref{{Kind: "job", Namespace: ns, Name: name}}),
+		JobStatus: jobStatus{Name: name, Namespace: ns, Location: ns, Status: "RUNNING"},
+		Account:   account,
+	}, nil)
+}
+
+// jobStarted is what RunJob records: the Job, for WaitOnJobCompletion, and
+// its status as Spinnaker shows it.
+type jobStarted struct {
+	actedOn
+	JobStatus jobStatus `json:"jobStatus"`
+	Account   string    `json:"deploy.account.name"`
+}
+
+// jobStatus is Spinnaker's jobStatus of a runJob stage.
+type jobStatus struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Location  string `json:"location"`
+	// Status is RUNNING, SUCCEEDED or FAILED.
+	Status string `json:"status"`
+	// Logs are the pods' logs once the Job has ended (nil before).
+	Logs           *string `json:"logs,omitempty"`
+	FailureDetails string  `json:"failureDetails,omitempty"`
+}
+
+// jobFailed is what WaitOnJobCompletion records when the Job failed.
+type jobFailed struct {
+	JobStatus jobStatus `json:"jobStatus"`
+}
+
+// jobSucceeded is what WaitOnJobCompletion records, and offers later
+// stages, when the Job succeeded.
+type jobSucceeded struct {
+	JobStatus            jobStatus         `json:"jobStatus"`
+	PropertyFileContents map[string]string `json:"propertyFileContents"`
+}
+
+// jobWaiting is what WaitOnJobCompletion records while the Job runs.
+type jobWaiting struct {
+	Messages []string `json:"messages"`
 }
 
 // WaitOnJobCompletionTask polls the Job until it succeeds or fails, then
@@ -152,16 +209,18 @@ const maxLogBytes = 64 << 10
 
 // Execute implements Task.
 func (t WaitOnJobCompletionTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	c := run.Stage.Context
-	account, err := manifestAccount(c)
+	cfg, err := stages.ConfigOf[*runJobConfig](run)
+	if err != nil {
+		return stages.Result{}, err
+	}
+	account, err := cfg.account()
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	refs, err := refsFromContext(c)
-	if err != nil || len(refs) != 1 {
+	if len(cfg.ManifestRefs) != 1 {
 		return stages.Failed("the stage has no job to wait for (RunJob did not record one)"), nil
 	}
-	ref := refs[0]
+	ref := cfg.ManifestRefs[0]
 	cluster, err := t.env.cluster(run, account)
 	if err != nil {
 		return stages.Failed("%v", err), nil
@@ -174,13 +233,11 @@ func (t WaitOnJobCompletionTask) Execute(ctx context.Context, run *stages.Run) (
 		if manifest.IsNotFound(err) {
 			return stages.Failed("job %s in %s: %v", ref.Name, ref.Namespace, err), nil
 		}
-		return stages.Result{Status: model.StatusRunning, Backoff: pollBackoff(run, t.Name()),
-			Context: map[string]any{"messages": []any{err.Error()}}}, nil
+		return t.waiting(run, err.Error())
 	}
 	st := manifest.StatusOf(job)
 	if !st.Stable && !st.Failed {
-		return stages.Result{Status: model.StatusRunning, Backoff: pollBackoff(run, t.Name()),
-			Context: map[string]any{"messages": []any{st.Message}}}, nil
+		return t.waiting(run, st.Message)
 	}
 	logs, logErr := manifest.JobLogs(ctx, cluster, job)
 	if logErr != nil {
@@ -189,30 +246,46 @@ func (t WaitOnJobCompletionTask) Execute(ctx context.Context, run *stages.Run) (
 	if len(logs) > maxLogBytes {
 		logs = "…" + logs[len(logs)-maxLogBytes:]
 	}
-	status := map[string]any{"name": ref.Name, "namespace": ref.Namespace, "location": ref.Namespace, "logs": logs}
-	out := map[string]any{"jobStatus": status}
+	status := jobStatus{Name: ref.Name, Namespace: ref.Namespace, Location: ref.Namespace, Logs: &logs}
 	if st.Failed {
-		status["status"] = "FAILED"
-		status["failureDetails"] = st.Message
-		r := stages.FailedWith(out, "Job %s in %s failed: %s\n%s", ref.Name, ref.Namespace, st.Message, tailLines(logs, 20))
-		return r, nil
+		status.Status = "FAILED"
+		status.FailureDetails = st.Message
+		out, err := contextOf(jobFailed{JobStatus: status})
+		if err != nil {
+			return stages.Result{}, err
+		}
+		return stages.FailedWith(out, "Job %s in %s failed: %s\n%s", ref.Name, ref.Namespace, st.Message, tailLines(logs, 20)), nil
 	}
-	status["status"] = "SUCCEEDED"
-	props := properties(logs)
-	out["propertyFileContents"] = props
-	outputs := map[string]any{"propertyFileContents": props, "jobStatus": status}
-	for k, v := range props {
-		outputs[k] = v
+	status.Status = "SUCCEEDED"
+	done := jobSucceeded{JobStatus: status, PropertyFileContents: properties(logs)}
+	r, err := succeeded(done, done)
+	if err != nil {
+		return r, err
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: out, Outputs: outputs}, nil
+	// Each property is an output of its own too, for
+	// ${#stage('…').outputs.name}.
+	for k, v := range done.PropertyFileContents {
+		r.Outputs[k] = v
+	}
+	return r, nil
+}
+
+// waiting polls again, recording what the Job waits for.
+func (t WaitOnJobCompletionTask) waiting(run *stages.Run, message string) (stages.Result, error) {
+	r, err := succeeded(jobWaiting{Messages: []string{message}}, nil)
+	if err != nil {
+		return r, err
+	}
+	r.Status, r.Backoff = model.StatusRunning, pollBackoff(run, t.Name())
+	return r, nil
 }
 
 var _ stages.TimeoutTask = WaitOnJobCompletionTask{}
 
 // properties reads SPINNAKER_PROPERTY_<NAME>=value lines, with lower-case
 // names.
-func properties(logs string) map[string]any {
-	props := map[string]any{}
+func properties(logs string) map[string]string {
+	props := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())

@@ -1,0 +1,199 @@
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+)
+
+// manifestSource is where deployManifest's and runJob's manifests come
+// from: manifests (objects, or strings of YAML) with source text, the
+// default, or manifestArtifact (embedded/base64, or http/file fetched when
+// the stage runs) with source artifact. The manifests stay free-form.
+type manifestSource struct {
+	Source           string          `json:"source"`
+	Manifests        []any           `json:"manifests"`
+	ManifestArtifact *model.Artifact `json:"manifestArtifact"`
+}
+
+// The artifact types a manifest can come from.
+const (
+	embeddedArtifact = "embedded/base64"
+	httpFileArtifact = "http/file"
+)
+
+// check records what is wrong with the source and, unless they are only
+// known when the stage runs, the manifests.
+func (m *manifestSource) check(exprs stages.Expressions, p *stages.Problems) {
+	switch {
+	case exprs.Has("source"):
+	case m.Source != "" && m.Source != "text" && m.Source != "artifact":
+		p.Add("source", "%q is not text or artifact", m.Source)
+	case m.Source == "artifact":
+		if exprs.Has("manifestArtifact") {
+			return
+		}
+		if _, err := m.artifact(); err != nil {
+			addErr(p, err)
+		}
+	default:
+		if exprs.Has("manifests") {
+			return
+		}
+		if ms, err := m.read(); err != nil {
+			addErr(p, err)
+		} else if len(ms) == 0 {
+			p.Add("manifests", "is required: at least one manifest to deploy")
+		}
+	}
+}
+
+// artifact is the manifest artifact of source artifact.
+func (m *manifestSource) artifact() (*model.Artifact, error) {
+	art := m.ManifestArtifact
+	if art == nil {
+		return nil, fieldErr("manifestArtifact", "is required with source artifact (an embedded/base64 or http/file artifact)")
+	}
+	if art.Type != embeddedArtifact && art.Type != httpFileArtifact {
+		return nil, fieldErr("manifestArtifact.type", "%q is not supported; use embedded/base64 (the manifests in reference) or http/file (a URL in reference)", art.Type)
+	}
+	if art.Reference == "" {
+		return nil, fieldErr("manifestArtifact.reference", "is required for a %s artifact", art.Type)
+	}
+	return art, nil
+}
+
+// maxManifestBytes bounds a manifest fetched from an http/file artifact.
+const maxManifestBytes = 4 << 20
+
+// load reads the manifests, fetching an http/file artifact with the run's
+// HTTP client.
+func (m *manifestSource) load(gctx context.Context, run *stages.Run) ([]manifest.Object, error) {
+	if m.Source != "artifact" {
+		return m.read()
+	}
+	art, err := m.artifact()
+	if err != nil {
+		return nil, err
+	}
+	if art.Type != httpFileArtifact {
+		return m.read()
+	}
+	req, err := http.NewRequestWithContext(gctx, http.MethodGet, art.Reference, nil)
+	if err != nil {
+		return nil, fmt.Errorf("manifestArtifact.reference %q: %v", art.Reference, err)
+	}
+	resp, err := run.HTTP().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %v", art.Reference, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %v", art.Reference, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("fetch manifest artifact %s: %s", art.Reference, resp.Status)
+	}
+	if len(raw) > maxManifestBytes {
+		return nil, fmt.Errorf("manifest artifact %s is larger than %d bytes", art.Reference, maxManifestBytes)
+	}
+	return parseYAMLManifests("manifestArtifact "+art.Reference, raw)
+}
+
+// read reads the manifests given in the stage: manifests, or an
+// embedded/base64 manifestArtifact. An http/file artifact is only fetched
+// when the stage runs (load), so it reads as none.
+func (m *manifestSource) read() ([]manifest.Object, error) {
+	if m.Source == "artifact" {
+		art, err := m.artifact()
+		if err != nil {
+			return nil, err
+		}
+		if art.Type == httpFileArtifact {
+			return nil, nil
+		}
+		raw, err := base64.StdEncoding.DecodeString(art.Reference)
+		if err != nil {
+			return nil, fieldErr("manifestArtifact.reference", "not base64: %v", err)
+		}
+		return parseYAMLManifests("manifestArtifact", raw)
+	}
+	var out []manifest.Object
+	for i, item := range m.Manifests {
+		switch o := item.(type) {
+		case map[string]any:
+			obj := manifest.Object(o)
+			// A List manifest deploys its items.
+			if items, ok := obj["items"].([]any); ok && strings.HasSuffix(obj.Kind(), "List") {
+				for j, it := range items {
+					item, ok := it.(map[string]any)
+					if !ok {
+						return nil, fieldErr(stages.Path("manifests", i, "items", j), "must be an object")
+					}
+					out = append(out, manifest.Object(item))
+				}
+				continue
+			}
+			out = append(out, obj)
+		case string:
+			objs, err := parseYAMLManifests(stages.Path("manifests", i), []byte(o))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, objs...)
+		default:
+			return nil, fieldErr(stages.Path("manifests", i), "must be an object, not %s", stages.Describe(item))
+		}
+	}
+	for i, o := range out {
+		if o.Kind() == "" || o.APIVersion() == "" {
+			return nil, fieldErr(stages.Path("manifests", i), "apiVersion and kind are required")
+		}
+		if o.Name() == "" {
+			return nil, fieldErr(stages.Path("manifests", i, "metadata", "name"), "is required (the %s has none)", o.Kind())
+		}
+	}
+	return out, nil
+}
+
+// parseYAMLManifests reads one or more YAML documents of field.
+func parseYAMLManifests(field string, raw []byte) ([]manifest.Object, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	var out []manifest.Object
+	for i := 0; ; i++ {
+		var doc any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fieldErr(field, "document %d is not YAML: %v", i, err)
+		}
+		if doc == nil {
+			continue
+		}
+		// Round-trip through JSON for the shape JSON decoding gives.
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return nil, fieldErr(field, "document %d: %v", i, err)
+		}
+		var o manifest.Object
+		if err := json.Unmarshal(b, &o); err != nil || o == nil {
+			return nil, fieldErr(field, "document %d must be an object", i)
+		}
+		out = append(out, o)
+	}
+}

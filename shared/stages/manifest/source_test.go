@@ -1,0 +1,105 @@
+package manifest
+
+import (
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/stagestest"
+)
+
+// fakeHTTP answers every request with status and body, and records the
+// URLs asked for.
+type fakeHTTP struct {
+	status int
+	body   string
+	asked  []string
+}
+
+func (f *fakeHTTP) Do(req *http.Request) (*http.Response, error) {
+	f.asked = append(f.asked, req.URL.String())
+	return &http.Response{StatusCode: f.status, Status: http.StatusText(f.status), Body: io.NopCloser(strings.NewReader(f.body))}, nil
+}
+
+const twoConfigMaps = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
+
+func TestManifestSourceRead(t *testing.T) {
+	embedded := base64.StdEncoding.EncodeToString([]byte(twoConfigMaps))
+	for _, tc := range []struct {
+		name, ctx string
+		names     string
+		err       string
+	}{
+		{"objects and YAML", `{"manifests": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}, ` + jsonString(twoConfigMaps) + `]}`, "s a b", ""},
+		{"a list", `{"manifests": [{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}]}]}`, "c", ""},
+		{"a list with a string", `{"manifests": [{"apiVersion": "v1", "kind": "ConfigMapList", "items": ["x"]}]}`, "", "manifests[0].items[0]: must be an object"},
+		{"an embedded artifact", `{"source": "artifact", "manifestArtifact": {"type": "embedded/base64", "reference": "` + embedded + `"}}`, "a b", ""},
+		{"an artifact that is not base64", `{"source": "artifact", "manifestArtifact": {"type": "embedded/base64", "reference": "%%"}}`, "", "manifestArtifact.reference: not base64"},
+		{"no artifact", `{"source": "artifact"}`, "", "manifestArtifact: is required with source artifact"},
+		{"YAML that is not", `{"manifests": ["a: [b"]}`, "", "manifests[0]: document 0 is not YAML"},
+		{"a manifest without kind", `{"manifests": [{"metadata": {"name": "x"}}]}`, "", "manifests[0]: apiVersion and kind are required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var src manifestSource
+			if err := stages.Decode(stagestest.ContextFromJSON(t, tc.ctx), &src).Err(); err != nil {
+				t.Fatal(err)
+			}
+			objs, err := src.read()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("read = %v, want an error with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, o := range objs {
+				names = append(names, o.Name())
+			}
+			if got := strings.Join(names, " "); got != tc.names {
+				t.Errorf("read %s, want %s", got, tc.names)
+			}
+		})
+	}
+}
+
+func TestDeployManifestFetchesAnHTTPFileArtifact(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   []string
+	}{
+		{"fetched", http.StatusOK, twoConfigMaps, nil},
+		{"missing", http.StatusNotFound, "", []string{"fetch manifest artifact http://files/m.yaml", "Not Found"}},
+		{"not YAML", http.StatusOK, "a: [b", []string{"manifestArtifact http://files/m.yaml: document 0 is not YAML"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster()
+			files := &fakeHTTP{status: tc.status, body: tc.body}
+			run := stageRun(t, "deployManifest", `{"account": "k8s", "source": "artifact", "manifestArtifact": {"type": "http/file", "reference": "http://files/m.yaml"}}`)
+			run.Services.HTTP = files
+			r := execute(t, registryWith(c), run, "DeployManifest")
+			if tc.want != nil {
+				stagestest.CheckFailure(t, r, model.StatusTerminal, tc.want...)
+				return
+			}
+			if r.Status != model.StatusSucceeded || len(c.objs) != 2 {
+				t.Fatalf("DeployManifest: %s %v, cluster holds %v", r.Status, stagestest.ErrorsOf(r), c.objs)
+			}
+			if len(files.asked) != 1 {
+				t.Errorf("fetched %q, want the artifact once", files.asked)
+			}
+		})
+	}
+}
+
+func jsonString(s string) string {
+	return `"` + strings.NewReplacer("\n", `\n`, `"`, `\"`).Replace(s) + `"`
+}
