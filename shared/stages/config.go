@@ -2,7 +2,6 @@ package stages
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -12,113 +11,19 @@ import (
 	"github.com/gennaker/gennaker/shared/model"
 )
 
-// The readers below take a stage's context (its evaluated configuration plus
-// what earlier tasks recorded) and return a typed value, whether the key was
-// set, and an error that names the field. A key that is absent, null or an
-// empty string counts as not set, because Deck saves cleared inputs as "".
-//
-// Values are read leniently where Spinnaker is lenient: expressions evaluate
-// to strings, so "30" is a number and "true" a boolean.
-
-// Int reads a whole number: a JSON number or a numeric string.
-func Int(ctx map[string]any, key string) (int64, bool, error) {
-	v, ok := Lookup(ctx, key)
-	if !ok {
-		return 0, false, nil
-	}
-	n, err := ToInt(v)
-	if err != nil {
-		return 0, true, fmt.Errorf("%s: %w", key, err)
-	}
-	return n, true, nil
-}
-
-// String reads a string. Numbers and booleans are not strings.
-func String(ctx map[string]any, key string) (string, bool, error) {
-	v, ok := Lookup(ctx, key)
-	if !ok {
-		return "", false, nil
-	}
-	s, isString := v.(string)
-	if !isString {
-		return "", true, fmt.Errorf("%s: must be a string, not %s", key, Describe(v))
-	}
-	return s, true, nil
-}
-
-// Bool reads a boolean: true, false, or the strings "true" and "false" in any
-// case.
-func Bool(ctx map[string]any, key string) (bool, bool, error) {
-	v, ok := Lookup(ctx, key)
-	if !ok {
-		return false, false, nil
-	}
-	b, err := ToBool(v)
-	if err != nil {
-		return false, true, fmt.Errorf("%s: %w", key, err)
-	}
-	return b, true, nil
-}
-
-// Ints reads a list of whole numbers, such as HTTP status codes.
-func Ints(ctx map[string]any, key string) ([]int64, bool, error) {
-	v, ok := Lookup(ctx, key)
-	if !ok {
-		return nil, false, nil
-	}
-	list, isList := v.([]any)
-	if !isList {
-		return nil, true, fmt.Errorf("%s: must be a list of numbers, not %s", key, Describe(v))
-	}
-	out := make([]int64, 0, len(list))
-	for i, item := range list {
-		n, err := ToInt(item)
-		if err != nil {
-			return nil, true, fmt.Errorf("%s[%d]: %w", key, i, err)
-		}
-		out = append(out, n)
-	}
-	return out, true, nil
-}
-
-// DecodeField decodes one field of the context into v and reports whether the
-// field was set.
-func DecodeField(ctx map[string]any, key string, v any) (bool, error) {
-	raw, ok := Lookup(ctx, key)
-	if !ok {
-		return false, nil
-	}
-	return true, decodeValue(key, raw, v)
-}
-
-func decodeValue(prefix string, in, v any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", OrDefault(prefix, "context"), err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			field := JoinPath(prefix, typeErr.Field)
-			return fmt.Errorf("%s: must be %s, not %s", OrDefault(field, "context"), goTypeName(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return fmt.Errorf("%s: %w", OrDefault(prefix, "context"), err)
-	}
-	return nil
-}
-
-// StageConfig returns a pipeline stage's configuration as the map its tasks
-// will see as context (before expressions are evaluated).
-func StageConfig(s *model.Stage) (map[string]any, error) {
-	return s.Config()
-}
+// Helpers for tasks: when a task started, Spinnaker's overridable polling
+// bound, and the lenient reading of numbers and booleans Decode applies
+// (expressions evaluate to strings, so "30" is a number and "true" a
+// boolean).
 
 // OverridableTimeout is Spinnaker's rule for polling tasks whose bound a stage
 // may override: stageTimeoutMs when set, otherwise the task's own default.
 func OverridableTimeout(s *model.StageExecution, dflt time.Duration) time.Duration {
 	if s != nil {
-		if ms, ok, err := Int(s.Context, "stageTimeoutMs"); err == nil && ok && ms > 0 {
-			return time.Duration(ms) * time.Millisecond
+		if v := s.Context["stageTimeoutMs"]; !Unset(v) {
+			if ms, err := ToInt(v); err == nil && ms > 0 {
+				return time.Duration(ms) * time.Millisecond
+			}
 		}
 	}
 	return dflt
@@ -143,17 +48,7 @@ func TaskStart(run *Run, name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("stage %s (%s) has no start time", s.ID, s.Name)
 }
 
-func Lookup(ctx map[string]any, key string) (any, bool) {
-	v, ok := ctx[key]
-	if !ok || v == nil {
-		return nil, false
-	}
-	if s, isString := v.(string); isString && strings.TrimSpace(s) == "" {
-		return nil, false
-	}
-	return v, true
-}
-
+// ToInt reads a whole number: a JSON number or a numeric string.
 func ToInt(v any) (int64, error) {
 	switch n := v.(type) {
 	case int:
@@ -183,6 +78,7 @@ func ToInt(v any) (int64, error) {
 	}
 }
 
+// ToBool reads true or false, or the strings "true" and "false" in any case.
 func ToBool(v any) (bool, error) {
 	switch b := v.(type) {
 	case bool:
@@ -220,6 +116,7 @@ func Describe(v any) string {
 	}
 }
 
+// goTypeName names the JSON kind a Go kind holds, for error messages.
 func goTypeName(kind string) string {
 	switch kind {
 	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
@@ -236,64 +133,6 @@ func goTypeName(kind string) string {
 		return kind
 	}
 }
-
-func JoinPath(prefix, field string) string {
-	switch {
-	case prefix == "":
-		return field
-	case field == "":
-		return prefix
-	default:
-		return prefix + "." + field
-	}
-}
-
-func OrDefault(s, dflt string) string {
-	if s == "" {
-		return dflt
-	}
-	return s
-}
-
-// AddErr records a reader error, whose message starts with the path.
-// Transitional: typed configurations report paths through Decode.
-func (p *Problems) AddErr(err error) {
-	path, msg, ok := strings.Cut(err.Error(), ": ")
-	if !ok {
-		path, msg = "", err.Error()
-	}
-	*p = append(*p, model.Problem{Path: path, Message: msg})
-}
-
-// RawConfigOf returns a stage's configuration for validation, recording a
-// problem when it cannot be read.
-func RawConfigOf(s *model.Stage, p *Problems) map[string]any {
-	cfg, err := StageConfig(s)
-	if err != nil {
-		p.Add("", "cannot read the stage configuration: %v", err)
-		return map[string]any{}
-	}
-	return cfg
-}
-
-// CheckField validates an optional field with one of the readers, accepting
-// expressions, which are only known at run time.
-func CheckField(cfg map[string]any, key string, p *Problems, read func(map[string]any, string) error) {
-	if IsExpression(cfg[key]) {
-		return
-	}
-	if err := read(cfg, key); err != nil {
-		p.AddErr(err)
-	}
-}
-
-func ReadsInt(cfg map[string]any, key string) error { _, _, err := Int(cfg, key); return err }
-
-func ReadsBool(cfg map[string]any, key string) error { _, _, err := Bool(cfg, key); return err }
-
-func ReadsString(cfg map[string]any, key string) error { _, _, err := String(cfg, key); return err }
-
-func ReadsInts(cfg map[string]any, key string) error { _, _, err := Ints(cfg, key); return err }
 
 // FailedWith is Failed with extra context entries merged in.
 func FailedWith(extra map[string]any, format string, args ...any) Result {

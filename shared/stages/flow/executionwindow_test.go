@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"strings"
@@ -199,7 +200,7 @@ func TestWaitForExecutionWindowTask(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			run := stagestest.NewRun(tt.ctx)
 			run.Now = tt.now
-			run.Execution.Trigger.Type = stages.OrDefault(tt.trigger, "git")
+			run.Execution.Trigger.Type = cmp.Or(tt.trigger, "git")
 			r, err := WaitForExecutionWindowTask{}.Execute(context.Background(), run)
 			if err != nil {
 				t.Fatal(err)

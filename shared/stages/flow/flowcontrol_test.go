@@ -57,7 +57,7 @@ func TestSpinnakerPipelineValidatesAndPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := stages.StageConfig(s)
+			cfg, err := s.Config()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package flow
 import (
 	"testing"
 
-	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/stagestest"
 
 	"github.com/gennaker/gennaker/shared/model"
@@ -21,7 +20,7 @@ func TestNoopStage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := stagestest.StageFromJSON(t, tt.stage)
 			stagestest.CheckProblems(t, NoopStage{}.Validate(s))
-			cfg, _ := stages.StageConfig(s)
+			cfg, _ := s.Config()
 			tasks, err := NoopStage{}.Plan(&model.StageExecution{Context: cfg})
 			if err != nil || len(tasks) != 1 {
 				t.Fatalf("plan = %v, %v; want one task", tasks, err)

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,7 +100,7 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 	if err != nil {
 		return stages.Result{}, err
 	}
-	app := stages.OrDefault(cfg.PipelineApplication, cfg.Application)
+	app := cmp.Or(cfg.PipelineApplication, cfg.Application)
 	if app == "" {
 		app = string(run.Execution.Application)
 	}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -493,7 +494,7 @@ func readWebhook(run *stages.Run) (*webhookSpec, error) {
 	}
 	s := &webhookSpec{
 		url:                 strings.TrimSpace(cfg.URL),
-		method:              strings.ToUpper(stages.OrDefault(strings.TrimSpace(cfg.Method), http.MethodPost)),
+		method:              strings.ToUpper(cmp.Or(strings.TrimSpace(cfg.Method), http.MethodPost)),
 		headers:             webhookHeaders(cfg.CustomHeaders),
 		payload:             cfg.Payload,
 		wait:                cfg.WaitForCompletion,
@@ -511,7 +512,7 @@ func readWebhook(run *stages.Run) (*webhookSpec, error) {
 		pollRetryLimits:     map[int]int{},
 		waitBeforeMonitor:   cfg.WaitBeforeMonitor,
 		cancelEndpoint:      strings.TrimSpace(cfg.CancelEndpoint),
-		cancelMethod:        strings.ToUpper(stages.OrDefault(strings.TrimSpace(cfg.CancelMethod), http.MethodPost)),
+		cancelMethod:        strings.ToUpper(cmp.Or(strings.TrimSpace(cfg.CancelMethod), http.MethodPost)),
 		cancelPayload:       cfg.CancelPayload,
 		attempts:            cfg.WebhookAttempts,
 		record:              cfg.Webhook,

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,7 +78,7 @@ func (c *runJobConfig) job() (manifest.Object, error) {
 	}
 	job := objs[0]
 	if !manifest.SameKind(job.Kind(), "job") {
-		return nil, fieldErr("manifest", "runJob runs a Job, not a %s", stages.OrDefault(job.Kind(), "manifest without kind"))
+		return nil, fieldErr("manifest", "runJob runs a Job, not a %s", cmp.Or(job.Kind(), "manifest without kind"))
 	}
 	if job.Name() == "" && manifest.Nested(job, "metadata", "generateName") == nil {
 		return nil, fieldErr("manifest.metadata", "name or generateName is required")
