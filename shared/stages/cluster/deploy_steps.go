@@ -45,6 +45,28 @@ func requireServing(ctx context.Context, run *stages.Run, d *deployConfig) (*pro
 	return g, l, c, nil
 }
 
+// oldGroupsOf reads what a step on the server groups a deploy replaces
+// works with: the deploy, its new group once it serves, where it is, and the
+// cluster's other groups, oldest first. A result ends the call: the new
+// group does not serve yet, or something failed.
+func oldGroupsOf(ctx context.Context, run *stages.Run) (*deployConfig, *providers.ServerGroup, Location, *providers.Cloud, []providers.ServerGroup, *stages.Result) {
+	d, err := deployConfigOf(run)
+	if err != nil {
+		r := stages.Failed("%v", err)
+		return nil, nil, Location{}, nil, nil, &r
+	}
+	g, l, c, wait := requireServing(ctx, run, d)
+	if wait != nil {
+		return nil, nil, l, nil, nil, wait
+	}
+	others, err := otherGroups(ctx, c, l, g.Name)
+	if err != nil {
+		r := deployFailed(ctx, run, d, "%v", err)
+		return nil, nil, l, nil, nil, &r
+	}
+	return d, g, l, c, others, nil
+}
+
 // otherGroups are the cluster's server groups other than the new one,
 // oldest first.
 func otherGroups(ctx context.Context, c *providers.Cloud, l Location, newName string) ([]providers.ServerGroup, error) {
@@ -70,17 +92,9 @@ func (DisableOldServerGroupsTask) Name() string { return "DisableOldServerGroups
 
 // Execute implements Task.
 func (DisableOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployConfigOf(run)
-	if err != nil {
-		return stages.Failed("%v", err), nil
-	}
-	g, l, c, wait := requireServing(ctx, run, d)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, d, "%v", err), nil
+	d, g, l, c, others, r := oldGroupsOf(ctx, run)
+	if r != nil {
+		return *r, nil
 	}
 	var names []string
 	for _, o := range others {
@@ -108,17 +122,9 @@ func (ScaleDownOldServerGroupsTask) Name() string { return "ScaleDownOldServerGr
 
 // Execute implements Task.
 func (ScaleDownOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployConfigOf(run)
-	if err != nil {
-		return stages.Failed("%v", err), nil
-	}
-	g, l, c, wait := requireServing(ctx, run, d)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, d, "%v", err), nil
+	d, g, l, c, others, r := oldGroupsOf(ctx, run)
+	if r != nil {
+		return *r, nil
 	}
 	var scaled []string
 	for _, o := range others {
@@ -146,21 +152,13 @@ func (ShrinkOldServerGroupsTask) Name() string { return "ShrinkOldServerGroups" 
 
 // Execute implements Task.
 func (ShrinkOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployConfigOf(run)
-	if err != nil {
-		return stages.Failed("%v", err), nil
+	d, g, l, c, others, r := oldGroupsOf(ctx, run)
+	if r != nil {
+		return *r, nil
 	}
 	keep := 0
 	if s, ok := d.strategy().(shrinker); ok {
 		keep = s.remaining()
-	}
-	g, l, c, wait := requireServing(ctx, run, d)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, d, "%v", err), nil
 	}
 	excess := len(others) + 1 - max(keep, 1)
 	if excess <= 0 {
@@ -179,17 +177,9 @@ func (DestroyOldServerGroupsTask) Name() string { return "DestroyOldServerGroups
 
 // Execute implements Task.
 func (DestroyOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	d, err := deployConfigOf(run)
-	if err != nil {
-		return stages.Failed("%v", err), nil
-	}
-	g, l, c, wait := requireServing(ctx, run, d)
-	if wait != nil {
-		return *wait, nil
-	}
-	others, err := otherGroups(ctx, c, l, g.Name)
-	if err != nil {
-		return deployFailed(ctx, run, d, "%v", err), nil
+	d, g, l, c, others, r := oldGroupsOf(ctx, run)
+	if r != nil {
+		return *r, nil
 	}
 	return destroyAll(ctx, run, d, c, l, g.Cluster, namesOf(others))
 }
