@@ -49,12 +49,17 @@ func TestDeployManifestFromAnHTTPFileArtifact(t *testing.T) {
 	missing := e.run(artifactStage(files.URL + "/manifests/nope.yaml"))
 	assertFailedWith(t, missing, "Deploy", "/manifests/nope.yaml", "404")
 
-	// An artifact type gennaker cannot read is refused when the pipeline is saved.
+	// An artifact type gennaker cannot read is saved, as Spinnaker saves it,
+	// and refused when the pipeline is triggered, before anything runs.
 	code, body := e.try("POST", "/pipelines", map[string]any{"application": e.app, "name": "s3", "stages": []any{map[string]any{
 		"refId": "1", "type": "deployManifest", "name": "Deploy", "account": "k8s", "cloudProvider": "kubernetes", "source": "artifact",
 		"manifestArtifact": map[string]any{"type": "s3/object", "reference": "s3://bucket/m.yaml"},
 	}}})
-	if code != 400 || !strings.Contains(body, `manifestArtifact.type: \"s3/object\" is not supported`) {
+	if code != 200 {
 		t.Fatalf("saving an s3/object manifest artifact: %d %s", code, body)
+	}
+	code, body = e.try("POST", "/pipelines/"+e.app+"/s3", map[string]any{"type": "manual"})
+	if code != 400 || !strings.Contains(body, "cannot run here") || !strings.Contains(body, `manifestArtifact.type: \"s3/object\" is not supported`) {
+		t.Fatalf("triggering a pipeline with an s3/object manifest artifact: %d %s", code, body)
 	}
 }
