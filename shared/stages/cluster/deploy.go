@@ -455,8 +455,8 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run)
 	}
 	return stages.Result{
 		Status:  model.StatusSucceeded,
-		Context: record(state),
-		Outputs: record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
+		Context: stages.Record(state),
+		Outputs: stages.Record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
 	}, nil
 }
 
@@ -595,7 +595,7 @@ func waitForUp(ctx context.Context, run *stages.Run, d *deployConfig, l Location
 		if err != nil {
 			return deployFailed(ctx, run, d, "%v", err), nil
 		}
-		seen := record(struct {
+		seen := stages.Record(struct {
 			Counts instanceCounts `json:"instanceCounts"`
 		}{instanceCounts{Up: g.Counts.Up, Down: g.Counts.Down, Starting: g.Counts.Starting, Desired: g.Capacity.Desired}})
 		if g.Disabled && outOfRotation {
@@ -678,7 +678,7 @@ func cleanUpDeploy(ctx context.Context, run *stages.Run, d *deployConfig) (map[s
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return nil, err
 	}
-	return record(struct {
+	return stages.Record(struct {
 		Rollback rolledBack `json:"rollback"`
 	}{rolledBack{OnFailure: true, Destroyed: name, Restored: d.SourceServerGroups}}), nil
 }

@@ -158,7 +158,7 @@ func (CheckPreconditionsTask) Execute(_ context.Context, run *stages.Run) (stage
 		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
 	}
 	r := stages.FailedWith(out, "%s", messages[0])
-	SetErrors(r.Context, messages)
+	stages.SetErrors(r.Context, messages)
 	if !halts && model.FailureBehaviourOf(cfg.FailPipeline, cfg.ContinuePipeline, cfg.CompleteOtherBranchesThenFail) == model.HaltPipeline {
 		// Every failed precondition has failPipeline false: halt this
 		// branch only, as orca's STOPPED precondition child stage does.
@@ -213,17 +213,6 @@ func expressionHolds(v any) (bool, string, error) {
 	default:
 		return false, fmt.Sprint(x), fmt.Errorf("expression did not evaluate to true or false: %s", stages.Describe(x))
 	}
-}
-
-// SetErrors lists every message in context.exception.details.errors.
-func SetErrors(ctx map[string]any, messages []string) {
-	errs := make([]any, len(messages))
-	for i, m := range messages {
-		errs[i] = m
-	}
-	details := ctx["exception"].(map[string]any)["details"].(map[string]any)
-	details["error"] = strings.Join(messages, "; ")
-	details["errors"] = errs
 }
 
 var _ stages.Configurer = CheckPreconditionsStage{}

@@ -288,7 +288,7 @@ func childFailure(child *model.Execution) stages.Result {
 		if failed == nil || (failed.Status != model.StatusTerminal && s.Status == model.StatusTerminal) {
 			failed, index = s, i
 		}
-		for _, msg := range StageErrors(s) {
+		for _, msg := range stages.Errors(s.Context) {
 			errs = append(errs, fmt.Sprintf("Exception in child pipeline stage (%s: %s): %s", child.Name, stageLabel(s), msg))
 		}
 	}
@@ -297,7 +297,7 @@ func childFailure(child *model.Execution) stages.Result {
 		summary += fmt.Sprintf("; stage %q failed", stageLabel(failed))
 	}
 	r := stages.Failed("%s", summary)
-	SetErrors(r.Context, append([]string{summary}, errs...))
+	stages.SetErrors(r.Context, append([]string{summary}, errs...))
 	if failed != nil {
 		r.Context["exception"].(map[string]any)["source"] = map[string]any{
 			"executionId": string(child.ID),
@@ -307,27 +307,6 @@ func childFailure(child *model.Execution) stages.Result {
 		}
 	}
 	return r
-}
-
-// StageErrors returns a stage's failure messages from
-// context.exception.details (errors, else error).
-func StageErrors(s *model.StageExecution) []string {
-	exc, _ := s.Context["exception"].(map[string]any)
-	details, _ := exc["details"].(map[string]any)
-	var out []string
-	if list, ok := details["errors"].([]any); ok {
-		for _, e := range list {
-			if msg, ok := e.(string); ok && msg != "" {
-				out = append(out, msg)
-			}
-		}
-	}
-	if len(out) == 0 {
-		if msg, ok := details["error"].(string); ok && msg != "" {
-			out = append(out, msg)
-		}
-	}
-	return out
 }
 
 func stageLabel(s *model.StageExecution) string {
