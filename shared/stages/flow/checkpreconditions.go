@@ -153,7 +153,7 @@ func (CheckPreconditionsTask) Execute(_ context.Context, run *stages.Run) (stage
 		halts = halts || failPipeline
 	}
 
-	out := map[string]any{"preconditions": withExpressionResults(run.Stage.Context["preconditions"], results)}
+	out := stages.Record(preconditionsChecked{Preconditions: withExpressionResults(run.Stage.Context["preconditions"], results)})
 	if len(messages) == 0 {
 		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
 	}
@@ -213,6 +213,12 @@ func expressionHolds(v any) (bool, string, error) {
 	default:
 		return false, fmt.Sprint(x), fmt.Errorf("expression did not evaluate to true or false: %s", stages.Describe(x))
 	}
+}
+
+// preconditionsChecked is what CheckPreconditions records: the stage's
+// preconditions, each with its expression's result, as orca shows them.
+type preconditionsChecked struct {
+	Preconditions []any `json:"preconditions"`
 }
 
 var _ stages.Configurer = CheckPreconditionsStage{}
