@@ -694,6 +694,29 @@ func isNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), providers.ErrNotFound.Error())
 }
 
+// sortedNames is names sorted, never nil, so that an empty list is recorded
+// as [] rather than null.
+func sortedNames(names []string) []string {
+	out := append([]string{}, names...)
+	sort.Strings(out)
+	return out
+}
+
+// disabledGroups, destroyedGroups and scaledDownGroups are what the cluster
+// tasks and a deploy strategy's steps record of the server groups they
+// acted on, under Spinnaker's keys.
+type disabledGroups struct {
+	DisabledServerGroups []string `json:"disabledServerGroups"`
+}
+
+type destroyedGroups struct {
+	DestroyedServerGroups []string `json:"destroyedServerGroups"`
+}
+
+type scaledDownGroups struct {
+	ScaledDownServerGroups []string `json:"scaledDownServerGroups"`
+}
+
 func toAnyList(names []string) []any {
 	sort.Strings(names)
 	out := make([]any, len(names))
