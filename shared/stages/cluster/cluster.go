@@ -134,7 +134,7 @@ func (DisableClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.
 			return stages.Failed("disable %s: %v", n, err), nil
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"disabledServerGroups": toAnyList(names)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(disabledGroups{sortedNames(names)})}, nil
 }
 
 // ShrinkClusterStage is Spinnaker's "shrinkCluster": destroy every server
@@ -208,7 +208,7 @@ func (ShrinkClusterTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 			return stages.Failed("destroy %s: %v", n, err), nil
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"destroyedServerGroups": toAnyList(names)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(destroyedGroups{sortedNames(names)})}, nil
 }
 
 // ScaleDownClusterStage is Spinnaker's "scaleDownCluster": scale every
@@ -292,5 +292,5 @@ func (ScaleDownClusterTask) Execute(ctx context.Context, run *stages.Run) (stage
 			}
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"scaledDownServerGroups": toAnyList(names)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(scaledDownGroups{sortedNames(names)})}, nil
 }

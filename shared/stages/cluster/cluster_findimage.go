@@ -112,7 +112,7 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
 	}
 	image := imageName(pick.Artifact)
-	return stages.Result{Status: model.StatusSucceeded, Outputs: record(foundImage{
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(foundImage{
 		DeploymentDetails: []deploymentDetail{{
 			Region: l.Region, CloudProvider: c.Account.Provider, ServerGroup: pick.Name,
 			ImageName: image, ImageID: image, Artifact: pick.Artifact,

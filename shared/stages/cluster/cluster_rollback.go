@@ -149,10 +149,10 @@ func (ResolveRollbackTargetsTask) Execute(ctx context.Context, run *stages.Run) 
 	desired := max(cur.Capacity.Desired, prev.Capacity.Desired, 1)
 	pinned := providers.Capacity{Min: desired, Max: max(prev.Capacity.Max, desired), Desired: desired}
 	targets := rollbackTargetNames{Rollback: cur.Name, Restore: prev.Name}
-	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedRollback{
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(resolvedRollback{
 		Region: l.Region, Credentials: l.Account, CloudProvider: c.Account.Provider,
 		rollbackTargetNames: targets, RestoreOriginal: prev.Capacity, RestorePinned: pinned,
-	}), Outputs: record(targets)}, nil
+	}), Outputs: stages.Record(targets)}, nil
 }
 
 // rollbackTargetNames are the server groups a rollback rolls back and

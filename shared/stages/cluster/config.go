@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -131,23 +130,6 @@ func checkCapacity(c providers.Capacity) (providers.Capacity, error) {
 		return c, fmt.Errorf("must satisfy 0 ≤ min ≤ desired ≤ max, got min %d, desired %d, max %d", c.Min, c.Desired, c.Max)
 	}
 	return c, nil
-}
-
-// record is a typed value as the JSON object a stage's context or outputs
-// hold. What a task records is written from a struct with JSON tags, and a
-// later task's configuration decodes it with the same tags. A value that
-// cannot be JSON is a programming error and panics (the orchestrator fails
-// the task with it).
-func record(v any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("record %T: %v", v, err))
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		panic(fmt.Sprintf("record %T: %v", v, err))
-	}
-	return m
 }
 
 // decodeStage decodes a running stage's context into cfg, failing with

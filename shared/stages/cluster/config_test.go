@@ -132,7 +132,7 @@ func TestRecordRoundTrips(t *testing.T) {
 		SourceCapacities:   map[string]providers.Capacity{"hello-v001": {Min: 1, Max: 2, Desired: 2}},
 		Deployed:           map[string][]string{"local": {"hello-v002"}}}
 	var d deployConfig
-	if p := stages.Decode(record(in), &d); len(p) > 0 {
+	if p := stages.Decode(stages.Record(in), &d); len(p) > 0 {
 		t.Fatal(p.Err())
 	}
 	if d.ServerGroupName != in.ServerGroupName || d.SourceCapacities["hello-v001"] != in.SourceCapacities["hello-v001"] ||

@@ -455,8 +455,8 @@ func (AllocateServerGroupNameTask) Execute(ctx context.Context, run *stages.Run)
 	}
 	return stages.Result{
 		Status:  model.StatusSucceeded,
-		Context: record(state),
-		Outputs: record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
+		Context: stages.Record(state),
+		Outputs: stages.Record(deployOutputs{Deployed: state.Deployed, Account: l.Account, ServerGroupName: name}),
 	}, nil
 }
 
@@ -595,7 +595,7 @@ func waitForUp(ctx context.Context, run *stages.Run, d *deployConfig, l Location
 		if err != nil {
 			return deployFailed(ctx, run, d, "%v", err), nil
 		}
-		seen := record(struct {
+		seen := stages.Record(struct {
 			Counts instanceCounts `json:"instanceCounts"`
 		}{instanceCounts{Up: g.Counts.Up, Down: g.Counts.Down, Starting: g.Counts.Starting, Desired: g.Capacity.Desired}})
 		if g.Disabled && outOfRotation {
@@ -678,7 +678,7 @@ func cleanUpDeploy(ctx context.Context, run *stages.Run, d *deployConfig) (map[s
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return nil, err
 	}
-	return record(struct {
+	return stages.Record(struct {
 		Rollback rolledBack `json:"rollback"`
 	}{rolledBack{OnFailure: true, Destroyed: name, Restored: d.SourceServerGroups}}), nil
 }
@@ -692,6 +692,29 @@ type rolledBack struct {
 
 func isNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), providers.ErrNotFound.Error())
+}
+
+// sortedNames is names sorted, never nil, so that an empty list is recorded
+// as [] rather than null.
+func sortedNames(names []string) []string {
+	out := append([]string{}, names...)
+	sort.Strings(out)
+	return out
+}
+
+// disabledGroups, destroyedGroups and scaledDownGroups are what the cluster
+// tasks and a deploy strategy's steps record of the server groups they
+// acted on, under Spinnaker's keys.
+type disabledGroups struct {
+	DisabledServerGroups []string `json:"disabledServerGroups"`
+}
+
+type destroyedGroups struct {
+	DestroyedServerGroups []string `json:"destroyedServerGroups"`
+}
+
+type scaledDownGroups struct {
+	ScaledDownServerGroups []string `json:"scaledDownServerGroups"`
 }
 
 func toAnyList(names []string) []any {

@@ -52,12 +52,12 @@ func (AcquireClusterLockTask) Execute(ctx context.Context, run *stages.Run) (sta
 	err = run.Services.Store.Leases().Acquire(ctx, name, lockOwner(run), clusterLockTTL)
 	if errors.Is(err, store.ErrConflict) {
 		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff,
-			Context: map[string]any{"waitingForClusterLock": name}}, nil
+			Context: stages.Record(clusterLockWait{WaitingFor: name})}, nil
 	}
 	if err != nil {
 		return stages.Result{}, fmt.Errorf("lock cluster %s: %w", spec.cluster, err)
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"clusterLock": name, "waitingForClusterLock": nil}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(clusterLockHeld{Lock: name})}, nil
 }
 
 // errLostClusterLock: the deploy's lease expired and another deployment
@@ -124,4 +124,17 @@ func (ReleaseClusterLockTask) Execute(ctx context.Context, run *stages.Run) (sta
 		return stages.Result{}, err
 	}
 	return stages.Succeeded(), nil
+}
+
+// clusterLockWait is what AcquireClusterLock records while another deploy
+// holds the cluster's lock: the lock it waits for.
+type clusterLockWait struct {
+	WaitingFor string `json:"waitingForClusterLock"`
+}
+
+// clusterLockHeld is what AcquireClusterLock records once it holds the
+// lock, clearing the wait.
+type clusterLockHeld struct {
+	Lock       string  `json:"clusterLock"`
+	WaitingFor *string `json:"waitingForClusterLock"`
 }

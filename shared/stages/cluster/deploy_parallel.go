@@ -167,7 +167,7 @@ func (CompleteParallelDeployTask) Execute(_ context.Context, run *stages.Run) (s
 			}
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: record(parallelOutputs{Deployed: deployed})}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(parallelOutputs{Deployed: deployed})}, nil
 }
 
 // parallelOutputs are a parallel deploy's outputs: Spinnaker's

@@ -95,5 +95,5 @@ func cancelChildPipeline(ctx context.Context, run *stages.Run, id string) error 
 
 // resultErrors returns a failed result's messages.
 func resultErrors(r stages.Result) []string {
-	return flow.StageErrors(&model.StageExecution{Context: r.Context})
+	return stages.Errors(r.Context)
 }

@@ -110,7 +110,7 @@ func (DisableOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run) 
 			return deployFailed(ctx, run, d, "disable %s: %v", n, err), nil
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"disabledServerGroups": toAnyList(names)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(disabledGroups{sortedNames(names)})}, nil
 }
 
 // ScaleDownOldServerGroupsTask scales the server groups the deploy disabled
@@ -139,7 +139,7 @@ func (ScaleDownOldServerGroupsTask) Execute(ctx context.Context, run *stages.Run
 		}
 		scaled = append(scaled, o.Name)
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"scaledDownServerGroups": toAnyList(scaled)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(scaledDownGroups{sortedNames(scaled)})}, nil
 }
 
 // ShrinkOldServerGroupsTask destroys the oldest server groups of the
@@ -196,7 +196,7 @@ func destroyAll(ctx context.Context, run *stages.Run, d *deployConfig, c *provid
 			return deployFailed(ctx, run, d, "destroy %s: %v", n, err), nil
 		}
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"destroyedServerGroups": toAnyList(names)}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(destroyedGroups{sortedNames(names)})}, nil
 }
 
 // Names of the delays a strategy may plan.

@@ -311,7 +311,7 @@ func TestDeployFailureWithoutRollback(t *testing.T) {
 func TestArtifactFor(t *testing.T) {
 	t.Parallel()
 	found := func(region string, name string) model.StageExecution {
-		return model.StageExecution{Outputs: record(foundImage{DeploymentDetails: []deploymentDetail{{Region: region, Artifact: map[string]any{"name": name}}}})}
+		return model.StageExecution{Outputs: stages.Record(foundImage{DeploymentDetails: []deploymentDetail{{Region: region, Artifact: map[string]any{"name": name}}}})}
 	}
 	trigger := model.ExecutionTrigger{Artifacts: []model.Artifact{{Type: "docker/image", Name: "img"}, {Type: "local/command", Name: "cmd"}}}
 	cases := []struct {

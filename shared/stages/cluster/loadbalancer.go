@@ -124,10 +124,10 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		done = append(done, upserted{Name: lb.Name, Account: lb.Account, Region: lb.Region, ListenPort: lb.ListenPort, URL: lb.URL})
 	}
 	return stages.Result{Status: model.StatusSucceeded,
-		Context: record(struct {
+		Context: stages.Record(struct {
 			Targets []upserted `json:"targets"`
 		}{done}),
-		Outputs: record(struct {
+		Outputs: stages.Record(struct {
 			LoadBalancers []upserted `json:"loadBalancers"`
 		}{done}),
 	}, nil

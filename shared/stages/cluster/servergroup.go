@@ -129,10 +129,10 @@ func (DetermineTargetServerGroupTask) Execute(ctx context.Context, run *stages.R
 		}
 		name = g.Name
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: record(resolvedTarget{
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(resolvedTarget{
 		ServerGroupName: name, Region: l.Region, Credentials: l.Account,
 		CloudProvider: c.Account.Provider, TargetResolved: true,
-	}), Outputs: record(struct {
+	}), Outputs: stages.Record(struct {
 		ServerGroupName string `json:"serverGroupName"`
 	}{name})}, nil
 }

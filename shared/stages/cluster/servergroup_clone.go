@@ -123,7 +123,7 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	fill(own.Application == "", "application", n.App)
 	fill(own.Stack == "", "stack", n.Stack)
 	fill(own.FreeFormDetails == "", "freeFormDetails", n.Detail)
-	fill(own.Capacity == nil, "capacity", record(g.Capacity))
+	fill(own.Capacity == nil, "capacity", stages.Record(g.Capacity))
 	fill(own.Artifact == nil, "artifact", g.Artifact)
 	fill(own.LoadBalancers == nil, "loadBalancers", toAnyList(append([]string{}, g.LoadBalancers...)))
 	fill(own.HealthCheckPath == "", "healthCheckPath", g.HealthCheckPath)

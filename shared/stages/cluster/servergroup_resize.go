@@ -162,7 +162,7 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 				// A percentage or an increment retried after the provider
 				// applied it would apply twice: store the target first (a
 				// RUNNING result is stored before the next call), then act.
-				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: record(struct {
+				return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond, Context: stages.Record(struct {
 					Target   providers.Capacity `json:"targetCapacity"`
 					Original providers.Capacity `json:"originalCapacity"`
 				}{target, g.Capacity})}, nil
@@ -177,10 +177,10 @@ func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 			return stages.Failed("resize %s: %v", name, err), nil
 		}
 		return stages.Result{Status: model.StatusSucceeded,
-			Context: record(struct {
+			Context: stages.Record(struct {
 				Target providers.Capacity `json:"targetCapacity"`
 			}{target}),
-			Outputs: record(struct {
+			Outputs: stages.Record(struct {
 				Capacity providers.Capacity `json:"capacity"`
 			}{target}),
 		}, nil

@@ -101,7 +101,7 @@ func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (
 	if err != nil {
 		return stages.Failed("custom strategy: %v", err), nil
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(struct {
 		ExecutionID   string `json:"executionId"`
 		ExecutionName string `json:"executionName,omitempty"`
 	}{string(id), name})}, nil
@@ -137,7 +137,7 @@ func (MonitorStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run)
 	msgs := resultErrors(res)
 	if len(msgs) > 0 {
 		msgs[0] = "custom strategy: " + msgs[0]
-		flow.SetErrors(res.Context, msgs)
+		stages.SetErrors(res.Context, msgs)
 	}
 	return res, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/gennaker/gennaker/providers"
 
 	"github.com/gennaker/gennaker/shared/stages"
-	"github.com/gennaker/gennaker/shared/stages/flow"
 
 	"github.com/gennaker/gennaker/shared/model"
 )
@@ -231,7 +230,7 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 		return deployFailed(ctx, run, d, "%v", err), nil
 	}
 	coords := func(sg *string) map[string]any {
-		return record(serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg})
+		return stages.Record(serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg})
 	}
 	var source *string
 	if sources := d.SourceServerGroups; len(sources) > 0 {
@@ -252,7 +251,7 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 	// A retried step replaces its own entry rather than add another.
 	runs := append(slices.Clone(d.BeforeCleanupRuns[:min(step, len(d.BeforeCleanupRuns))]),
 		beforeCleanupRun{PercentageComplete: pcts[step], ExecutionID: string(id)})
-	return stages.Result{Status: model.StatusSucceeded, Context: record(struct {
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(struct {
 		ExecutionID string             `json:"pipelineBeforeCleanupExecutionId"`
 		Runs        []beforeCleanupRun `json:"pipelineBeforeCleanupExecutions"`
 	}{string(id), runs})}, nil
@@ -317,7 +316,7 @@ func (MonitorPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 		summary = msgs[0]
 	}
 	out := deployFailed(ctx, run, d, "pipelineBeforeCleanup failed, so the deploy stops before cleaning up: %s", summary)
-	flow.SetErrors(out.Context, append([]string{resultErrors(out)[0]}, msgs[min(1, len(msgs)):]...))
+	stages.SetErrors(out.Context, append([]string{resultErrors(out)[0]}, msgs[min(1, len(msgs)):]...))
 	return out, nil
 }
 

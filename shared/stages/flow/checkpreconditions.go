@@ -153,12 +153,12 @@ func (CheckPreconditionsTask) Execute(_ context.Context, run *stages.Run) (stage
 		halts = halts || failPipeline
 	}
 
-	out := map[string]any{"preconditions": withExpressionResults(run.Stage.Context["preconditions"], results)}
+	out := stages.Record(preconditionsChecked{Preconditions: withExpressionResults(run.Stage.Context["preconditions"], results)})
 	if len(messages) == 0 {
 		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
 	}
 	r := stages.FailedWith(out, "%s", messages[0])
-	SetErrors(r.Context, messages)
+	stages.SetErrors(r.Context, messages)
 	if !halts && model.FailureBehaviourOf(cfg.FailPipeline, cfg.ContinuePipeline, cfg.CompleteOtherBranchesThenFail) == model.HaltPipeline {
 		// Every failed precondition has failPipeline false: halt this
 		// branch only, as orca's STOPPED precondition child stage does.
@@ -215,15 +215,10 @@ func expressionHolds(v any) (bool, string, error) {
 	}
 }
 
-// SetErrors lists every message in context.exception.details.errors.
-func SetErrors(ctx map[string]any, messages []string) {
-	errs := make([]any, len(messages))
-	for i, m := range messages {
-		errs[i] = m
-	}
-	details := ctx["exception"].(map[string]any)["details"].(map[string]any)
-	details["error"] = strings.Join(messages, "; ")
-	details["errors"] = errs
+// preconditionsChecked is what CheckPreconditions records: the stage's
+// preconditions, each with its expression's result, as orca shows them.
+type preconditionsChecked struct {
+	Preconditions []any `json:"preconditions"`
 }
 
 var _ stages.Configurer = CheckPreconditionsStage{}

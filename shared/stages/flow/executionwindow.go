@@ -69,17 +69,6 @@ type WaitForExecutionWindowTask struct{}
 // Name implements Task.
 func (WaitForExecutionWindowTask) Name() string { return ExecutionWindowTaskName }
 
-// Context keys this task writes besides skipRemainingWait.
-const (
-	// executionWindowOpensAtKey is when the next window opens (ms since
-	// epoch), for people watching the run.
-	executionWindowOpensAtKey = "executionWindowOpensAt"
-	// executionWindowJitterUntilKey is when the jitter delay ends (ms).
-	executionWindowJitterUntilKey = "executionWindowJitterUntil"
-	// executionWindowSkippedKey records that a user skipped the window.
-	executionWindowSkippedKey = "executionWindowSkipped"
-)
-
 // Execute implements Task.
 func (WaitForExecutionWindowTask) Execute(_ context.Context, run *stages.Run) (stages.Result, error) {
 	var cfg executionWindowConfig
@@ -89,10 +78,7 @@ func (WaitForExecutionWindowTask) Execute(_ context.Context, run *stages.Run) (s
 	if cfg.SkipRemainingWait {
 		// The stage's own tasks share this context; a wait stage must not see
 		// the skip meant for its window.
-		return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-			"skipRemainingWait":       false,
-			executionWindowSkippedKey: true,
-		}}, nil
+		return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(windowSkipped{Skipped: true})}, nil
 	}
 	if cfg.JitterUntil != nil {
 		return sleepUntil(run.Now, time.UnixMilli(*cfg.JitterUntil)), nil
@@ -110,16 +96,36 @@ func (WaitForExecutionWindowTask) Execute(_ context.Context, run *stages.Run) (s
 			Status:  model.StatusRunning,
 			Backoff: start.Sub(run.Now),
 			Wake:    stages.Sleep,
-			Context: map[string]any{executionWindowOpensAtKey: start.UnixMilli()},
+			Context: stages.Record(windowClosed{OpensAt: start.UnixMilli()}),
 		}, nil
 	}
 	if delay := jitterDelay(run, w.Jitter); delay > 0 {
 		until := run.Now.Add(delay)
 		r := sleepUntil(run.Now, until)
-		r.Context = map[string]any{executionWindowJitterUntilKey: until.UnixMilli()}
+		r.Context = stages.Record(windowJitter{Until: until.UnixMilli()})
 		return r, nil
 	}
 	return stages.Succeeded(), nil
+}
+
+// windowSkipped is what a skipped window records.
+type windowSkipped struct {
+	// SkipRemainingWait is cleared: the stage's own tasks share this
+	// context, and a wait stage must not see the skip meant for its window.
+	SkipRemainingWait bool `json:"skipRemainingWait"`
+	Skipped           bool `json:"executionWindowSkipped"`
+}
+
+// windowClosed is what a wait for the window records, for people watching
+// the run: when it opens, in Unix milliseconds.
+type windowClosed struct {
+	OpensAt int64 `json:"executionWindowOpensAt"`
+}
+
+// windowJitter is what a wait for the window's jitter records: when it
+// ends, in Unix milliseconds.
+type windowJitter struct {
+	Until int64 `json:"executionWindowJitterUntil"`
 }
 
 func sleepUntil(now, until time.Time) stages.Result {

@@ -154,7 +154,7 @@ func TestWaitForExecutionWindowTask(t *testing.T) {
 		{
 			name: "before it opens", ctx: map[string]any{"restrictedExecutionWindow": weekdaysNineToFive},
 			now: stagestest.T0.Add(-4 * time.Hour), wantStatus: model.StatusRunning, wantBackoff: time.Hour,
-			wantContext: map[string]any{"executionWindowOpensAt": stagestest.T0.Add(-3 * time.Hour).UnixMilli()},
+			wantContext: map[string]any{"executionWindowOpensAt": float64(stagestest.T0.Add(-3 * time.Hour).UnixMilli())},
 		},
 		{
 			name: "Friday night until Monday", ctx: map[string]any{"restrictedExecutionWindow": weekdaysNineToFive},
@@ -168,7 +168,7 @@ func TestWaitForExecutionWindowTask(t *testing.T) {
 		{
 			name: "jitter after the window opens", ctx: map[string]any{"restrictedExecutionWindow": withJitter(map[string]any{"enabled": true, "minDelay": 30.0, "maxDelay": 30.0})},
 			now: stagestest.T0, wantStatus: model.StatusRunning, wantBackoff: 30 * time.Second,
-			wantContext: map[string]any{"executionWindowJitterUntil": stagestest.T0.Add(30 * time.Second).UnixMilli()},
+			wantContext: map[string]any{"executionWindowJitterUntil": float64(stagestest.T0.Add(30 * time.Second).UnixMilli())},
 		},
 		{
 			name: "jitter in progress", ctx: map[string]any{"restrictedExecutionWindow": weekdaysNineToFive, "executionWindowJitterUntil": float64(stagestest.T0.Add(20 * time.Second).UnixMilli())},

@@ -147,12 +147,19 @@ func (StartPipelineTask) Execute(ctx context.Context, run *stages.Run) (stages.R
 	case err != nil:
 		return stages.Failed("start pipeline %s of application %s: %v", pipelineID, app, err), nil
 	}
-	out := map[string]any{"executionId": string(childID)}
+	out := childStarted{ExecutionID: childID}
 	// The name is for people; a failed read must not fail the stage.
-	if child, err := pipelines.Get(ctx, childID); err == nil && child.Name != "" {
-		out["executionName"] = child.Name
+	if child, err := pipelines.Get(ctx, childID); err == nil {
+		out.ExecutionName = child.Name
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(out)}, nil
+}
+
+// childStarted is what StartPipeline records, as orca's pipeline stage does:
+// the child run, for MonitorPipeline and for people.
+type childStarted struct {
+	ExecutionID   model.ExecutionID `json:"executionId"`
+	ExecutionName string            `json:"executionName,omitempty"`
 }
 
 // parentTrigger is how Spinnaker's pipeline trigger names the parent run,
@@ -214,7 +221,7 @@ func (t MonitorPipelineTask) Monitor(ctx context.Context, run *stages.Run, id mo
 		return stages.Running(t.interval()), nil
 	}
 
-	out := map[string]any{"status": string(child.Status)}
+	out := stages.Record(childFinished{Status: child.Status})
 	outputs := childOutputs(child)
 	switch {
 	case child.Status == model.StatusSucceeded:
@@ -235,6 +242,12 @@ func (t MonitorPipelineTask) Monitor(ctx context.Context, run *stages.Run, id mo
 		// FAILED_CONTINUE or SKIPPED: the child ended without halting.
 		return stages.Result{Status: model.StatusSucceeded, Context: out, Outputs: outputs}, nil
 	}
+}
+
+// childFinished is what MonitorPipeline records of a completed child run,
+// as orca's pipeline stage does.
+type childFinished struct {
+	Status model.Status `json:"status"`
 }
 
 // Cancel cancels the child run when the parent is canceled.
@@ -288,7 +301,7 @@ func childFailure(child *model.Execution) stages.Result {
 		if failed == nil || (failed.Status != model.StatusTerminal && s.Status == model.StatusTerminal) {
 			failed, index = s, i
 		}
-		for _, msg := range StageErrors(s) {
+		for _, msg := range stages.Errors(s.Context) {
 			errs = append(errs, fmt.Sprintf("Exception in child pipeline stage (%s: %s): %s", child.Name, stageLabel(s), msg))
 		}
 	}
@@ -297,7 +310,7 @@ func childFailure(child *model.Execution) stages.Result {
 		summary += fmt.Sprintf("; stage %q failed", stageLabel(failed))
 	}
 	r := stages.Failed("%s", summary)
-	SetErrors(r.Context, append([]string{summary}, errs...))
+	stages.SetErrors(r.Context, append([]string{summary}, errs...))
 	if failed != nil {
 		r.Context["exception"].(map[string]any)["source"] = map[string]any{
 			"executionId": string(child.ID),
@@ -307,27 +320,6 @@ func childFailure(child *model.Execution) stages.Result {
 		}
 	}
 	return r
-}
-
-// StageErrors returns a stage's failure messages from
-// context.exception.details (errors, else error).
-func StageErrors(s *model.StageExecution) []string {
-	exc, _ := s.Context["exception"].(map[string]any)
-	details, _ := exc["details"].(map[string]any)
-	var out []string
-	if list, ok := details["errors"].([]any); ok {
-		for _, e := range list {
-			if msg, ok := e.(string); ok && msg != "" {
-				out = append(out, msg)
-			}
-		}
-	}
-	if len(out) == 0 {
-		if msg, ok := details["error"].(string); ok && msg != "" {
-			out = append(out, msg)
-		}
-	}
-	return out
 }
 
 func stageLabel(s *model.StageExecution) string {

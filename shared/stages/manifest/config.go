@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -188,36 +187,15 @@ func validate(s *model.Stage, cfg checker) []model.Problem {
 	return p
 }
 
-// contextOf is recorded state (a struct with JSON tags) as stage context
-// or outputs, in the JSON shape the store keeps, so that a later task
-// reads the same values whether they were just recorded or stored and
-// read back.
-func contextOf(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("record %T: %w", v, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("record %T: %w", v, err)
-	}
-	return m, nil
-}
-
 // succeeded ends a task successfully, recording context and outputs (nil:
 // none).
-func succeeded(context, outputs any) (stages.Result, error) {
+func succeeded(context, outputs any) stages.Result {
 	r := stages.Result{Status: model.StatusSucceeded}
-	var err error
 	if context != nil {
-		if r.Context, err = contextOf(context); err != nil {
-			return stages.Result{}, err
-		}
+		r.Context = stages.Record(context)
 	}
 	if outputs != nil {
-		if r.Outputs, err = contextOf(outputs); err != nil {
-			return stages.Result{}, err
-		}
+		r.Outputs = stages.Record(outputs)
 	}
-	return r, nil
+	return r
 }

@@ -197,5 +197,5 @@ func (t DeleteManifestTask) Execute(ctx context.Context, run *stages.Run) (stage
 		}
 		names = append(names, ref.String())
 	}
-	return succeeded(deleted{actedOn: actedOnRefs(targets), Deleted: names}, deletedOutputs{DeletedManifests: names})
+	return succeeded(deleted{actedOn: actedOnRefs(targets), Deleted: names}, deletedOutputs{DeletedManifests: names}), nil
 }

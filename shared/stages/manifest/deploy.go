@@ -234,7 +234,7 @@ func (t DeployManifestTask) Execute(ctx context.Context, run *stages.Run) (stage
 	}
 	acted := actedOnRefs(refs)
 	out.ManifestNamesByNamespace = acted.ManifestNamesByNamespace
-	return succeeded(deployRecord{deployOutputs: out, ManifestRefs: acted.ManifestRefs, Account: account}, out)
+	return succeeded(deployRecord{deployOutputs: out, ManifestRefs: acted.ManifestRefs, Account: account}, out), nil
 }
 
 // trimManifest drops what only the API server needs from an object kept in

@@ -37,7 +37,7 @@ func (t FindArtifactsFromResourceTask) Execute(ctx context.Context, run *stages.
 		return manifestFailure(op.ref.String()+" in "+op.ref.Namespace, err), nil
 	}
 	found := foundArtifacts{Manifest: trimManifest(obj), Artifacts: artifactsOf(obj)}
-	return succeeded(found, found)
+	return succeeded(found, found), nil
 }
 
 // podSpec is the part of a pod spec that names what the pods run. The

@@ -82,15 +82,10 @@ func opTarget[C target](e *manifestEnv, run *stages.Run) (C, operation, error) {
 // opDone records the object acted on, for WaitForManifestStable, with
 // what else the task records (nil: nothing).
 func opDone(ref manifest.Ref, extra any) (stages.Result, error) {
-	r, err := succeeded(actedOnRefs([]manifest.Ref{ref}), nil)
-	if err != nil || extra == nil {
-		return r, err
+	r := succeeded(actedOnRefs([]manifest.Ref{ref}), nil)
+	if extra != nil {
+		maps.Copy(r.Context, stages.Record(extra))
 	}
-	more, err := contextOf(extra)
-	if err != nil {
-		return stages.Result{}, err
-	}
-	maps.Copy(r.Context, more)
 	return r, nil
 }
 

@@ -152,7 +152,7 @@ func (t RunJobTask) Execute(ctx context.Context, run *stages.Run) (stages.Result
 		actedOn:   actedOnRefs([]manifest.Ref{{Kind: "job", Namespace: ns, Name: name}}),
 		JobStatus: jobStatus{Name: name, Namespace: ns, Location: ns, Status: "RUNNING"},
 		Account:   account,
-	}, nil)
+	}, nil), nil
 }
 
 // jobStarted is what RunJob records: the Job, for WaitOnJobCompletion, and
@@ -251,18 +251,11 @@ func (t WaitOnJobCompletionTask) Execute(ctx context.Context, run *stages.Run) (
 	if st.Failed {
 		status.Status = "FAILED"
 		status.FailureDetails = st.Message
-		out, err := contextOf(jobFailed{JobStatus: status})
-		if err != nil {
-			return stages.Result{}, err
-		}
-		return stages.FailedWith(out, "Job %s in %s failed: %s\n%s", ref.Name, ref.Namespace, st.Message, tailLines(logs, 20)), nil
+		return stages.FailedWith(stages.Record(jobFailed{JobStatus: status}), "Job %s in %s failed: %s\n%s", ref.Name, ref.Namespace, st.Message, tailLines(logs, 20)), nil
 	}
 	status.Status = "SUCCEEDED"
 	done := jobSucceeded{JobStatus: status, PropertyFileContents: properties(logs)}
-	r, err := succeeded(done, done)
-	if err != nil {
-		return r, err
-	}
+	r := succeeded(done, done)
 	// Each property is an output of its own too, for
 	// ${#stage('…').outputs.name}.
 	for k, v := range done.PropertyFileContents {
@@ -273,10 +266,7 @@ func (t WaitOnJobCompletionTask) Execute(ctx context.Context, run *stages.Run) (
 
 // waiting polls again, recording what the Job waits for.
 func (t WaitOnJobCompletionTask) waiting(run *stages.Run, message string) (stages.Result, error) {
-	r, err := succeeded(jobWaiting{Messages: []string{message}}, nil)
-	if err != nil {
-		return r, err
-	}
+	r := succeeded(jobWaiting{Messages: []string{message}}, nil)
 	r.Status, r.Backoff = model.StatusRunning, pollBackoff(run, t.Name())
 	return r, nil
 }

@@ -70,10 +70,7 @@ func (t WaitForManifestStableTask) Execute(ctx context.Context, run *stages.Run)
 		status := manifest.StatusOf(obj)
 		switch {
 		case status.Failed:
-			failed, err := contextOf(instability{StableManifests: st.StableManifests, FailedManifests: []string{ref.String()}})
-			if err != nil {
-				return stages.Result{}, err
-			}
+			failed := stages.Record(instability{StableManifests: st.StableManifests, FailedManifests: []string{ref.String()}})
 			return stages.FailedWith(failed, "%s in %s failed: %s", ref, ref.Namespace, status.Message), nil
 		case status.Stable:
 			st.StableManifests = append(st.StableManifests, ref.String())
@@ -81,9 +78,9 @@ func (t WaitForManifestStableTask) Execute(ctx context.Context, run *stages.Run)
 			st.Messages = append(st.Messages, fmt.Sprintf("%s: %s", ref, status.Message))
 		}
 	}
-	r, err := succeeded(st, nil)
-	if err != nil || len(st.Messages) == 0 {
-		return r, err
+	r := succeeded(st, nil)
+	if len(st.Messages) == 0 {
+		return r, nil
 	}
 	r.Status, r.Backoff = model.StatusRunning, pollBackoff(run, t.Name())
 	return r, nil

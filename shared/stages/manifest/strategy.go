@@ -98,7 +98,7 @@ func (e *manifestEnv) eachOlder(ctx context.Context, run *stages.Run, change man
 		done = append(done, old.Ref().String())
 	}
 	if change == changeDelete {
-		return succeeded(deletedOlder{done}, nil)
+		return succeeded(deletedOlder{done}, nil), nil
 	}
-	return succeeded(disabledOlder{done}, nil)
+	return succeeded(disabledOlder{done}, nil), nil
 }
