@@ -526,7 +526,13 @@ func (CreateServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 	if err != nil {
 		return deployFailed(ctx, run, d, "create server group %s in %s: %v", name, spec.location, err), nil
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"artifact": g.Artifact}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(createdArtifact{g.Artifact})}, nil
+}
+
+// createdArtifact is what CreateServerGroup outputs: the artifact the new
+// server group runs, as its provider describes it (null when it names none).
+type createdArtifact struct {
+	Artifact map[string]any `json:"artifact"`
 }
 
 // recordedTarget is the configuration of a stage whose earlier task

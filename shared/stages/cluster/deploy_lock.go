@@ -96,9 +96,15 @@ func keepClusterLock(ctx context.Context, run *stages.Run, d *deployConfig) *sta
 		r := stages.Failed("%v; this deploy stops and leaves the cluster to it", err)
 		return &r
 	default:
-		r := stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"clusterLockError": err.Error()}}
+		r := stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: stages.Record(clusterLockTrouble{err.Error()})}
 		return &r
 	}
+}
+
+// clusterLockTrouble is recorded while the cluster lock cannot be renewed
+// and the deploy waits to try again.
+type clusterLockTrouble struct {
+	ClusterLockError string `json:"clusterLockError"`
 }
 
 func releaseClusterLock(ctx context.Context, run *stages.Run, d *deployConfig) error {

@@ -29,6 +29,17 @@ type childPipeline struct {
 	Key string
 }
 
+// childTrigger is what Spinnaker's pipeline trigger of a child run holds
+// besides the fields every trigger has.
+type childTrigger struct {
+	ParentPipelineID          model.ExecutionID     `json:"parentPipelineId"`
+	ParentPipelineName        string                `json:"parentPipelineName"`
+	ParentPipelineApplication model.ApplicationName `json:"parentPipelineApplication"`
+	IsPipeline                bool                  `json:"isPipeline"`
+	// Strategy says a custom strategy started the child.
+	Strategy bool `json:"strategy"`
+}
+
 // startChildPipeline triggers the child as the pipeline stage does, with
 // the pipeline trigger Spinnaker gives a child run.
 func startChildPipeline(ctx context.Context, run *stages.Run, c childPipeline) (model.ExecutionID, string, error) {
@@ -37,19 +48,21 @@ func startChildPipeline(ctx context.Context, run *stages.Run, c childPipeline) (
 		return "", "", err
 	}
 	parent := run.Execution
+	// The pipeline trigger's fields beyond the typed ones, as Spinnaker
+	// sets them on a child run.
+	b, err := json.Marshal(childTrigger{
+		ParentPipelineID:          parent.ID,
+		ParentPipelineName:        parent.Name,
+		ParentPipelineApplication: parent.Application,
+		IsPipeline:                true,
+		Strategy:                  c.Parameters["strategy"] == true,
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("pipeline trigger: %w", err)
+	}
 	extra := model.Extra{}
-	for k, v := range map[string]any{
-		"parentPipelineId":          parent.ID,
-		"parentPipelineName":        parent.Name,
-		"parentPipelineApplication": parent.Application,
-		"isPipeline":                true,
-		"strategy":                  c.Parameters["strategy"] == true,
-	} {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", "", fmt.Errorf("pipeline trigger field %s: %w", k, err)
-		}
-		extra[k] = b
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return "", "", fmt.Errorf("pipeline trigger: %w", err)
 	}
 	id, err := pipelines.Trigger(ctx, stages.TriggerRequest{
 		Application: model.ApplicationName(c.Application),

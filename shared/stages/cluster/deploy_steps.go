@@ -35,7 +35,7 @@ func requireServing(ctx context.Context, run *stages.Run, d *deployConfig) (*pro
 			return deployFailed(ctx, run, d, "%v", err), nil
 		}
 		if !g.Serving() {
-			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": name + " to take traffic"}}, nil
+			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: stages.Record(waitingFor{name + " to take traffic"})}, nil
 		}
 		return stages.Succeeded(), nil
 	})
@@ -43,6 +43,12 @@ func requireServing(ctx context.Context, run *stages.Run, d *deployConfig) (*pro
 		return nil, l, nil, &r
 	}
 	return g, l, c, nil
+}
+
+// waitingFor is recorded while a deploy waits on something outside it.
+type waitingFor struct {
+	// What says what the deploy waits for, for people.
+	What string `json:"waitingFor"`
 }
 
 // oldGroupsOf reads what a step on the server groups a deploy replaces

@@ -271,7 +271,12 @@ func (DestroyServerGroupTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err := c.ServerGroups.Destroy(ctx, l.Region, name); err != nil {
 		return stages.Failed("destroy %s: %v", name, err), nil
 	}
-	return stages.Result{Status: model.StatusSucceeded, Outputs: map[string]any{"destroyedServerGroup": name}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(destroyedServerGroup{name})}, nil
+}
+
+// destroyedServerGroup is what DestroyServerGroup outputs.
+type destroyedServerGroup struct {
+	Name string `json:"destroyedServerGroup"`
 }
 
 // targetStage is the shape every single-server-group stage shares.

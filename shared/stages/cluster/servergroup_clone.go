@@ -6,6 +6,7 @@ import (
 
 	"github.com/gennaker/gennaker/shared/stages"
 
+	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/naming"
 )
@@ -111,21 +112,44 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	}
 	// The stage's own fields win; the source fills in the rest.
 	own := &d.clusterSpec
-	out := map[string]any{"cloneSource": fmt.Sprintf("%s/%s/%s", l.Account, l.Region, g.Name)}
-	fill := func(unset bool, key string, v any) {
-		if unset {
-			out[key] = v
-		}
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(clonedFields{
+		CloneSource:     fmt.Sprintf("%s/%s/%s", l.Account, l.Region, g.Name),
+		Account:         fillIf(own.Account == "", l.Account),
+		Region:          fillIf(own.Region == "", l.Region),
+		CloudProvider:   fillIf(own.CloudProvider == "", c.Account.Provider),
+		Application:     fillIf(own.Application == "", n.App),
+		Stack:           fillIf(own.Stack == "", n.Stack),
+		FreeFormDetails: fillIf(own.FreeFormDetails == "", n.Detail),
+		Capacity:        fillIf(own.Capacity == nil, g.Capacity),
+		Artifact:        fillIf(own.Artifact == nil, g.Artifact),
+		LoadBalancers:   fillIf(own.LoadBalancers == nil, toAnyList(append([]string{}, g.LoadBalancers...))),
+		HealthCheckPath: fillIf(own.HealthCheckPath == "", g.HealthCheckPath),
+	})}, nil
+}
+
+// clonedFields are what ReadCloneSource records: the source server group,
+// and each cluster field the stage leaves unset, as the source has it. A
+// field the stage sets is left out; one it leaves unset is written even
+// when the source's is empty.
+type clonedFields struct {
+	CloneSource     string              `json:"cloneSource"`
+	Account         *string             `json:"account,omitempty"`
+	Region          *string             `json:"region,omitempty"`
+	CloudProvider   *string             `json:"cloudProvider,omitempty"`
+	Application     *string             `json:"application,omitempty"`
+	Stack           *string             `json:"stack,omitempty"`
+	FreeFormDetails *string             `json:"freeFormDetails,omitempty"`
+	Capacity        *providers.Capacity `json:"capacity,omitempty"`
+	// Artifact is the source's artifact as its provider describes it.
+	Artifact        *map[string]any `json:"artifact,omitempty"`
+	LoadBalancers   *[]any          `json:"loadBalancers,omitempty"`
+	HealthCheckPath *string         `json:"healthCheckPath,omitempty"`
+}
+
+// fillIf is v when the stage left the field unset, else nil.
+func fillIf[T any](unset bool, v T) *T {
+	if !unset {
+		return nil
 	}
-	fill(own.Account == "", "account", l.Account)
-	fill(own.Region == "", "region", l.Region)
-	fill(own.CloudProvider == "", "cloudProvider", c.Account.Provider)
-	fill(own.Application == "", "application", n.App)
-	fill(own.Stack == "", "stack", n.Stack)
-	fill(own.FreeFormDetails == "", "freeFormDetails", n.Detail)
-	fill(own.Capacity == nil, "capacity", stages.Record(g.Capacity))
-	fill(own.Artifact == nil, "artifact", g.Artifact)
-	fill(own.LoadBalancers == nil, "loadBalancers", toAnyList(append([]string{}, g.LoadBalancers...)))
-	fill(own.HealthCheckPath == "", "healthCheckPath", g.HealthCheckPath)
-	return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+	return &v
 }

@@ -82,20 +82,20 @@ func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	params := map[string]any{
-		"application": spec.cluster.App,
-		"credentials": spec.location.Account,
-		"cluster":     spec.cluster.String(),
-		"moniker": map[string]any{
-			"app": spec.cluster.App, "stack": spec.cluster.Stack, "detail": spec.cluster.Detail, "cluster": spec.cluster.String(),
+	params := stages.Record(strategyParameters{
+		Application: spec.cluster.App,
+		Credentials: spec.location.Account,
+		Cluster:     spec.cluster.String(),
+		Moniker: strategyMoniker{
+			App: spec.cluster.App, Stack: spec.cluster.Stack, Detail: spec.cluster.Detail, Cluster: spec.cluster.String(),
 		},
-		"region":           spec.location.Region,
-		"cloudProvider":    c.Account.Provider,
-		"strategy":         true,
-		"clone":            run.Stage.Type == "cloneServerGroup",
-		"parentPipelineId": string(run.Execution.ID),
-		"parentStageId":    string(run.Stage.ID),
-	}
+		Region:           spec.location.Region,
+		CloudProvider:    c.Account.Provider,
+		Strategy:         true,
+		Clone:            run.Stage.Type == "cloneServerGroup",
+		ParentPipelineID: string(run.Execution.ID),
+		ParentStageID:    string(run.Stage.ID),
+	})
 	maps.Copy(params, custom.PipelineParameters)
 	id, name, err := startChildPipeline(ctx, run, childPipeline{Application: app, PipelineID: custom.StrategyPipeline, Parameters: params, Key: "strategy"})
 	if err != nil {
@@ -105,6 +105,29 @@ func (StartStrategyPipelineTask) Execute(ctx context.Context, run *stages.Run) (
 		ExecutionID   string `json:"executionId"`
 		ExecutionName string `json:"executionName,omitempty"`
 	}{string(id), name})}, nil
+}
+
+// strategyParameters are the parameters orca passes a strategy pipeline,
+// before the cluster's pipelineParameters.
+type strategyParameters struct {
+	Application      string          `json:"application"`
+	Credentials      string          `json:"credentials"`
+	Cluster          string          `json:"cluster"`
+	Moniker          strategyMoniker `json:"moniker"`
+	Region           string          `json:"region"`
+	CloudProvider    string          `json:"cloudProvider"`
+	Strategy         bool            `json:"strategy"`
+	Clone            bool            `json:"clone"`
+	ParentPipelineID string          `json:"parentPipelineId"`
+	ParentStageID    string          `json:"parentStageId"`
+}
+
+// strategyMoniker is the deployed cluster's moniker.
+type strategyMoniker struct {
+	App     string `json:"app"`
+	Stack   string `json:"stack"`
+	Detail  string `json:"detail"`
+	Cluster string `json:"cluster"`
 }
 
 // MonitorStrategyPipelineTask waits for the strategy pipeline; the deploy
@@ -206,7 +229,7 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 		// The parent stage is stored with its evaluated cluster once its
 		// first tasks ran, which may be just after it started this run.
 		if len(ps.Tasks) == 0 || (ps.Type == "cloneServerGroup" && !cloneResolved(ps)) {
-			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: map[string]any{"waitingFor": "the parent deploy stage " + parentStageID}}, nil
+			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: stages.Record(waitingFor{"the parent deploy stage " + parentStageID})}, nil
 		}
 		return stages.Succeeded(), nil
 	})
@@ -233,12 +256,23 @@ func (ResolveStrategyClusterTask) Execute(ctx context.Context, run *stages.Run) 
 	if err := applyTrafficOptions(cluster, d.TrafficOptions); err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{
-		"clusters":        []any{cluster},
-		"strategyParent":  parentID + "/" + parentStageID,
-		"waitingFor":      nil,
-		"parentStageName": ps.Name,
-	}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(parentCluster{
+		Clusters:        []any{cluster},
+		StrategyParent:  parentID + "/" + parentStageID,
+		ParentStageName: ps.Name,
+	})}, nil
+}
+
+// parentCluster is what a deploy stage in a strategy pipeline records once
+// it has read the cluster of the deploy stage whose strategy it runs.
+type parentCluster struct {
+	// Clusters holds the parent's cluster as its JSON is.
+	Clusters []any `json:"clusters"`
+	// StrategyParent is the parent stage, as runID/stageID.
+	StrategyParent string `json:"strategyParent"`
+	// WaitingFor is always null: it clears what the wait recorded.
+	WaitingFor      *string `json:"waitingFor"`
+	ParentStageName string  `json:"parentStageName"`
 }
 
 // cloneResolved reports whether a clone stage has read its source, which

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -176,7 +175,15 @@ func (t ScaleTargetServerGroupTask) Execute(ctx context.Context, run *stages.Run
 	if err := c.ServerGroups.Resize(ctx, l.Region, name, capacity); err != nil {
 		return deployFailed(ctx, run, d, "resize %s to %d%% (%d instances): %v", name, pct, n, err), nil
 	}
-	return stages.Result{Status: model.StatusSucceeded, Context: map[string]any{"targetPercentage": pct, "targetDesired": n}}, nil
+	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(rollingTarget{pct, n})}, nil
+}
+
+// rollingTarget is the capacity a rolling step resized the new server
+// group to: a percentage of the desired capacity, and the instances it
+// makes.
+type rollingTarget struct {
+	Percentage int `json:"targetPercentage"`
+	Desired    int `json:"targetDesired"`
 }
 
 // stepOf is which rolling step the running task belongs to: how many
@@ -229,18 +236,24 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 	if err != nil {
 		return deployFailed(ctx, run, d, "%v", err), nil
 	}
-	coords := func(sg *string) map[string]any {
-		return stages.Record(serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg})
+	coords := func(sg *string) serverGroupCoords {
+		return serverGroupCoords{Region: l.Region, Account: l.Account, CloudProvider: c.Account.Provider, ServerGroupName: sg}
 	}
 	var source *string
 	if sources := d.SourceServerGroups; len(sources) > 0 {
 		source = &sources[len(sources)-1]
 	}
-	params := map[string]any{}
-	maps.Copy(params, before.Parameters)
-	params["deployedServerGroup"] = coords(&name)
-	params["sourceServerGroup"] = coords(source)
-	params["percentageComplete"] = pcts[step]
+	// Orca's parameters win over pipelineParameters of the same name.
+	params := stages.Record(beforeCleanupParameters{
+		DeployedServerGroup: coords(&name),
+		SourceServerGroup:   coords(source),
+		PercentageComplete:  pcts[step],
+	})
+	for k, v := range before.Parameters {
+		if _, orcas := params[k]; !orcas {
+			params[k] = v
+		}
+	}
 	id, _, err := startChildPipeline(ctx, run, childPipeline{
 		Application: before.Application, PipelineID: before.PipelineID, Parameters: params,
 		Key: fmt.Sprintf("beforeCleanup/%d", step),
@@ -255,6 +268,14 @@ func (t StartPipelineBeforeCleanupTask) Execute(ctx context.Context, run *stages
 		ExecutionID string             `json:"pipelineBeforeCleanupExecutionId"`
 		Runs        []beforeCleanupRun `json:"pipelineBeforeCleanupExecutions"`
 	}{string(id), runs})}, nil
+}
+
+// beforeCleanupParameters are the parameters orca adds to a validation
+// pipeline's pipelineParameters.
+type beforeCleanupParameters struct {
+	DeployedServerGroup serverGroupCoords `json:"deployedServerGroup"`
+	SourceServerGroup   serverGroupCoords `json:"sourceServerGroup"`
+	PercentageComplete  int               `json:"percentageComplete"`
 }
 
 // serverGroupCoords name a server group in a validation pipeline's

@@ -81,7 +81,7 @@ func TestRollingRedBlackGrowsStepByStep(t *testing.T) {
 	if got, want := e.cloud.state(), []string{"hello-prod-v000:disabled:4", "hello-prod-v001:enabled:4"}; !equal(got, want) {
 		t.Fatalf("cluster = %v, want %v", got, want)
 	}
-	if got := run.Stage.Context["targetPercentage"]; got != 100 {
+	if got := run.Stage.Context["targetPercentage"]; got != 100.0 {
 		t.Fatalf("the last step went to %v%%, want 100%%", got)
 	}
 }

@@ -30,6 +30,13 @@ type patchRules struct {
 	skip func(s *model.StageExecution) bool
 }
 
+// patchFields are the context fields a PATCH sets.
+type patchFields struct {
+	JudgmentStatus    string `json:"judgmentStatus,omitempty"`
+	JudgmentInput     string `json:"judgmentInput,omitempty"`
+	SkipRemainingWait bool   `json:"skipRemainingWait,omitempty"`
+}
+
 // decidePatch checks a PATCH body against a stage and returns the context
 // fields to set, or a *stages.PatchError: a wrong change is refused (400), a
 // right one for a stage that is not running conflicts (409).
@@ -49,15 +56,13 @@ func decidePatch(s *model.StageExecution, patch map[string]any, rules patchRules
 			return nil, stages.BadPatch("%s: cannot be changed on a running stage; send judgmentStatus and judgmentInput for a manual judgment, or skipRemainingWait for a wait", k)
 		}
 	}
-	fields := map[string]any{}
+	var fields patchFields
 	if raw, ok := patch["judgmentStatus"]; ok {
 		judgment, err := decideJudgment(s, raw, patch["judgmentInput"], rules.judge)
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range judgment {
-			fields[k] = v
-		}
+		fields = judgment
 	} else if _, ok := patch["judgmentInput"]; ok {
 		return nil, stages.BadPatch("judgmentInput: send it together with judgmentStatus (%q or %q)", JudgmentContinue, JudgmentStop)
 	}
@@ -73,44 +78,41 @@ func decidePatch(s *model.StageExecution, patch map[string]any, rules patchRules
 			if s.Status != model.StatusRunning {
 				return nil, stages.PatchConflict("stage %q is %s; only a RUNNING wait can be skipped", s.Name, s.Status)
 			}
-			fields["skipRemainingWait"] = true
+			fields.SkipRemainingWait = true
 		}
 	}
-	if len(fields) == 0 {
+	if fields == (patchFields{}) {
 		return nil, stages.BadPatch("the body changes nothing; send judgmentStatus for a manual judgment or skipRemainingWait: true for a wait")
 	}
-	return fields, nil
+	return stages.Record(fields), nil
 }
 
 // decideJudgment checks a judgment (judgmentStatus with an optional
 // judgmentInput) and returns the fields recording it.
-func decideJudgment(s *model.StageExecution, rawStatus, rawInput any, judge bool) (map[string]any, error) {
+func decideJudgment(s *model.StageExecution, rawStatus, rawInput any, judge bool) (patchFields, error) {
+	var none patchFields
 	status, isString := rawStatus.(string)
 	if !isString {
-		return nil, stages.BadPatch("judgmentStatus: must be %q or %q, not %s", JudgmentContinue, JudgmentStop, describePatchValue(rawStatus))
+		return none, stages.BadPatch("judgmentStatus: must be %q or %q, not %s", JudgmentContinue, JudgmentStop, describePatchValue(rawStatus))
 	}
 	input := ""
 	if rawInput != nil {
 		in, isString := rawInput.(string)
 		if !isString {
-			return nil, stages.BadPatch("judgmentInput: must be a string, not %s", describePatchValue(rawInput))
+			return none, stages.BadPatch("judgmentInput: must be a string, not %s", describePatchValue(rawInput))
 		}
 		input = in
 	}
 	if !judge {
-		return nil, stages.BadPatch("stage %q is a %s stage, not a manual judgment; judgmentStatus applies only to manualJudgment stages", s.Name, s.Type)
+		return none, stages.BadPatch("stage %q is a %s stage, not a manual judgment; judgmentStatus applies only to manualJudgment stages", s.Name, s.Type)
 	}
 	if s.Status != model.StatusRunning {
-		return nil, stages.PatchConflict("stage %q is %s; a judgment can be made only while the stage is RUNNING (waiting for judgment)", s.Name, s.Status)
+		return none, stages.PatchConflict("stage %q is %s; a judgment can be made only while the stage is RUNNING (waiting for judgment)", s.Name, s.Status)
 	}
 	if err := ValidateJudgment(s.Context, status, input); err != nil {
-		return nil, stages.BadPatch("%v", err)
+		return none, stages.BadPatch("%v", err)
 	}
-	fields := map[string]any{"judgmentStatus": strings.ToLower(strings.TrimSpace(status))}
-	if input != "" {
-		fields["judgmentInput"] = input
-	}
-	return fields, nil
+	return patchFields{JudgmentStatus: strings.ToLower(strings.TrimSpace(status)), JudgmentInput: input}, nil
 }
 
 // describePatchValue names a value of a PATCH body as the API's messages do:

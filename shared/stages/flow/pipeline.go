@@ -312,14 +312,24 @@ func childFailure(child *model.Execution) stages.Result {
 	r := stages.Failed("%s", summary)
 	stages.SetErrors(r.Context, append([]string{summary}, errs...))
 	if failed != nil {
-		r.Context["exception"].(map[string]any)["source"] = map[string]any{
-			"executionId": string(child.ID),
-			"stageId":     string(failed.ID),
-			"stageName":   failed.Name,
-			"stageIndex":  index,
-		}
+		r.Context["exception"].(map[string]any)["source"] = stages.Record(exceptionSource{
+			ExecutionID: string(child.ID),
+			StageID:     string(failed.ID),
+			StageName:   failed.Name,
+			StageIndex:  index,
+		})
 	}
 	return r
+}
+
+// exceptionSource is orca's exception.source: the child run's stage whose
+// failure failed the pipeline stage.
+type exceptionSource struct {
+	ExecutionID string `json:"executionId"`
+	StageID     string `json:"stageId"`
+	StageName   string `json:"stageName"`
+	// StageIndex is the stage's place in the child run's stages.
+	StageIndex int `json:"stageIndex"`
 }
 
 func stageLabel(s *model.StageExecution) string {

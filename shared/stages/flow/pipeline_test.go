@@ -281,7 +281,7 @@ func TestMonitorPipelineTaskFailureNamesTheFailedStage(t *testing.T) {
 	}}
 	r, _ := execute(MonitorPipelineTask{}, pipelineRun(map[string]any{"executionId": "child-1"}, f))
 	source := r.Context["exception"].(map[string]any)["source"].(map[string]any)
-	if source["executionId"] != "child-1" || source["stageName"] != "Deploy" || source["stageIndex"] != 0 {
+	if source["executionId"] != "child-1" || source["stageName"] != "Deploy" || source["stageIndex"] != 0.0 {
 		t.Errorf("exception.source = %v; want the child execution and its failed stage", source)
 	}
 }

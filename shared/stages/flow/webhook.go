@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,9 +90,58 @@ type webhookConfig struct {
 	StatusEndpoint string `json:"statusEndpoint"`
 	// WebhookAttempts counts the requests CreateWebhook sent.
 	WebhookAttempts int `json:"webhookAttempts"`
-	// Webhook is orca's record of the responses. It is kept as it came,
-	// because each poll writes it back whole with its own monitor record.
-	Webhook map[string]any `json:"webhook"`
+	// Webhook is orca's record of the responses. Each poll writes it back
+	// whole with its own monitor record.
+	Webhook *webhookRecord `json:"webhook"`
+}
+
+// webhookCall is orca's record of one response: statusCode (Spring's name
+// for it), statusCodeValue, headers (first values) and body; error says
+// why the call failed or will be retried. It is context.webhookCancel.
+type webhookCall struct {
+	StatusCode      string            `json:"statusCode,omitempty"`
+	StatusCodeValue int               `json:"statusCodeValue,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+	// Body is the response as it came: JSON, or text.
+	Body  any    `json:"body,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// webhookRecord is context.webhook: the response to the request, the
+// status URL found in it, and the last status poll.
+type webhookRecord struct {
+	webhookCall
+	StatusEndpoint string          `json:"statusEndpoint,omitempty"`
+	Monitor        *webhookMonitor `json:"monitor,omitempty"`
+}
+
+// webhookMonitor is context.webhook.monitor, the last status poll.
+type webhookMonitor struct {
+	webhookCall
+	// PastStatusCodes are the failed polls retried so far.
+	PastStatusCodes []int    `json:"pastStatusCodes,omitempty"`
+	ProgressMessage string   `json:"progressMessage,omitempty"`
+	PercentComplete *float64 `json:"percentComplete,omitempty"`
+	// ResolvedValue is a status that is not a single value; a pointer so
+	// that a null found at statusJsonPath is recorded as null.
+	ResolvedValue *any `json:"resolvedValue,omitempty"`
+}
+
+// createWebhookOutput is what CreateWebhook records.
+type createWebhookOutput struct {
+	Webhook         *webhookRecord `json:"webhook"`
+	WebhookAttempts int            `json:"webhookAttempts"`
+	StatusEndpoint  string         `json:"statusEndpoint,omitempty"`
+}
+
+// monitorWebhookOutput is what MonitorWebhook records.
+type monitorWebhookOutput struct {
+	Webhook *webhookRecord `json:"webhook"`
+}
+
+// webhookCancelOutput is what a webhook task's Cancel records.
+type webhookCancelOutput struct {
+	WebhookCancel webhookCall `json:"webhookCancel"`
 }
 
 // retryLimit bounds the retries of a failed status poll.
@@ -199,15 +247,6 @@ func (WebhookStage) Plan(s *model.StageExecution) ([]string, error) {
 	return tasks, nil
 }
 
-// Context keys the webhook tasks write besides orca's "webhook" and
-// "statusEndpoint".
-const (
-	// webhookAttemptsKey counts requests CreateWebhook has sent.
-	webhookAttemptsKey = "webhookAttempts"
-	// webhookCancelKey records the best-effort cancel call.
-	webhookCancelKey = "webhookCancel"
-)
-
 // CreateWebhookTask sends the webhook request, retrying what may succeed
 // later, and records the response in context.webhook as orca does
 // ({statusCode, statusCodeValue, headers, body, error, statusEndpoint}).
@@ -232,8 +271,8 @@ func (t CreateWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages
 		return stages.Failed("url is required (the URL to call)"), nil
 	}
 	attempt := spec.attempts + 1
-	webhook := map[string]any{}
-	out := map[string]any{"webhook": webhook, webhookAttemptsKey: attempt}
+	webhook := &webhookRecord{}
+	out := &createWebhookOutput{Webhook: webhook, WebhookAttempts: attempt}
 	target := spec.method + " " + spec.url
 
 	resp, err := sendWebhook(ctx, run, spec.method, spec.url, spec.headers, spec.payload)
@@ -242,14 +281,12 @@ func (t CreateWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages
 			return stages.Result{}, ctx.Err()
 		}
 		if retryableNetError(err, spec.method) && attempt < t.maxAttempts() {
-			webhook["error"] = fmt.Sprintf("webhook %s failed (attempt %d of %d), will retry: %v", target, attempt, t.maxAttempts(), err)
-			return stages.Result{Status: model.StatusRunning, Context: out, Backoff: t.backoff(attempt, nil)}, nil
+			webhook.Error = fmt.Sprintf("webhook %s failed (attempt %d of %d), will retry: %v", target, attempt, t.maxAttempts(), err)
+			return stages.Result{Status: model.StatusRunning, Context: stages.Record(out), Backoff: t.backoff(attempt, nil)}, nil
 		}
 		return t.fail(out, webhook, "webhook %s failed%s: %v", target, afterAttempts(attempt), err), nil
 	}
-	for k, v := range resp.stageData() {
-		webhook[k] = v
-	}
+	webhook.webhookCall = resp.stageData()
 
 	code := resp.code
 	switch {
@@ -257,19 +294,19 @@ func (t CreateWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages
 		return t.fail(out, webhook, "webhook %s returned %s, which failFastStatusCodes lists%s", target, statusLine(code), resp.snippet()), nil
 	case code < 400:
 		if !spec.wait {
-			return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+			return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(out)}, nil
 		}
 		statusURL, err := resolveStatusURL(spec, resp)
 		if err != nil {
 			return t.fail(out, webhook, "webhook %s: cannot find the status URL to poll: %v", target, err), nil
 		}
-		webhook["statusEndpoint"] = statusURL
-		out["statusEndpoint"] = statusURL
-		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+		webhook.StatusEndpoint = statusURL
+		out.StatusEndpoint = statusURL
+		return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(out)}, nil
 	case code >= 500 || code == http.StatusTooManyRequests || slices.Contains(spec.createRetry, int64(code)):
 		if attempt < t.maxAttempts() {
-			webhook["error"] = fmt.Sprintf("webhook %s returned %s (attempt %d of %d), will retry", target, statusLine(code), attempt, t.maxAttempts())
-			return stages.Result{Status: model.StatusRunning, Context: out, Backoff: t.backoff(attempt, resp.header)}, nil
+			webhook.Error = fmt.Sprintf("webhook %s returned %s (attempt %d of %d), will retry", target, statusLine(code), attempt, t.maxAttempts())
+			return stages.Result{Status: model.StatusRunning, Context: stages.Record(out), Backoff: t.backoff(attempt, resp.header)}, nil
 		}
 		return t.fail(out, webhook, "webhook %s failed after %d attempts; last status %s%s", target, attempt, statusLine(code), resp.snippet()), nil
 	default:
@@ -282,10 +319,9 @@ func (CreateWebhookTask) Cancel(ctx context.Context, run *stages.Run) (map[strin
 	return cancelWebhook(ctx, run)
 }
 
-func (t CreateWebhookTask) fail(out, webhook map[string]any, format string, args ...any) stages.Result {
-	r := stages.FailedWith(out, format, args...)
-	webhook["error"] = fmt.Sprintf(format, args...)
-	return r
+func (t CreateWebhookTask) fail(out *createWebhookOutput, webhook *webhookRecord, format string, args ...any) stages.Result {
+	webhook.Error = fmt.Sprintf(format, args...)
+	return stages.FailedWith(stages.Record(out), format, args...)
 }
 
 func (t CreateWebhookTask) maxAttempts() int {
@@ -346,19 +382,27 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 		pollAgain = 15 * time.Second
 	}
 
-	webhook := maps.Clone(spec.record)
-	if webhook == nil {
-		webhook = map[string]any{}
+	// The poll keeps the record of the response and replaces the last
+	// poll's, keeping only the failed polls retried so far.
+	webhook := &webhookRecord{}
+	if spec.record != nil {
+		*webhook = *spec.record
 	}
-	monitor := map[string]any{}
-	if prev, ok := webhook["monitor"].(map[string]any); ok && prev["pastStatusCodes"] != nil {
-		monitor["pastStatusCodes"] = prev["pastStatusCodes"]
+	monitor := &webhookMonitor{}
+	if webhook.Monitor != nil {
+		monitor.PastStatusCodes = webhook.Monitor.PastStatusCodes
 	}
-	webhook["monitor"] = monitor
-	out := map[string]any{"webhook": webhook}
+	webhook.Monitor = monitor
+	out := &monitorWebhookOutput{Webhook: webhook}
+	running := func() stages.Result {
+		return stages.Result{Status: model.StatusRunning, Context: stages.Record(out), Backoff: pollAgain}
+	}
+	succeeded := func() stages.Result {
+		return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(out)}
+	}
 	fail := func(st model.Status, format string, args ...any) stages.Result {
-		monitor["error"] = fmt.Sprintf(format, args...)
-		return stages.WithStatus(stages.FailedWith(out, format, args...), st)
+		monitor.Error = fmt.Sprintf(format, args...)
+		return stages.WithStatus(stages.FailedWith(stages.Record(out), format, args...), st)
 	}
 
 	endpoint := spec.statusEndpointOf()
@@ -375,21 +419,19 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 			return stages.Result{}, ctx.Err()
 		}
 		// A GET is safe to repeat; the task timeout bounds the retries.
-		monitor["error"] = fmt.Sprintf("webhook status check GET %s failed, will retry: %v", endpoint, err)
-		return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
+		monitor.Error = fmt.Sprintf("webhook status check GET %s failed, will retry: %v", endpoint, err)
+		return running(), nil
 	}
-	for k, v := range resp.stageData() {
-		monitor[k] = v
-	}
+	monitor.webhookCall = resp.stageData()
 	if resp.code >= 400 {
-		if spec.shouldRetryPoll(resp.code, pastStatusCodes(monitor)) {
-			monitor["pastStatusCodes"] = append(pastStatusCodes(monitor), resp.code)
-			return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
+		if spec.shouldRetryPoll(resp.code, monitor.PastStatusCodes) {
+			monitor.PastStatusCodes = append(slices.Clone(monitor.PastStatusCodes), resp.code)
+			return running(), nil
 		}
 		return fail(model.StatusTerminal, "webhook status check GET %s returned %s%s", endpoint, statusLine(resp.code), resp.snippet()), nil
 	}
 	if spec.statusJSONPath == "" {
-		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+		return succeeded(), nil
 	}
 
 	status, err := readJSONPath(resp.body, spec.statusJSONPath)
@@ -399,19 +441,19 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 	if spec.progressJSONPath != "" {
 		// Progress is for people; a missing one does not fail the stage.
 		if progress, err := readJSONPath(resp.body, spec.progressJSONPath); err == nil && isScalar(progress) {
-			monitor["progressMessage"] = fmt.Sprint(progress)
+			monitor.ProgressMessage = fmt.Sprint(progress)
 		}
 	}
 	if !isScalar(status) {
-		monitor["resolvedValue"] = status
+		monitor.ResolvedValue = &status
 		return fail(model.StatusTerminal, "webhook status check GET %s: statusJsonPath %s is %s, not a single value", endpoint, spec.statusJSONPath, stages.Describe(status)), nil
 	}
 	if pct, isNumber := status.(float64); isNumber {
-		monitor["percentComplete"] = pct
+		monitor.PercentComplete = &pct
 		if pct == 100 {
-			return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+			return succeeded(), nil
 		}
-		return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
+		return running(), nil
 	}
 	word := strings.ToUpper(strings.TrimSpace(fmt.Sprint(status)))
 	switch {
@@ -420,9 +462,9 @@ func (MonitorWebhookTask) Execute(ctx context.Context, run *stages.Run) (stages.
 	case spec.canceled[word]:
 		return fail(model.StatusCanceled, "webhook %s reported status %q, which canceledStatuses lists", endpoint, fmt.Sprint(status)), nil
 	case spec.success[word]:
-		return stages.Result{Status: model.StatusSucceeded, Context: out}, nil
+		return succeeded(), nil
 	default:
-		return stages.Result{Status: model.StatusRunning, Context: out, Backoff: pollAgain}, nil
+		return running(), nil
 	}
 }
 
@@ -437,25 +479,23 @@ func (MonitorWebhookTask) Cancel(ctx context.Context, run *stages.Run) (map[stri
 func cancelWebhook(ctx context.Context, run *stages.Run) (map[string]any, error) {
 	spec, err := readWebhook(run)
 	if err != nil {
-		return map[string]any{webhookCancelKey: map[string]any{"error": err.Error()}}, nil
+		return stages.Record(webhookCancelOutput{webhookCall{Error: err.Error()}}), nil
 	}
 	if spec.cancelEndpoint == "" {
 		return nil, nil
 	}
-	record := map[string]any{}
+	var record webhookCall
 	target := spec.cancelMethod + " " + spec.cancelEndpoint
 	resp, err := sendWebhook(ctx, run, spec.cancelMethod, spec.cancelEndpoint, spec.headers, spec.cancelPayload)
 	if err != nil {
-		record["error"] = fmt.Sprintf("webhook cancel %s failed: %v", target, err)
+		record.Error = fmt.Sprintf("webhook cancel %s failed: %v", target, err)
 	} else {
-		for k, v := range resp.stageData() {
-			record[k] = v
-		}
+		record = resp.stageData()
 		if resp.code >= 400 {
-			record["error"] = fmt.Sprintf("webhook cancel %s returned %s%s", target, statusLine(resp.code), resp.snippet())
+			record.Error = fmt.Sprintf("webhook cancel %s returned %s%s", target, statusLine(resp.code), resp.snippet())
 		}
 	}
-	return map[string]any{webhookCancelKey: record}, nil
+	return stages.Record(webhookCancelOutput{record}), nil
 }
 
 // webhookSpec is a webhook stage's evaluated configuration.
@@ -481,7 +521,7 @@ type webhookSpec struct {
 	// What earlier tasks recorded: the requests sent, orca's record of the
 	// responses, and the status URL.
 	attempts       int
-	record         map[string]any
+	record         *webhookRecord
 	statusEndpoint string
 }
 
@@ -550,21 +590,6 @@ func (s *webhookSpec) shouldRetryPoll(code int, past []int) bool {
 		return seen < limit
 	}
 	return code >= 500 || code == http.StatusTooManyRequests || slices.Contains(s.pollRetry, int64(code))
-}
-
-func pastStatusCodes(monitor map[string]any) []int {
-	var out []int
-	switch list := monitor["pastStatusCodes"].(type) {
-	case []int:
-		out = append(out, list...)
-	case []any:
-		for _, v := range list {
-			if n, err := stages.ToInt(v); err == nil {
-				out = append(out, int(n))
-			}
-		}
-	}
-	return out
 }
 
 func statusSet(csv string) map[string]bool {
@@ -681,26 +706,22 @@ func decodeBody(raw []byte, contentType string) any {
 
 // stageData is orca's record of a response: statusCode (Spring's name for
 // it), statusCodeValue, headers (first values) and body.
-func (r *webhookResponse) stageData() map[string]any {
-	m := map[string]any{
-		"statusCode":      httpStatusName(r.code),
-		"statusCodeValue": r.code,
-	}
+func (r *webhookResponse) stageData() webhookCall {
+	c := webhookCall{StatusCode: httpStatusName(r.code), StatusCodeValue: r.code}
 	if len(r.header) > 0 {
-		h := map[string]any{}
+		c.Headers = map[string]string{}
 		for k := range r.header {
-			h[k] = r.header.Get(k)
+			c.Headers[k] = r.header.Get(k)
 		}
-		m["headers"] = h
 	}
 	switch {
 	case r.body == nil:
 	case len(r.raw) > maxStoredBody:
-		m["body"] = fmt.Sprintf("%s… (truncated: the body has %d bytes)", r.raw[:maxStoredBody], len(r.raw))
+		c.Body = fmt.Sprintf("%s… (truncated: the body has %d bytes)", r.raw[:maxStoredBody], len(r.raw))
 	default:
-		m["body"] = r.body
+		c.Body = r.body
 	}
-	return m
+	return c
 }
 
 // snippet is the start of the body, for failure messages.
@@ -765,8 +786,8 @@ func (s *webhookSpec) statusEndpointOf() string {
 	if s.statusEndpoint != "" {
 		return s.statusEndpoint
 	}
-	if u, ok := s.record["statusEndpoint"].(string); ok {
-		return strings.TrimSpace(u)
+	if s.record != nil {
+		return strings.TrimSpace(s.record.StatusEndpoint)
 	}
 	return ""
 }

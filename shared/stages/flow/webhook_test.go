@@ -158,7 +158,7 @@ func TestCreateWebhookRetriesUnavailableServer(t *testing.T) {
 		t.Errorf("backoffs = %v, want positive and growing", backoffs)
 	}
 	webhook := run.Stage.Context["webhook"].(map[string]any)
-	if webhook["statusCodeValue"] != 200 || webhook["statusCode"] != "OK" {
+	if webhook["statusCodeValue"] != 200.0 || webhook["statusCode"] != "OK" {
 		t.Errorf("webhook = %v, want statusCode OK / statusCodeValue 200", webhook)
 	}
 	if body := webhook["body"].(map[string]any); body["id"] != 42.0 {
@@ -210,7 +210,7 @@ func TestCreateWebhookTask(t *testing.T) {
 			wantError:  `returned 400 Bad Request: {"error":"missing field version"}`,
 			wantSent:   1,
 			check: func(t *testing.T, webhook map[string]any, _ []seenRequest) {
-				if webhook["statusCodeValue"] != 400 || webhook["body"].(map[string]any)["error"] != "missing field version" {
+				if webhook["statusCodeValue"] != 400.0 || webhook["body"].(map[string]any)["error"] != "missing field version" {
 					t.Errorf("webhook = %v, want the 400 and its body", webhook)
 				}
 				if !strings.Contains(fmt.Sprint(webhook["error"]), "400 Bad Request") {
@@ -428,10 +428,10 @@ func TestWebhookStatusPolling(t *testing.T) {
 			wantTrail:  "CreateWebhook:SUCCEEDED MonitorWebhook:RUNNING MonitorWebhook:RUNNING MonitorWebhook:SUCCEEDED",
 			check: func(t *testing.T, ctx map[string]any) {
 				monitor := ctx["webhook"].(map[string]any)["monitor"].(map[string]any)
-				if monitor["progressMessage"] != "done" || monitor["statusCodeValue"] != 200 {
+				if monitor["progressMessage"] != "done" || monitor["statusCodeValue"] != 200.0 {
 					t.Errorf("webhook.monitor = %v, want progress \"done\" and status 200", monitor)
 				}
-				if ctx["webhook"].(map[string]any)["statusCodeValue"] != 202 {
+				if ctx["webhook"].(map[string]any)["statusCodeValue"] != 202.0 {
 					t.Error("the monitor dropped the webhook response recorded by CreateWebhook")
 				}
 			},
@@ -530,7 +530,7 @@ func TestWebhookStatusPolling(t *testing.T) {
 			wantTrail:  "CreateWebhook:SUCCEEDED MonitorWebhook:RUNNING MonitorWebhook:SUCCEEDED",
 			check: func(t *testing.T, ctx map[string]any) {
 				past := ctx["webhook"].(map[string]any)["monitor"].(map[string]any)["pastStatusCodes"]
-				if !reflect.DeepEqual(past, []int{502}) {
+				if !reflect.DeepEqual(past, []any{502.0}) {
 					t.Errorf("pastStatusCodes = %v, want [502]", past)
 				}
 			},
@@ -639,7 +639,7 @@ func TestWebhookCancel(t *testing.T) {
 			handle:     func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusAccepted) },
 			task:       MonitorWebhookTask{},
 			wantSent:   `DELETE /jobs/42 {"reason":"pipeline canceled"}`,
-			wantRecord: map[string]any{"statusCodeValue": 202},
+			wantRecord: map[string]any{"statusCodeValue": 202.0},
 		},
 		{
 			name:       "while the request is being retried",
@@ -647,7 +647,7 @@ func TestWebhookCancel(t *testing.T) {
 			handle:     func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(http.StatusOK) },
 			task:       CreateWebhookTask{},
 			wantSent:   "POST /jobs/42 ",
-			wantRecord: map[string]any{"statusCodeValue": 200},
+			wantRecord: map[string]any{"statusCodeValue": 200.0},
 		},
 		{
 			name: "a failing cancel is recorded, not fatal",
@@ -657,7 +657,7 @@ func TestWebhookCancel(t *testing.T) {
 			},
 			task:       MonitorWebhookTask{},
 			wantSent:   "POST /jobs/42 ",
-			wantRecord: map[string]any{"statusCodeValue": 409, "error": "returned 409 Conflict: already finished"},
+			wantRecord: map[string]any{"statusCodeValue": 409.0, "error": "returned 409 Conflict: already finished"},
 		},
 		{
 			name:   "no cancel endpoint",
