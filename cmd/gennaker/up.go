@@ -52,7 +52,7 @@ cleanly; executions in progress resume at the next 'gennaker up'.`,
 	home, _ := os.UserHomeDir()
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8084", "address to serve the API on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".gennaker"), "directory holding the store")
-	cmd.Flags().StringVar(&o.accounts, "accounts", "", "YAML file of deployment accounts (accounts: [{name, provider, …}]); the local account is always there")
+	cmd.Flags().StringVar(&o.accounts, "accounts", "", "YAML configuration file: deployment accounts (accounts: [{name, provider, …}]; the local account is always there) and the installation's stage types (stageTypes: [{type, webhook: {url, …}}])")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
@@ -63,7 +63,7 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
-	accounts, err := local.LoadAccounts(o.accounts)
+	cfg, err := local.LoadConfig(o.accounts)
 	var bad *platform.AccountsError
 	if errors.As(err, &bad) {
 		// The message says which flag; it is the one the Lambda functions
@@ -85,7 +85,7 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: accounts, Version: version, Logger: log})
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Version: version, Logger: log})
 	if errors.As(err, &bad) {
 		_ = srv.Close()
 		return err

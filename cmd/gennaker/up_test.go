@@ -11,14 +11,16 @@ import (
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 )
 
-// gennaker up refuses to start with deployment accounts it cannot use, and
-// exits with the message the Lambda functions give at cold start for the
-// same document.
+// gennaker up refuses to start with deployment accounts or stage types it
+// cannot use, and exits with the message the Lambda functions give at cold
+// start for the same document.
 func TestUpRefusesBadAccountsAsTheFunctionsDo(t *testing.T) {
 	for name, doc := range map[string]string{
 		"not YAML":                       "accounts: [{name: x",
 		"account twice":                  "accounts: [{name: prod, provider: kubernetes, eksCluster: shop, region: eu-west-1}, {name: prod, provider: kubernetes, eksCluster: shop, region: eu-west-1}]",
 		"EKS cluster without its region": "accounts: [{name: prod, provider: kubernetes, eksCluster: shop}]",
+		"stage type without a url":       "stageTypes: [{type: jenkins, webhook: {method: POST}}]",
+		"stage type named as a built-in": "stageTypes: [{type: wait, webhook: {url: 'https://ci.example.com'}}]",
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

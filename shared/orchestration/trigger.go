@@ -121,6 +121,9 @@ func (o *Orchestrator) newExecution(p *model.Pipeline, trigger model.ExecutionTr
 		if err != nil {
 			return nil, err
 		}
+		if init, ok := o.initializerOf(stages[i].Type); ok {
+			cfg = init.Initialize(cfg)
+		}
 		reqs := stages[i].RequisiteStageRefIDs
 		if reqs == nil {
 			reqs = []string{}
@@ -172,6 +175,17 @@ func (o *Orchestrator) expanderOf(typ string) (stages.Expander, bool) {
 	}
 	x, ok := def.(stages.Expander)
 	return x, ok
+}
+
+// initializerOf returns the definition of a stage type that supplies its
+// stages' initial context.
+func (o *Orchestrator) initializerOf(typ string) (stages.Initializer, bool) {
+	def, err := o.registry.Definition(typ)
+	if err != nil {
+		return nil, false
+	}
+	init, ok := def.(stages.Initializer)
+	return init, ok
 }
 
 func (o *Orchestrator) startPipelineMachine(ctx context.Context, id model.ExecutionID, attempt int) error {

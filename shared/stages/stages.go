@@ -85,6 +85,17 @@ type Expander interface {
 	Expand(s *model.Stage) []Synthetic
 }
 
+// Initializer is a stage definition that supplies the context its stages
+// start with, as an installation's own stage types (shared/stages/preconfigured)
+// merge their template under the stage's fields. It is called once for each
+// stage when a run is created, before any expression is evaluated, so the
+// expressions it adds are evaluated when the stage starts, as the stage's own.
+type Initializer interface {
+	// Initialize returns the stage's initial context from its configuration
+	// (a map the caller owns, which it may change and return).
+	Initialize(cfg map[string]any) map[string]any
+}
+
 // Synthetic is a stage a stage runs as (see Expander).
 type Synthetic struct {
 	Type    string

@@ -16,6 +16,7 @@ import (
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	EventBus string
 	// Accounts are the deployment accounts; none when unset.
 	Accounts []providers.Account
+	// StageTypes are the installation's own stage types, from the same
+	// document as the accounts; none when unset.
+	StageTypes []preconfigured.Type
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -46,13 +50,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
-		accts, err := platform.ParseAccounts([]byte(raw))
+		doc, err := platform.ParseConfig([]byte(raw))
 		if err != nil {
 			missing = append(missing, err)
 		}
+		c.StageTypes = doc.StageTypes
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
-		for _, a := range accts {
+		for _, a := range doc.Accounts {
 			if a.Provider != "local" {
 				c.Accounts = append(c.Accounts, a)
 			}
@@ -93,13 +98,14 @@ type Deps struct {
 // for it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
 	return platform.New(platform.Options{
-		Store:     dynamodb.New(d.DB, cfg.Tables),
-		Engine:    d.Engine,
-		Machines:  cfg.Machines,
-		HTTP:      d.HTTP,
-		Accounts:  cfg.Accounts,
-		Providers: []providers.Provider{kubernetes.New()},
-		Targets:   d.Providers,
-		Logger:    d.Logger,
+		Store:      dynamodb.New(d.DB, cfg.Tables),
+		Engine:     d.Engine,
+		Machines:   cfg.Machines,
+		HTTP:       d.HTTP,
+		Accounts:   cfg.Accounts,
+		StageTypes: cfg.StageTypes,
+		Providers:  []providers.Provider{kubernetes.New()},
+		Targets:    d.Providers,
+		Logger:     d.Logger,
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/embedded"
 	"github.com/gennaker/gennaker/statemachines"
@@ -48,9 +49,11 @@ type Options struct {
 	Registry *stages.Registry
 	// HTTP sends webhooks; nil means the default client.
 	HTTP stages.HTTPDoer
-	// Accounts are the deployment accounts (see LoadAccounts); the local
+	// Accounts are the deployment accounts (see LoadConfig); the local
 	// account is always added.
 	Accounts []providers.Account
+	// StageTypes are the installation's own stage types (see LoadConfig).
+	StageTypes []preconfigured.Type
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
 	HealthInterval time.Duration
@@ -74,20 +77,31 @@ type Runtime struct {
 	ownStore  bool
 }
 
-// LoadAccounts reads the accounts file of `gennaker up --accounts`; an
-// empty path means none. The local account is always among the result. A
-// file that cannot be read names it; a document that cannot be used is the
-// *platform.AccountsError the Lambda functions report for the same
-// document.
+// LoadAccounts reads the accounts of the file of `gennaker up --accounts`
+// (see LoadConfig).
 func LoadAccounts(path string) ([]providers.Account, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Accounts, nil
+}
+
+// LoadConfig reads the configuration file of `gennaker up --accounts`:
+// deployment accounts and stage types. An empty path means none. The local
+// account is always among the accounts. A file that cannot be read names
+// it; a document that cannot be used is the *platform.AccountsError the
+// Lambda functions report for the same document.
+func LoadConfig(path string) (platform.Config, error) {
 	if path == "" {
-		return providers.WithLocal(nil)
+		accts, err := providers.WithLocal(nil)
+		return platform.Config{Accounts: accts}, err
 	}
 	doc, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("accounts file: %w", err)
+		return platform.Config{}, fmt.Errorf("accounts file: %w", err)
 	}
-	return platform.ParseAccounts(doc)
+	return platform.ParseConfig(doc)
 }
 
 // Open builds the runtime and resumes every run that was in progress. An
@@ -117,13 +131,14 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	p, err := platform.New(platform.Options{
-		Store:     r.Store,
-		Stages:    opts.Registry,
-		HTTP:      opts.HTTP,
-		Accounts:  accts,
-		Providers: []providers.Provider{r.local, kubernetes.New()},
-		Version:   opts.Version,
-		Logger:    log,
+		Store:      r.Store,
+		Stages:     opts.Registry,
+		HTTP:       opts.HTTP,
+		Accounts:   accts,
+		StageTypes: opts.StageTypes,
+		Providers:  []providers.Provider{r.local, kubernetes.New()},
+		Version:    opts.Version,
+		Logger:     log,
 	})
 	if err != nil {
 		_ = r.local.Close()

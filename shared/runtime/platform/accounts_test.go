@@ -107,18 +107,19 @@ func TestGoodAccountsStartBothRuntimes(t *testing.T) {
 	}
 }
 
-// openLocal starts the local runtime as `gennaker up --accounts FILE` does.
+// openLocal starts the local runtime as `gennaker up --accounts FILE` does,
+// with the file's accounts and stage types.
 func openLocal(t *testing.T, doc string) error {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "accounts.yaml")
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	accts, err := local.LoadAccounts(path)
+	cfg, err := local.LoadConfig(path)
 	if err != nil {
 		return err
 	}
-	rt, err := local.Open(context.Background(), local.Options{DataDir: t.TempDir(), Accounts: accts})
+	rt, err := local.Open(context.Background(), local.Options{DataDir: t.TempDir(), Accounts: cfg.Accounts, StageTypes: cfg.StageTypes})
 	if err != nil {
 		return err
 	}

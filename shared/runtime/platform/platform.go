@@ -20,6 +20,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
+	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
@@ -37,8 +38,12 @@ type Options struct {
 	Stages *stages.Registry
 	// HTTP sends webhooks; nil means the orchestrator's default client.
 	HTTP stages.HTTPDoer
-	// Accounts are the deployment accounts (see ParseAccounts).
+	// Accounts are the deployment accounts (see ParseConfig).
 	Accounts []providers.Account
+	// StageTypes are the installation's own stage types (see ParseConfig),
+	// registered beside the built-in ones; one that clashes with a known
+	// type is an *AccountsError.
+	StageTypes []preconfigured.Type
 	// Providers are the providers the accounts may name. An account of any
 	// other provider is an error that names it.
 	Providers []providers.Provider
@@ -63,26 +68,27 @@ type Platform struct {
 	version   string
 }
 
-// AccountsError is a deployment accounts document a runtime cannot start
-// with. Both runtimes refuse to start with it, and say the same thing.
+// AccountsError is a configuration document (deployment accounts and stage
+// types, see Config) a runtime cannot start with. Both runtimes refuse to
+// start with it, and say the same thing.
 type AccountsError struct{ Err error }
 
 func (e *AccountsError) Error() string {
-	return fmt.Sprintf("deployment accounts (the file of gennaker up --accounts, or %s of the Lambda functions): %v", env.Accounts, e.Err)
+	return fmt.Sprintf("configuration (the file of gennaker up --accounts, or %s of the Lambda functions): %v", env.Accounts, e.Err)
 }
 
 func (e *AccountsError) Unwrap() error { return e.Err }
 
-// ParseAccounts reads an accounts document, the YAML (or JSON)
-// `accounts: [{name, provider, …}]`. The local account is among the result
-// (see providers.ParseAccounts); an unreadable document is an
-// *AccountsError.
+// ParseAccounts reads the accounts of a configuration document (see
+// ParseConfig), the YAML (or JSON) `accounts: [{name, provider, …}]`. The
+// local account is among the result (see providers.ParseAccounts); an
+// unreadable document is an *AccountsError.
 func ParseAccounts(doc []byte) ([]providers.Account, error) {
-	accts, err := providers.ParseAccounts(doc)
+	cfg, err := ParseConfig(doc)
 	if err != nil {
-		return nil, &AccountsError{Err: err}
+		return nil, err
 	}
-	return accts, nil
+	return cfg.Accounts, nil
 }
 
 // New builds the platform. An account that names a provider not among
@@ -107,6 +113,9 @@ func New(opts Options) (*Platform, error) {
 	reg := opts.Stages
 	if reg == nil {
 		reg = builtin.New()
+	}
+	if err := preconfigured.Register(reg, opts.StageTypes); err != nil {
+		return nil, &AccountsError{Err: err}
 	}
 	cluster.UseProviders(reg, targets)
 	orch := orchestration.New(orchestration.Options{
