@@ -29,6 +29,7 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(body, &trigger, ""); err != nil {
 			return err
 		}
+		trigger = trigger.Own()
 	}
 	if _, err := s.application(ctx, app); err != nil {
 		return err
