@@ -60,8 +60,8 @@ var corpusExecutionsSkipped = map[string]string{
 	// engine sees a run, not Gate's document (one lists its stages as ids).
 	"armory_docs__hostname-hostname-w-evaluate-artifacts-running.json": "an OPA policy payload",
 	"armory_docs__terraformer-plan-working-running.json":               "an OPA policy payload whose stages are strings, not objects",
-	"armory_docs__test-test-running.json":                              "an OPA policy payload",
-	"armory_docs__test-test-terminal-2.json":                           "an OPA policy payload",
+	"armory_docs__test-test-running.json":                              "an OPA policy payload; stages seen before are repeated as ids, not objects",
+	"armory_docs__test-test-terminal-2.json":                           "an OPA policy payload; stages seen before are repeated as ids, not objects",
 	"armory_docs__test-test-terminal.json":                             "an OPA policy payload",
 	// GET /tasks/{id} documents: steps and variables, no stages.
 	"spinnaker_spinnaker__task-keel-managed-rollout.json":                "a task document (GET /tasks/{id}) without stages",
