@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -247,4 +248,56 @@ func TestImportListAndHistoryStaysPut(t *testing.T) {
 	if len(listed) != 2 {
 		t.Errorf("the application lists %d runs, want the 2 imported", len(listed))
 	}
+}
+
+// TestMutatedCorpusExecutionsImportOrRefuse: real executions with random
+// damage are imported or refused with an answer that says why — never a
+// 5xx — and one imported is served back exactly as it was sent.
+func TestMutatedCorpusExecutionsImportOrRefuse(t *testing.T) {
+	e := newEnv(t)
+	var docs [][]byte
+	for _, c := range corpusExecutions(t) {
+		base, _, _ := strings.Cut(c.name, "[")
+		if _, skip := notGateExecutions[base]; !skip && c.doc != nil {
+			docs = append(docs, c.raw)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	imported := 0
+	for i := range 400 {
+		var doc map[string]any
+		if err := json.Unmarshal(docs[i%len(docs)], &doc); err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("01MUTATED%04d", i)
+		doc["id"], doc["status"], doc["application"] = id, "SUCCEEDED", "mutated"
+		var mutated any = doc
+		for range 1 + r.IntN(3) {
+			mutated = mutate(r, mutated)
+		}
+		body, _ := json.Marshal(mutated)
+		resp := e.call(t, "POST", "/pipelines/import", body)
+		if resp.status >= 500 {
+			t.Fatalf("mutation %d: POST /pipelines/import answered %d: %s\nbody: %.2000s", i, resp.status, resp.body, body)
+		}
+		if resp.status != 201 {
+			continue
+		}
+		imported++
+		var answer struct {
+			Imported []struct{ ID string } `json:"imported"`
+		}
+		resp.json(t, &answer)
+		for _, run := range answer.Imported {
+			got := e.must(t, 200, "GET", "/pipelines/"+pathEscape(run.ID), nil)
+			want := decoded(t, body)
+			if list, ok := want.([]any); ok {
+				want = list[0]
+			}
+			if !reflect.DeepEqual(decoded(t, got.body), want) {
+				t.Errorf("mutation %d: %s is not served back as imported:\n got: %.1500s\nwant: %.1500s", i, run.ID, got.body, body)
+			}
+		}
+	}
+	t.Logf("%d of 400 mutated executions imported", imported)
 }

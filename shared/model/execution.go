@@ -133,10 +133,10 @@ func (t *ExecutionTrigger) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes back what the trigger source attached.
 func (t ExecutionTrigger) MarshalJSON() ([]byte, error) {
-	if t.Parameters == nil {
+	if t.Parameters == nil && !t.Extra.absent("parameters") {
 		t.Parameters = map[string]any{}
 	}
-	if t.Artifacts == nil {
+	if t.Artifacts == nil && !t.Extra.absent("artifacts") {
 		t.Artifacts = []Artifact{}
 	}
 	return encodeWithExtra(executionTriggerJSON(t), t.Extra)

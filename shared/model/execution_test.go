@@ -33,6 +33,11 @@ func TestExecutionFieldsWritten(t *testing.T) {
 			mustDecode(t, `{"id":"s","context":null,"tasks":null,"type":null}`, &s)
 			return &s
 		}, `{"id":"s","context":null,"tasks":null,"type":null}`},
+		{"decoded without a trigger or bookkeeping", func() any {
+			var e Execution
+			mustDecode(t, `{"id":"x","stages":[{"id":"s"}],"partition":null}`, &e)
+			return &e
+		}, `{"id":"x","stages":[{"id":"s"}],"partition":null}`},
 		{"a trigger made gennaker's own", func() any {
 			var tr ExecutionTrigger
 			mustDecode(t, `{"user":"alice","digest":"sha"}`, &tr)

@@ -20,6 +20,13 @@ import (
 // the fields gennaker would have added.
 type Extra map[string]json.RawMessage
 
+// absent reports whether name is a declared field the decoded document did
+// not have.
+func (x Extra) absent(name string) bool {
+	v, ok := x[name]
+	return ok && v == nil
+}
+
 // withoutDeclared returns the extra fields that are not declared in known:
 // what a value keeps when it becomes gennaker's own, every declared field
 // then written as gennaker writes it.
@@ -73,6 +80,24 @@ func fieldsOf(t reflect.Type) map[string]bool {
 	}
 	knownFields.Store(t, names)
 	return names
+}
+
+// isZeroField reports whether the field of struct src named name in JSON
+// holds its zero value.
+func isZeroField(src any, name string) bool {
+	v := reflect.ValueOf(src)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == name && f.IsExported() {
+			return v.Field(i).IsZero()
+		}
+	}
+	return false
 }
 
 // decodeWithExtra decodes data into dst (a pointer to an alias type without
@@ -139,10 +164,12 @@ func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 			if v != nil {
 				all[k] = v
 			}
+		case v == nil:
+			if isZeroField(src, k) {
+				delete(all, k) // absent from the document decoded, and still unset
+			}
 		case !isEmptyJSON(declared):
 			// Given a value since it was decoded: the value wins.
-		case v == nil:
-			delete(all, k) // absent from the document decoded, and still unset
 		default:
 			all[k] = v // the empty value as the document wrote it (null, [], 0)
 		}
