@@ -173,6 +173,7 @@ func (s *server) routes() {
 	h("PUT /pipelines/{id}", s.updatePipeline)
 	h("DELETE /pipelines/{app}/{name}", s.deletePipeline)
 	h("POST /pipelines/validate", s.validatePipeline) // ours
+	h("POST /pipelines/import", s.importExecutions)   // ours
 	// Version history: Gate has the list; the rest is ours.
 	h("GET /pipelineConfigs/{id}/history", s.pipelineHistory)
 	h("GET /pipelineConfigs/{id}/history/{version}", s.pipelineVersion)                 // ours

@@ -29,6 +29,7 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(body, &trigger, ""); err != nil {
 			return err
 		}
+		trigger = trigger.Own()
 	}
 	if _, err := s.application(ctx, app); err != nil {
 		return err
@@ -353,6 +354,9 @@ func (s *server) restartStage(w http.ResponseWriter, r *http.Request) error {
 	st := e.StageByID(stageID)
 	if st == nil {
 		return notFound("execution %s has no stage %q", id, stageID)
+	}
+	if e.Orchestration.Imported {
+		return conflict("execution %s was imported; it is history and cannot be restarted, so trigger its pipeline instead", id)
 	}
 	if !st.Status.IsComplete() {
 		return conflict("stage %q is %s; only a finished stage can be restarted", st.Name, st.Status)

@@ -1,8 +1,15 @@
 package model
 
+import "reflect"
+
 // Execution is one run of a pipeline, rendered as Gate renders it. The store
 // keeps the header (everything but Stages) as one record and each stage as a
 // record of its own.
+//
+// An execution, its stages, tasks and trigger keep every field of the
+// document they were decoded from in Extra, and leave out on encoding the
+// declared fields that document did not have: an execution exported from
+// Spinnaker is written back as it was.
 type Execution struct {
 	ID                      ExecutionID      `json:"id"`
 	Type                    string           `json:"type"`
@@ -33,6 +40,27 @@ type Execution struct {
 	// Revision is the store's optimistic-concurrency counter: an update
 	// succeeds only if the stored revision still equals it.
 	Revision int64 `json:"-"`
+	Extra    Extra `json:"-"`
+}
+
+type executionJSON Execution
+
+// UnmarshalJSON keeps every field of the document.
+func (e *Execution) UnmarshalJSON(b []byte) error {
+	rev := e.Revision
+	var v executionJSON
+	extra, err := decodeExact(b, &v)
+	if err != nil {
+		return err
+	}
+	*e = Execution(v)
+	e.Extra, e.Revision = extra, rev
+	return nil
+}
+
+// MarshalJSON writes the document back as it was decoded.
+func (e Execution) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(executionJSON(e), e.Extra)
 }
 
 // Orchestration is the engine's bookkeeping on an execution header.
@@ -49,6 +77,9 @@ type Orchestration struct {
 	Halted bool `json:"halted,omitempty"`
 	// Finalized records that the end of the run has been handled.
 	Finalized bool `json:"finalized,omitempty"`
+	// Imported records a finished run imported from another Spinnaker
+	// (POST /pipelines/import): it is history, and nothing runs it again.
+	Imported bool `json:"imported,omitempty"`
 }
 
 // PausedDetails records who paused a run and for how long.
@@ -58,6 +89,19 @@ type PausedDetails struct {
 	PausedBy   string `json:"pausedBy,omitempty"`
 	ResumedBy  string `json:"resumedBy,omitempty"`
 	PausedMs   int64  `json:"pausedMs,omitempty"`
+	Extra      Extra  `json:"-"`
+}
+
+type pausedDetailsJSON PausedDetails
+
+// UnmarshalJSON keeps every field of the document.
+func (p *PausedDetails) UnmarshalJSON(b []byte) error {
+	return decodeExactKeeping(b, (*pausedDetailsJSON)(p), &p.Extra)
+}
+
+// MarshalJSON writes the document back as it was decoded.
+func (p PausedDetails) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(pausedDetailsJSON(p), p.Extra)
 }
 
 // ExecutionTrigger says what started a run: its type, user, parameters and
@@ -78,7 +122,7 @@ type executionTriggerJSON ExecutionTrigger
 // UnmarshalJSON keeps what the trigger source attached.
 func (t *ExecutionTrigger) UnmarshalJSON(b []byte) error {
 	var v executionTriggerJSON
-	extra, err := decodeWithExtra(b, &v)
+	extra, err := decodeExact(b, &v)
 	if err != nil {
 		return err
 	}
@@ -89,13 +133,21 @@ func (t *ExecutionTrigger) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes back what the trigger source attached.
 func (t ExecutionTrigger) MarshalJSON() ([]byte, error) {
-	if t.Parameters == nil {
+	if t.Parameters == nil && !t.Extra.absent("parameters") {
 		t.Parameters = map[string]any{}
 	}
-	if t.Artifacts == nil {
+	if t.Artifacts == nil && !t.Extra.absent("artifacts") {
 		t.Artifacts = []Artifact{}
 	}
 	return encodeWithExtra(executionTriggerJSON(t), t.Extra)
+}
+
+// Own returns the trigger as gennaker's own, for a request that starts a
+// run: it keeps what the trigger source attached, and every declared field
+// is written as gennaker writes it, whatever the request had.
+func (t ExecutionTrigger) Own() ExecutionTrigger {
+	t.Extra = t.Extra.withoutDeclared(fieldsOf(reflect.TypeOf(executionTriggerJSON{})))
+	return t
 }
 
 // Synthetic stage owners, as Spinnaker names them.
@@ -124,6 +176,27 @@ type StageExecution struct {
 
 	// Revision is the store's optimistic-concurrency counter.
 	Revision int64 `json:"-"`
+	Extra    Extra `json:"-"`
+}
+
+type stageExecutionJSON StageExecution
+
+// UnmarshalJSON keeps every field of the document.
+func (s *StageExecution) UnmarshalJSON(b []byte) error {
+	rev := s.Revision
+	var v stageExecutionJSON
+	extra, err := decodeExact(b, &v)
+	if err != nil {
+		return err
+	}
+	*s = StageExecution(v)
+	s.Extra, s.Revision = extra, rev
+	return nil
+}
+
+// MarshalJSON writes the document back as it was decoded.
+func (s StageExecution) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(stageExecutionJSON(s), s.Extra)
 }
 
 // StageOrchestration is the engine's bookkeeping on a stage.
@@ -149,8 +222,21 @@ type StageOrchestration struct {
 
 // LastModified records who last acted on a stage (a manual judgment, a skip).
 type LastModified struct {
-	User string `json:"user,omitempty"`
-	Time int64  `json:"lastModifiedTime,omitempty"`
+	User  string `json:"user,omitempty"`
+	Time  int64  `json:"lastModifiedTime,omitempty"`
+	Extra Extra  `json:"-"`
+}
+
+type lastModifiedJSON LastModified
+
+// UnmarshalJSON keeps every field of the document.
+func (m *LastModified) UnmarshalJSON(b []byte) error {
+	return decodeExactKeeping(b, (*lastModifiedJSON)(m), &m.Extra)
+}
+
+// MarshalJSON writes the document back as it was decoded.
+func (m LastModified) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(lastModifiedJSON(m), m.Extra)
 }
 
 // TaskExecution is one task of a stage.
@@ -163,6 +249,19 @@ type TaskExecution struct {
 	EndTime           int64  `json:"endTime,omitempty"`
 	StageStart        bool   `json:"stageStart"`
 	StageEnd          bool   `json:"stageEnd"`
+	Extra             Extra  `json:"-"`
+}
+
+type taskExecutionJSON TaskExecution
+
+// UnmarshalJSON keeps every field of the document.
+func (t *TaskExecution) UnmarshalJSON(b []byte) error {
+	return decodeExactKeeping(b, (*taskExecutionJSON)(t), &t.Extra)
+}
+
+// MarshalJSON writes the document back as it was decoded.
+func (t TaskExecution) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(taskExecutionJSON(t), t.Extra)
 }
 
 // StageByRefID returns the stage with the given refId: a top-level one

@@ -12,7 +12,37 @@ import (
 // and declared fields given explicitly with an empty value (false, [], "")
 // that omitempty would drop. They are written back unchanged, so
 // configurations round-trip.
+//
+// Types decoded with decodeExact also record here, as a nil value, each
+// declared field without omitempty that the document did not have: such a
+// field is written back only once it holds a value, so a document from
+// elsewhere (an execution exported from Spinnaker) is written back without
+// the fields gennaker would have added.
 type Extra map[string]json.RawMessage
+
+// absent reports whether name is a declared field the decoded document did
+// not have.
+func (x Extra) absent(name string) bool {
+	v, ok := x[name]
+	return ok && v == nil
+}
+
+// withoutDeclared returns the extra fields that are not declared in known:
+// what a value keeps when it becomes gennaker's own, every declared field
+// then written as gennaker writes it.
+func (x Extra) withoutDeclared(known map[string]bool) Extra {
+	var out Extra
+	for k, v := range x {
+		if _, ok := known[k]; ok {
+			continue
+		}
+		if out == nil {
+			out = Extra{}
+		}
+		out[k] = v
+	}
+	return out
+}
 
 // isEmptyJSON reports whether a raw value is one omitempty would omit.
 func isEmptyJSON(v json.RawMessage) bool {
@@ -29,6 +59,8 @@ func isEmptyJSON(v json.RawMessage) bool {
 
 var knownFields sync.Map // reflect.Type -> map[string]bool
 
+// fieldsOf returns the JSON names of t's declared fields, each mapped to
+// whether it is always written (it has no omitempty).
 func fieldsOf(t reflect.Type) map[string]bool {
 	if v, ok := knownFields.Load(t); ok {
 		return v.(map[string]bool)
@@ -40,19 +72,48 @@ func fieldsOf(t reflect.Type) map[string]bool {
 		if tag == "-" || !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = f.Name
 		}
-		names[name] = true
+		names[name] = !strings.Contains(","+opts+",", ",omitempty,")
 	}
 	knownFields.Store(t, names)
 	return names
 }
 
+// isZeroField reports whether the field of struct src named name in JSON
+// holds its zero value.
+func isZeroField(src any, name string) bool {
+	v := reflect.ValueOf(src)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == name && f.IsExported() {
+			return v.Field(i).IsZero()
+		}
+	}
+	return false
+}
+
 // decodeWithExtra decodes data into dst (a pointer to an alias type without
 // methods) and returns the fields dst's type does not declare.
 func decodeWithExtra(data []byte, dst any) (Extra, error) {
+	return decodeFields(data, dst, false)
+}
+
+// decodeExact is decodeWithExtra that also records, as nil values, the
+// declared fields without omitempty that data does not have, so that
+// encodeWithExtra writes data back as it was.
+func decodeExact(data []byte, dst any) (Extra, error) {
+	return decodeFields(data, dst, true)
+}
+
+func decodeFields(data []byte, dst any, exact bool) (Extra, error) {
 	if err := json.Unmarshal(data, dst); err != nil {
 		return nil, err
 	}
@@ -62,20 +123,31 @@ func decodeWithExtra(data []byte, dst any) (Extra, error) {
 	}
 	known := fieldsOf(reflect.TypeOf(dst).Elem())
 	var extra Extra
-	for k, v := range all {
-		if known[k] && !isEmptyJSON(v) {
-			continue
-		}
+	add := func(k string, v json.RawMessage) {
 		if extra == nil {
 			extra = Extra{}
 		}
 		extra[k] = v
 	}
+	for k, v := range all {
+		if _, ok := known[k]; ok && !isEmptyJSON(v) {
+			continue
+		}
+		add(k, v)
+	}
+	if exact {
+		for name, always := range known {
+			if _, ok := all[name]; always && !ok {
+				add(name, nil)
+			}
+		}
+	}
 	return extra, nil
 }
 
 // encodeWithExtra encodes src (an alias type without methods) and merges the
-// extra fields in. Declared fields win over extras with the same name.
+// extra fields in. A declared field with a value wins over an extra of the
+// same name; one still empty is written as the decoded document had it.
 func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 	b, err := json.Marshal(src)
 	if err != nil || len(extra) == 0 {
@@ -86,8 +158,20 @@ func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 		return nil, err
 	}
 	for k, v := range extra {
-		if _, ok := all[k]; !ok {
-			all[k] = v
+		declared, ok := all[k]
+		switch {
+		case !ok:
+			if v != nil {
+				all[k] = v
+			}
+		case v == nil:
+			if isZeroField(src, k) {
+				delete(all, k) // absent from the document decoded, and still unset
+			}
+		case !isEmptyJSON(declared):
+			// Given a value since it was decoded: the value wins.
+		default:
+			all[k] = v // the empty value as the document wrote it (null, [], 0)
 		}
 	}
 	var buf bytes.Buffer
@@ -103,6 +187,16 @@ func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 // keeps in extra the fields dst does not declare.
 func decodeKeeping(data []byte, dst any, extra *Extra) error {
 	e, err := decodeWithExtra(data, dst)
+	if err != nil {
+		return err
+	}
+	*extra = e
+	return nil
+}
+
+// decodeExactKeeping is decodeKeeping with decodeExact.
+func decodeExactKeeping(data []byte, dst any, extra *Extra) error {
+	e, err := decodeExact(data, dst)
 	if err != nil {
 		return err
 	}

@@ -58,17 +58,34 @@ func cloneStage(s *model.StageExecution) *model.StageExecution {
 	c.Context = cloneMap(s.Context)
 	c.Outputs = cloneMap(s.Outputs)
 	c.Orchestration.Config = cloneMap(s.Orchestration.Config)
+	c.Extra = cloneExtra(s.Extra)
 	if s.Tasks != nil {
 		c.Tasks = append([]model.TaskExecution{}, s.Tasks...)
+		for i := range c.Tasks {
+			c.Tasks[i].Extra = cloneExtra(c.Tasks[i].Extra)
+		}
 	}
 	if s.RequisiteStageRefIDs != nil {
 		c.RequisiteStageRefIDs = append([]string{}, s.RequisiteStageRefIDs...)
 	}
 	if s.LastModified != nil {
 		lm := *s.LastModified
+		lm.Extra = cloneExtra(lm.Extra)
 		c.LastModified = &lm
 	}
 	return &c
+}
+
+// cloneExtra copies the map; its raw values are never changed in place.
+func cloneExtra(x model.Extra) model.Extra {
+	if x == nil {
+		return nil
+	}
+	out := make(model.Extra, len(x))
+	for k, v := range x {
+		out[k] = v
+	}
+	return out
 }
 
 func cloneMap(m map[string]any) map[string]any {

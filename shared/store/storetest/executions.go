@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -66,6 +67,35 @@ func stageIDs(e *model.Execution) []model.StageID {
 }
 
 var executionTests = []test{
+	{"CreateKeepsAnImportedDocument", func(t *testing.T, s store.Store) {
+		// A run exported from Spinnaker: fields gennaker does not know,
+		// explicit nulls and empty values, declared fields left out (no
+		// type, no trigger, a task without stageStart).
+		const doc = `{"id":"imported-1","application":"shop","name":"deploy","pipelineConfigId":"p1",
+			"status":"TERMINAL","buildTime":1700000000000,"canceledBy":null,"paused":null,"partition":"us-west",
+			"authentication":{"user":"alice","allowedAccounts":[]},"stages":[
+			{"id":"s1","refId":"1","type":"wait","name":"Wait","status":"TERMINAL","context":null,
+			 "outputs":{},"scheduledTime":0,"lastModified":{"user":"bob","allowedAccounts":["prod"]},
+			 "tasks":[{"id":"1","name":"wait","status":"TERMINAL","loopEnd":false}]},
+			{"id":"s2","refId":"2","status":"NOT_STARTED","requisiteStageRefIds":["1"]}]}`
+		var e model.Execution
+		noErr(t, json.Unmarshal([]byte(doc), &e), "decode")
+		e.Orchestration = model.Orchestration{Imported: true}
+		create(t, s, &e)
+		got, err := s.Executions().Get(ctx(t), "imported-1")
+		noErr(t, err, "get")
+		if !got.Orchestration.Imported {
+			t.Error("the header's bookkeeping was not kept")
+		}
+		// The bookkeeping is the only field the document did not have.
+		b, err := json.Marshal(got)
+		noErr(t, err, "encode")
+		var stored, want map[string]any
+		noErr(t, json.Unmarshal(b, &stored), "decode")
+		delete(stored, "orchestration")
+		noErr(t, json.Unmarshal([]byte(doc), &want), "decode")
+		sameJSON(t, "imported execution", stored, want)
+	}},
 	{"GetMissing", func(t *testing.T, s store.Store) {
 		ex := s.Executions()
 		_, err := ex.Get(ctx(t), "no-such-run")
