@@ -34,8 +34,9 @@ type Execution struct {
 	Stages                  []StageExecution `json:"stages"`
 
 	// Orchestration holds the engine's bookkeeping for this run. It is not
-	// part of Gate's shape but is stored with the header.
-	Orchestration Orchestration `json:"orchestration"`
+	// part of Gate's shape but is stored with the header; left out while
+	// zero, so a view can drop it by clearing it.
+	Orchestration Orchestration `json:"orchestration,omitzero"`
 
 	// Revision is the store's optimistic-concurrency counter: an update
 	// succeeds only if the stored revision still equals it.
@@ -165,14 +166,14 @@ type StageExecution struct {
 	Status               Status             `json:"status"`
 	StartTime            int64              `json:"startTime,omitempty"`
 	EndTime              int64              `json:"endTime,omitempty"`
-	Context              map[string]any     `json:"context"`
-	Outputs              map[string]any     `json:"outputs"`
+	Context              map[string]any     `json:"context,omitzero"`
+	Outputs              map[string]any     `json:"outputs,omitzero"`
 	Tasks                []TaskExecution    `json:"tasks"`
 	RequisiteStageRefIDs []string           `json:"requisiteStageRefIds"`
 	ParentStageID        StageID            `json:"parentStageId,omitempty"`
 	SyntheticStageOwner  string             `json:"syntheticStageOwner,omitempty"`
 	LastModified         *LastModified      `json:"lastModified,omitempty"`
-	Orchestration        StageOrchestration `json:"orchestration"`
+	Orchestration        StageOrchestration `json:"orchestration,omitzero"`
 
 	// Revision is the store's optimistic-concurrency counter.
 	Revision int64 `json:"-"`

@@ -121,7 +121,8 @@ func decodeFields(data []byte, dst any, exact bool) (Extra, error) {
 	if err := json.Unmarshal(data, &all); err != nil {
 		return nil, err
 	}
-	known := fieldsOf(reflect.TypeOf(dst).Elem())
+	t := reflect.TypeOf(dst).Elem()
+	known := fieldsOf(t)
 	var extra Extra
 	add := func(k string, v json.RawMessage) {
 		if extra == nil {
@@ -130,7 +131,7 @@ func decodeFields(data []byte, dst any, exact bool) (Extra, error) {
 		extra[k] = v
 	}
 	for k, v := range all {
-		if _, ok := known[k]; ok && !isEmptyJSON(v) {
+		if always, ok := known[k]; ok && (!isEmptyJSON(v) || always && writtenBackAs(t, k, v)) {
 			continue
 		}
 		add(k, v)
@@ -145,12 +146,51 @@ func decodeFields(data []byte, dst any, exact bool) (Extra, error) {
 	return extra, nil
 }
 
+var fieldKinds sync.Map // reflect.Type -> map[string]reflect.Kind
+
+// writtenBackAs reports whether the empty value v, decoded into t's field
+// named name, encodes back as v: then the field needs no extra to
+// round-trip, and encoding keeps its fast path (an empty map written as {},
+// an empty list as [], false, 0 and "").
+func writtenBackAs(t reflect.Type, name string, v json.RawMessage) bool {
+	kinds, ok := fieldKinds.Load(t)
+	if !ok {
+		m := map[string]reflect.Kind{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			if tag == "" {
+				tag = f.Name
+			}
+			m[tag] = f.Type.Kind()
+		}
+		kinds, _ = fieldKinds.LoadOrStore(t, m)
+	}
+	kind := kinds.(map[string]reflect.Kind)[name]
+	switch string(bytes.TrimSpace(v)) {
+	case "false":
+		return kind == reflect.Bool
+	case "0":
+		return kind >= reflect.Int && kind <= reflect.Float64
+	case `""`:
+		return kind == reflect.String
+	case "[]":
+		return kind == reflect.Slice
+	case "{}":
+		return kind == reflect.Map
+	}
+	return false
+}
+
 // encodeWithExtra encodes src (an alias type without methods) and merges the
 // extra fields in. A declared field with a value wins over an extra of the
 // same name; one still empty is written as the decoded document had it.
 func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 	b, err := json.Marshal(src)
-	if err != nil || len(extra) == 0 {
+	if err != nil || !changesEncoding(src, extra) {
 		return b, err
 	}
 	var all map[string]json.RawMessage
@@ -181,6 +221,26 @@ func encodeWithExtra(src any, extra Extra) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// changesEncoding reports whether merging extra into src's encoding changes
+// it: there is an undeclared field to add, or a declared field that the
+// decoded document had empty or did not have is still unset. Values decoded
+// from gennaker's own records rarely have either, and encode in one pass.
+func changesEncoding(src any, extra Extra) bool {
+	if len(extra) == 0 {
+		return false
+	}
+	known := fieldsOf(reflect.TypeOf(src))
+	for k := range extra {
+		if always, declared := known[k]; !declared || !always || isZeroField(src, k) {
+			return true
+		}
+		// A field always written and holding a value is written as it
+		// is: the extra (the empty value it was decoded with) does not
+		// apply.
+	}
+	return false
 }
 
 // decodeKeeping decodes data into dst (an alias type without methods) and
