@@ -95,9 +95,9 @@ func resizeTo(c *resizeConfig, cur providers.Capacity) (providers.Capacity, erro
 		sign = 1
 	case "scale_down":
 		sign = -1
-	case "", "scale_exactly":
+	case "", "scale_exact", "scale_exactly": // scale_exact is orca's name
 	default:
-		return cur, fmt.Errorf("action %q is not scale_up, scale_down or scale_exactly", c.Action)
+		return cur, fmt.Errorf("action %q is not scale_up, scale_down or scale_exact", c.Action)
 	}
 	var desired int
 	switch typ := c.resizeType(); typ {

@@ -15,12 +15,13 @@ func TestResizeValidation(t *testing.T) {
 	}
 	checkValidation(t, []validationCase{
 		{"exact", stage(`"resizeType": "exact", "capacity": {"min": 1, "max": 3, "desired": "2"}`), nil},
+		{"orca's scale_exact action", stage(`"resizeType": "exact", "action": "scale_exact", "capacity": {"min": 1, "max": 3, "desired": 2}`), nil},
 		{"pct", stage(`"resizeType": "pct", "action": "scale_up", "scalePct": 50`), nil},
 		{"incr without a type", stage(`"action": "scale_down", "scaleNum": "2"`), nil},
 		{"exact without capacity", stage(`"resizeType": "exact"`), []string{"resizeType: resizeType exact needs capacity {min, max, desired}"}},
 		{"bad capacity", stage(`"capacity": {"min": 3, "desired": 1}`), []string{"resizeType: capacity: must satisfy 0 ≤ min ≤ desired ≤ max"}},
 		{"pct without action", stage(`"resizeType": "pct", "scalePct": 50`), []string{"resizeType: resizeType pct needs scalePct (a percentage) and action scale_up or scale_down"}},
-		{"unknown action", stage(`"resizeType": "incr", "action": "grow", "scaleNum": 1`), []string{`resizeType: action "grow" is not scale_up, scale_down or scale_exactly`}},
+		{"unknown action", stage(`"resizeType": "incr", "action": "grow", "scaleNum": 1`), []string{`resizeType: action "grow" is not scale_up, scale_down or scale_exact`}},
 		{"unknown type", stage(`"resizeType": "double"`), []string{`resizeType: resizeType "double" is not exact, pct or incr`}},
 		{"not a number", stage(`"resizeType": "pct", "action": "scale_up", "scalePct": "half"`), []string{`scalePct: must be a number, not "half"`}},
 		{"from an expression", stage(`"resizeType": "pct", "action": "scale_up", "scalePct": "${parameters.pct}"`), nil},
