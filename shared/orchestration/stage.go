@@ -381,16 +381,8 @@ func (o *Orchestrator) execute(ctx context.Context, e *model.Execution, s *model
 // decoded once by its definition.
 func (o *Orchestrator) runOf(e *model.Execution, s *model.StageExecution) (*stages.Run, error) {
 	run := &stages.Run{Execution: e, Stage: s, Services: o.services, Now: o.now()}
-	def, err := o.registry.Definition(s.Type)
-	if err != nil {
-		return run, nil // synthetic stages of no registered type have no configuration
-	}
-	if c, ok := def.(stages.Configurer); ok {
-		cfg, err := c.Config(s)
-		if err != nil {
-			return nil, fmt.Errorf("stage %q (%s): %w", s.Name, s.Type, err)
-		}
-		run.Config = cfg
+	if err := o.registry.Configure(run); err != nil {
+		return nil, err
 	}
 	return run, nil
 }

@@ -93,6 +93,25 @@ func (r *Registry) Definition(typ string) (Definition, error) {
 	return d, nil
 }
 
+// Configure decodes the stage's configuration into run.Config with its
+// definition's Configurer, as a task call needs it. A stage type without a
+// typed configuration, or of no registered type (a synthetic stage), leaves
+// run.Config nil. The orchestrator calls it before every task call; so do
+// tests that call a task directly.
+func (r *Registry) Configure(run *Run) error {
+	c, ok := r.defs[run.Stage.Type].(Configurer)
+	if !ok {
+		run.Config = nil
+		return nil
+	}
+	cfg, err := c.Config(run.Stage)
+	if err != nil {
+		return fmt.Errorf("stage %q (%s): %w", run.Stage.Name, run.Stage.Type, err)
+	}
+	run.Config = cfg
+	return nil
+}
+
 // Task returns the named task, or an error naming it.
 func (r *Registry) Task(name string) (Task, error) {
 	t, ok := r.tasks[name]

@@ -18,15 +18,25 @@ import (
 // provider and store, and look at the cluster afterwards.
 
 // taskRun is a run of one stage of the hello application, seen now.
-func (e *env) taskRun(stageID string, ctx map[string]any) *stages.Run {
+func (e *env) taskRun(stageType, stageID string, ctx map[string]any) *stages.Run {
 	return &stages.Run{
 		Execution: &model.Execution{ID: "x-retry", Application: model.ApplicationName(e.app), Name: "retry",
 			Trigger: model.ExecutionTrigger{Type: "manual", User: "tester"}},
-		Stage: &model.StageExecution{ID: model.StageID(stageID), Name: "stage", Status: model.StatusRunning,
+		Stage: &model.StageExecution{ID: model.StageID(stageID), Name: "stage", Type: stageType, Status: model.StatusRunning,
 			StartTime: time.Now().UnixMilli(), Context: ctx, Outputs: map[string]any{}},
 		Services: &stages.Services{Store: e.rt.Store, Providers: e.rt.Providers},
 		Now:      time.Now(),
 	}
+}
+
+// execute calls a task as the orchestrator does: with the stage's
+// configuration decoded by its stage type for this call.
+func (e *env) execute(t *testing.T, task stages.Task, run *stages.Run) (stages.Result, error) {
+	t.Helper()
+	if err := e.rt.Orchestrator.Registry().Configure(run); err != nil {
+		t.Fatal(err)
+	}
+	return task.Execute(context.Background(), run)
 }
 
 // merge applies a result to the run's stage as the orchestrator does.
@@ -58,11 +68,11 @@ func TestRetriedRelativeResizeAppliesOnce(t *testing.T) {
 			for k, v := range tc.fields {
 				ctx[k] = v
 			}
-			run := e.taskRun("resize-"+tc.name, ctx)
+			run := e.taskRun("resizeServerGroup", "resize-"+tc.name, ctx)
 			task := clusterstage.ResizeServerGroupTask{}
 			// The first call only records the target; the orchestrator
 			// stores it before calling again.
-			r, err := task.Execute(context.Background(), run)
+			r, err := e.execute(t, task, run)
 			if err != nil || r.Status != model.StatusRunning {
 				t.Fatalf("first call = %s, %v; want RUNNING with the target recorded", r.Status, err)
 			}
@@ -74,7 +84,7 @@ func TestRetriedRelativeResizeAppliesOnce(t *testing.T) {
 			// before it was stored) must find the work done, not resize
 			// again from the new capacity.
 			for try := 1; try <= 2; try++ {
-				r, err = task.Execute(context.Background(), run)
+				r, err = e.execute(t, task, run)
 				if err != nil || r.Status != model.StatusSucceeded {
 					t.Fatalf("call %d = %s, %v", try+1, r.Status, err)
 				}
@@ -99,7 +109,7 @@ func TestDeployStepsStopWhenTheClusterLockIsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	deploy := func(id string) *stages.Run {
-		return e.taskRun(id, map[string]any{
+		return e.taskRun("deploy", id, map[string]any{
 			"clusters": []any{map[string]any{"cloudProvider": "local", "account": "local", "region": "local",
 				"application": "hello", "stack": "prod", "strategy": "highlander", "maxRemainingAsgs": 1,
 				"capacity": map[string]any{"min": 0, "max": 1, "desired": 1}, "healthCheckPath": "/health",
@@ -120,7 +130,7 @@ func TestDeployStepsStopWhenTheClusterLockIsLost(t *testing.T) {
 			if task.Name() == "CreateServerGroup" {
 				run.Stage.Context["serverGroupName"] = "hello-prod-v002"
 			}
-			r, err := task.Execute(context.Background(), run)
+			r, err := e.execute(t, task, run)
 			if err != nil || r.Status != model.StatusTerminal {
 				t.Fatalf("%s without the lock = %s, %v; want TERMINAL", task.Name(), r.Status, err)
 			}
@@ -134,7 +144,7 @@ func TestDeployStepsStopWhenTheClusterLockIsLost(t *testing.T) {
 	if err := leases.Release(context.Background(), lock, "x-other/stage"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := clusterstage.DisableOldServerGroupsTask{}.Execute(context.Background(), deploy("s-owner"))
+	r, err := e.execute(t, clusterstage.DisableOldServerGroupsTask{}, deploy("s-owner"))
 	if err != nil || r.Status != model.StatusSucceeded {
 		t.Fatalf("DisableOldServerGroups with the lock = %s, %v", r.Status, err)
 	}

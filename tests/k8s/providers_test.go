@@ -38,15 +38,11 @@ func TestBuiltinStagesFindKubernetesAccountsAmongTheProviders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		def, err := builtin.Definition(run.Stage.Type)
-		if err != nil {
-			t.Fatal(err)
-		}
 		deadline := time.Now().Add(time.Minute)
 		for {
 			// As the orchestrator does, each task call gets the stage's
 			// configuration decoded afresh from its context.
-			if run.Config, err = def.(stages.Configurer).Config(run.Stage); err != nil {
+			if err := builtin.Configure(run); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			run.Now = time.Now()

@@ -138,17 +138,6 @@ func decodeStage(s *model.StageExecution, cfg any) error {
 	return stages.Decode(s.Context, cfg).Err()
 }
 
-// configOf returns the typed configuration the orchestrator decoded for
-// this task call. A run built without one, as a test that drives a task
-// directly builds it, has it decoded here from the stage as it is now, with
-// the same decoder the stage type's Config uses.
-func configOf[C any](run *stages.Run, decode func(*model.StageExecution) (C, error)) (C, error) {
-	if run.Config == nil {
-		return decode(run.Stage)
-	}
-	return stages.ConfigOf[C](run)
-}
-
 // hasProblem reports whether p holds a problem at path or inside it.
 func hasProblem(p stages.Problems, path string) bool {
 	for _, pr := range p {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/stagestest"
 )
@@ -93,34 +92,6 @@ func TestClusterRef(t *testing.T) {
 		if got := r.clusterName(); got != want {
 			t.Errorf("clusterName of %s = %q, want %q", ctx, got, want)
 		}
-	}
-}
-
-// A task run by the orchestrator reads the configuration decoded for it; a
-// run built by hand has it decoded from the stage.
-func TestConfigOf(t *testing.T) {
-	t.Parallel()
-	decode := func(s *model.StageExecution) (*targetConfig, error) {
-		var c targetConfig
-		return &c, decodeStage(s, &c)
-	}
-	run := stagestest.NewRun(map[string]any{"serverGroupName": "hello-v001"})
-	got, err := configOf(run, decode)
-	if err != nil || got.ServerGroupName != "hello-v001" {
-		t.Fatalf("configOf without a decoded configuration = %+v, %v", got, err)
-	}
-	run.Config = &targetConfig{ServerGroupName: "decoded"}
-	if got, err = configOf(run, decode); err != nil || got.ServerGroupName != "decoded" {
-		t.Fatalf("configOf = %+v, %v; want the decoded configuration", got, err)
-	}
-	run.Config = &rollbackConfig{}
-	if _, err = configOf(run, decode); err == nil || !strings.Contains(err.Error(), "*cluster.rollbackConfig, not *cluster.targetConfig") {
-		t.Fatalf("configOf of another stage type's configuration = %v", err)
-	}
-	run.Config = nil
-	run.Stage.Context["serverGroupName"] = 7
-	if _, err = configOf(run, decode); err == nil || err.Error() != "serverGroupName: must be a string, not the number 7" {
-		t.Fatalf("configOf of a bad context = %v", err)
 	}
 }
 

@@ -252,7 +252,7 @@ func decodeDeploy(s *model.StageExecution) (*deployConfig, error) {
 
 // deployConfigOf is the deploy's configuration for this task call.
 func deployConfigOf(run *stages.Run) (*deployConfig, error) {
-	return configOf(run, decodeDeploy)
+	return stages.ConfigOf[*deployConfig](run)
 }
 
 // deploysParent reports whether the stage is a strategy pipeline's deploy
@@ -557,7 +557,7 @@ func (WaitForUpInstancesTask) Timeout(s *model.StageExecution) time.Duration {
 
 // Execute implements Task.
 func (WaitForUpInstancesTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	cfg, err := configOf(run, func(s *model.StageExecution) (recordedTarget, error) { return decodeDeploy(s) })
+	cfg, err := stages.ConfigOf[recordedTarget](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -580,7 +580,7 @@ func (WaitForUpInstancesTask) Execute(ctx context.Context, run *stages.Run) (sta
 // Cancel implements Canceler: a deploy that times out or is canceled while
 // its server group comes up rolls back if asked to.
 func (WaitForUpInstancesTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
-	cfg, err := configOf(run, func(s *model.StageExecution) (recordedTarget, error) { return decodeDeploy(s) })
+	cfg, err := stages.ConfigOf[recordedTarget](run)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func decodeTarget(s *model.StageExecution) (targeted, error) {
 // targetConfigOf is the server group stage's configuration for this task
 // call.
 func targetConfigOf(run *stages.Run) (*targetConfig, error) {
-	c, err := configOf(run, decodeTarget)
+	c, err := stages.ConfigOf[targeted](run)
 	if err != nil {
 		return nil, err
 	}

@@ -145,7 +145,7 @@ func (ResizeServerGroupTask) Name() string { return "ResizeServerGroup" }
 
 // Execute implements Task.
 func (ResizeServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	cfg, err := configOf(run, decodeResize)
+	cfg, err := stages.ConfigOf[*resizeConfig](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -196,7 +196,7 @@ func (WaitForCapacityMatchTask) Name() string { return "WaitForCapacityMatch" }
 
 // Execute implements Task.
 func (WaitForCapacityMatchTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, error) {
-	cfg, err := configOf(run, decodeResize)
+	cfg, err := stages.ConfigOf[*resizeConfig](run)
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
