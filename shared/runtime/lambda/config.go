@@ -11,6 +11,7 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -104,7 +105,7 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
-		Providers:  []providers.Provider{kubernetes.New()},
+		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
 	})

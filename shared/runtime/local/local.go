@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
@@ -136,7 +137,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		HTTP:       opts.HTTP,
 		Accounts:   accts,
 		StageTypes: opts.StageTypes,
-		Providers:  []providers.Provider{r.local, kubernetes.New()},
+		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
 		Version:    opts.Version,
 		Logger:     log,
 	})

@@ -1,0 +1,204 @@
+// Package aws is the provider for Amazon Web Services accounts: Auto
+// Scaling groups as server groups behind ELBv2 target groups and classic
+// load balancers, AMIs as images, and Lambda functions with weighted
+// aliases.
+//
+// An account in the accounts file:
+//
+//	accounts:
+//	- name: prod
+//	  provider: aws
+//	  accountId: "123456789012"
+//	  regions: [us-east-1, eu-west-1]
+//	  assumeRole: arn:aws:iam::123456789012:role/gennaker-deploy  # optional
+//	  externalId: shop                                            # optional
+//	  environment: prod
+//
+// Credentials come from the SDK's default chain (environment, shared files,
+// the Lambda or EC2 role), then sts:AssumeRole into the account's role when
+// it names one. AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SVC>
+// variables are honoured, so the same code runs against an AWS-protocol
+// server in tests.
+package aws
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/gennaker/gennaker/providers"
+)
+
+// Name is Spinnaker's name for the provider.
+const Name = "aws"
+
+// Provider builds AWS accounts' views.
+type Provider struct {
+	base BaseConfig
+}
+
+// BaseConfig returns the SDK configuration for a region before any role is
+// assumed: by default the SDK's default chain.
+type BaseConfig func(ctx context.Context, region string) (aws.Config, error)
+
+// Option changes how a Provider reaches AWS.
+type Option func(*Provider)
+
+// WithBaseConfig replaces the SDK's default chain; tests point it at an
+// AWS-protocol server.
+func WithBaseConfig(f BaseConfig) Option { return func(p *Provider) { p.base = f } }
+
+// New returns the AWS provider.
+func New(opts ...Option) *Provider {
+	p := &Provider{base: defaultConfig}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// Name implements providers.Provider.
+func (*Provider) Name() string { return Name }
+
+func defaultConfig(ctx context.Context, region string) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx, config.WithRegion(region))
+}
+
+// Config is an AWS account's own fields in the accounts file.
+type Config struct {
+	// AccountID is the 12-digit account number. When set, the credentials
+	// in use must belong to it.
+	AccountID string
+	// AssumeRole is the role assumed in the account, as an ARN, or as a
+	// role name or "role/path/name" in AccountID (Spinnaker's form).
+	AssumeRole string
+	// ExternalID is passed to sts:AssumeRole when the role requires one.
+	ExternalID string
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// ParseConfig reads an account's fields. The account's regions are its
+// top-level `regions`.
+func ParseConfig(acct providers.Account) (Config, error) {
+	var c Config
+	for k, v := range acct.Fields {
+		switch k {
+		case "accountId", "assumeRole", "externalId":
+			s, ok := v.(string)
+			if !ok {
+				return c, fmt.Errorf("%s must be a string (quote an account id: accountId: \"123456789012\")", k)
+			}
+			switch k {
+			case "accountId":
+				c.AccountID = s
+			case "assumeRole":
+				c.AssumeRole = s
+			default:
+				c.ExternalID = s
+			}
+		default:
+			return c, fmt.Errorf("unknown field %q (aws accounts take accountId, regions, assumeRole, externalId, environment)", k)
+		}
+	}
+	if c.AccountID != "" && !accountIDPattern.MatchString(c.AccountID) {
+		return c, fmt.Errorf("accountId %q is not a 12-digit AWS account number", c.AccountID)
+	}
+	if len(acct.Regions) == 0 {
+		return c, fmt.Errorf("an aws account needs its regions (regions: [us-east-1])")
+	}
+	return c, nil
+}
+
+// RoleARN is the ARN of the role assumed in the account, or "" for none.
+// Spinnaker's "role/name" form is read in AccountID.
+func (c Config) RoleARN() string {
+	if c.AssumeRole == "" || len(c.AssumeRole) > 4 && c.AssumeRole[:4] == "arn:" {
+		return c.AssumeRole
+	}
+	return "arn:aws:iam::" + c.AccountID + ":" + withRolePrefix(c.AssumeRole)
+}
+
+func withRolePrefix(name string) string {
+	if len(name) > 5 && name[:5] == "role/" {
+		return name
+	}
+	return "role/" + name
+}
+
+// Sessions hands out one account's SDK configurations, one per region,
+// built once and shared by every client of that region.
+type Sessions struct {
+	account providers.Account
+	config  Config
+	base    BaseConfig
+
+	mu      sync.Mutex
+	regions map[string]aws.Config
+}
+
+// Sessions returns the account's sessions.
+func (p *Provider) Sessions(acct providers.Account) (*Sessions, error) {
+	cfg, err := ParseConfig(acct)
+	if err != nil {
+		return nil, err
+	}
+	return &Sessions{account: acct, config: cfg, base: p.base, regions: map[string]aws.Config{}}, nil
+}
+
+// Account is the account the sessions act in.
+func (s *Sessions) Account() providers.Account { return s.account }
+
+// Config returns the SDK configuration for region, with the account's role
+// assumed. A region the account does not list is an error naming the ones it
+// does.
+func (s *Sessions) Config(ctx context.Context, region string) (aws.Config, error) {
+	if !s.HasRegion(region) {
+		return aws.Config{}, fmt.Errorf("account %q has no region %q (its regions: %v)", s.account.Name, region, s.account.Regions)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cfg, ok := s.regions[region]; ok {
+		return cfg, nil
+	}
+	cfg, err := s.base(ctx, region)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("account %q: AWS credentials for %s: %w", s.account.Name, region, err)
+	}
+	if role := s.config.RoleARN(); role != "" {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), role, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "gennaker"
+			if s.config.ExternalID != "" {
+				o.ExternalID = aws.String(s.config.ExternalID)
+			}
+		}))
+	}
+	s.regions[region] = cfg
+	return cfg, nil
+}
+
+// HasRegion reports whether the account lists region.
+func (s *Sessions) HasRegion(region string) bool {
+	for _, r := range s.account.Regions {
+		if r == region {
+			return true
+		}
+	}
+	return false
+}
+
+// Cloud implements providers.Provider: the account's abilities.
+func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
+	if _, err := p.Sessions(acct); err != nil {
+		return nil, err
+	}
+	return &providers.Cloud{Account: acct}, nil
+}
