@@ -36,6 +36,7 @@ type Store interface {
 	Executions() Executions
 	Leases() Leases
 	Records() Records
+	Triggers() Triggers
 	// Close releases the backend.
 	Close() error
 }
@@ -79,6 +80,44 @@ type Pipelines interface {
 	History(ctx context.Context, id model.PipelineID) ([]PipelineVersion, error)
 	// Version returns one saved version, or ErrNotFound.
 	Version(ctx context.Context, id model.PipelineID, version int) (*PipelineVersion, error)
+}
+
+// TriggerEntry is one trigger of a pipeline's current version, as the
+// trigger index holds it.
+type TriggerEntry struct {
+	PipelineID  model.PipelineID      `json:"pipelineId"`
+	Application model.ApplicationName `json:"application"`
+	// PipelineName is the pipeline's name.
+	PipelineName string `json:"pipelineName"`
+	// PipelineDisabled is the pipeline's disabled flag: a disabled
+	// pipeline's triggers stay indexed, so an explanation can say why they
+	// did not fire, but never fire.
+	PipelineDisabled bool `json:"pipelineDisabled,omitempty"`
+	// Index is the trigger's position in the pipeline's triggers.
+	Index   int           `json:"index"`
+	Trigger model.Trigger `json:"trigger"`
+}
+
+// Triggers is the trigger index: every trigger of every pipeline's current
+// version under its model.Trigger.IndexKey. Pipelines.Save and Delete keep
+// it: a save replaces the pipeline's entries with those of the version it
+// stores, a delete removes them, and a refused save changes nothing.
+type Triggers interface {
+	// Lookup returns the entries under key, ordered by pipeline id, then
+	// index; a key nothing listens to returns none and no error.
+	Lookup(ctx context.Context, key string) ([]TriggerEntry, error)
+}
+
+// TriggerEntries lists the entries the index holds for p's triggers.
+func TriggerEntries(p *model.Pipeline) []TriggerEntry {
+	out := make([]TriggerEntry, 0, len(p.Triggers))
+	for i, t := range p.Triggers {
+		out = append(out, TriggerEntry{
+			PipelineID: p.ID, Application: p.Application, PipelineName: p.Name,
+			PipelineDisabled: p.Disabled, Index: i, Trigger: t,
+		})
+	}
+	return out
 }
 
 // ListOptions narrows an execution listing.

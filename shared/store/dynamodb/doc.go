@@ -31,6 +31,7 @@
 //	pipeline head     "pipeline#<id>"    "head"          doc, version (N), application, name, timestamp (N), user
 //	pipeline version  "pipeline#<id>"    "v#<%010d ver>" doc, version (N), timestamp (N), user
 //	pipeline name     "names#<app>"      <name>          pipelineId, claimedAt (N, Unix ms)
+//	trigger           "trigger#<key>"    "<id>#<%010d ver>#<%04d index>"  doc, version (N), pipelineId
 //
 // Applications share one partition, so listing them in name order is one
 // Query. A pipeline's head holds its current version; each saved version is
@@ -40,7 +41,9 @@
 // read and lets List be a Query of the claims plus a BatchGetItem of the
 // heads, with no index. A claim whose pipeline does not carry the name (its
 // save lost or died) is ignored by reads and may be taken over once it is
-// older than a minute.
+// older than a minute. Trigger items index each saved version's triggers
+// by what they listen to (triggers.go says how they stay right without
+// transactions).
 //
 // Executions table — one header item per run and one item per stage:
 //

@@ -225,6 +225,9 @@ func (p pipelines) save(ctx context.Context, pl *model.Pipeline, doc []byte, use
 	if err := p.claimName(ctx, pl.Application, pl.Name, pl.ID); err != nil {
 		return 0, err
 	}
+	if err := (triggers{p.s}).indexVersion(ctx, pl, next.Version); err != nil {
+		return 0, err
+	}
 
 	in := &dynamodb.PutItemInput{TableName: &p.s.tables.Config, Item: head}
 	if cur == nil {
@@ -253,6 +256,13 @@ func (p pipelines) save(ctx context.Context, pl *model.Pipeline, doc []byte, use
 	if cur != nil && (cur.Pipeline.Application != pl.Application || cur.Pipeline.Name != pl.Name) {
 		_ = p.releaseName(ctx, cur.Pipeline.Application, cur.Pipeline.Name, pl.ID)
 	}
+	// Entries of other versions are never returned; pruning them only
+	// keeps the index small.
+	var prev *model.Pipeline
+	if cur != nil {
+		prev = &cur.Pipeline
+	}
+	_ = (triggers{p.s}).prune(ctx, pl.ID, next.Version, prev, pl)
 	return next.Version, nil
 }
 
@@ -358,6 +368,9 @@ func (p pipelines) Delete(ctx context.Context, id model.PipelineID) error {
 			return fmt.Errorf("delete pipeline %s: %w", id, err)
 		}
 		if err := p.releaseName(ctx, cur.Pipeline.Application, cur.Pipeline.Name, id); err != nil {
+			return fmt.Errorf("delete pipeline %s: %w", id, err)
+		}
+		if err := (triggers{p.s}).prune(ctx, id, 0, &cur.Pipeline); err != nil {
 			return fmt.Errorf("delete pipeline %s: %w", id, err)
 		}
 		return nil

@@ -26,6 +26,7 @@
 //	leases                    name                        → {owner, expires}
 //	records                   key                         → value, as given
 //	meta                      "schema"                    → layout version
+//	triggers                  indexKey 0 pipeline 0 index → store.TriggerEntry JSON
 //
 // ~buildTime is the build time inverted, so a forward scan of an index
 // lists runs newest first, and runs with the same build time by id.
@@ -89,11 +90,12 @@ var (
 	bucketLeases           = []byte("leases")
 	bucketRecords          = []byte("records")
 	bucketMeta             = []byte("meta")
+	bucketTriggers         = []byte("triggers")
 
 	allBuckets = [][]byte{
 		bucketApplications, bucketPipelines, bucketPipelineVersions, bucketPipelineNames,
 		bucketExecutions, bucketStages, bucketStageOrder, bucketExecByApp, bucketExecByPipeline,
-		bucketLeases, bucketRecords, bucketMeta,
+		bucketLeases, bucketRecords, bucketMeta, bucketTriggers,
 	}
 )
 
@@ -136,9 +138,15 @@ func Open(path string) (*Store, error) {
 	}
 	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
+		reindex := tx.Bucket(bucketTriggers) == nil && tx.Bucket(bucketPipelines) != nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		if reindex {
+			if err := reindexTriggers(tx); err != nil {
+				return err
 			}
 		}
 		meta := tx.Bucket(bucketMeta)

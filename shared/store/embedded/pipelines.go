@@ -203,6 +203,16 @@ func (p pipelines) Save(ctx context.Context, pl *model.Pipeline, user string, ex
 			return fmt.Errorf("application %s already has a pipeline named %q (%s): %w", pl.Application, pl.Name, owner, store.ErrConflict)
 		}
 
+		var prev *model.Pipeline
+		if exists {
+			if prev, err = current(tx, pl.ID); err != nil {
+				return err
+			}
+		}
+		if err := indexTriggers(tx, prev, pl); err != nil {
+			return fmt.Errorf("index triggers: %w", err)
+		}
+
 		n := h.Version + 1
 		rec, err := json.Marshal(versionRecord{Version: n, Timestamp: time.Now().UnixMilli(), User: user, Pipeline: body})
 		if err != nil {
@@ -245,6 +255,13 @@ func (p pipelines) Delete(ctx context.Context, id model.PipelineID) error {
 		h, ok, err := head(tx, id)
 		if err != nil || !ok {
 			return err
+		}
+		prev, err := current(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := indexTriggers(tx, prev, nil); err != nil {
+			return fmt.Errorf("unindex triggers: %w", err)
 		}
 		names := tx.Bucket(bucketPipelineNames)
 		nameKey := join(string(h.Application), h.Name)

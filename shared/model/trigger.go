@@ -1,0 +1,72 @@
+package model
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Field returns one of the trigger type's own fields (repository, branch,
+// source, …) as a string: "" when it is absent or not a string.
+func (t Trigger) Field(name string) string {
+	raw, ok := t.Extra[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// Decode reads the trigger type's own fields into v (a struct with JSON
+// tags), as one JSON object with type and enabled.
+func (t Trigger) Decode(v any) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// IndexKey is what the trigger listens to, as the trigger index keys it:
+// its type and the name of the thing whose events start it (the image
+// repository of a docker trigger, the source and repository of a git
+// trigger, the source of a webhook, the parent pipeline of a pipeline
+// trigger). An event looks its triggers up under the key TriggerIndexKey
+// builds from the same parts; the finer rules (tag and branch patterns,
+// registries, payload constraints) are the matcher's.
+func (t Trigger) IndexKey() string {
+	switch t.Type {
+	case "docker":
+		return TriggerIndexKey(t.Type, t.Field("repository"))
+	case "git":
+		return TriggerIndexKey(t.Type, t.Field("source"), t.Field("slug"))
+	case "webhook":
+		return TriggerIndexKey(t.Type, t.Field("source"))
+	case "pipeline":
+		return TriggerIndexKey(t.Type, t.Field("pipeline"))
+	case "pubsub":
+		return TriggerIndexKey(t.Type, t.Field("pubsubSystem"), t.Field("subscriptionName"))
+	}
+	return TriggerIndexKey(t.Type)
+}
+
+// TriggerIndexKey joins a trigger type and the names that identify its
+// source into an index key. Names are compared without case, as Spinnaker
+// compares repository slugs.
+func TriggerIndexKey(typ string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(typ))
+	for _, p := range parts {
+		b.WriteByte('|')
+		b.WriteString(strings.ToLower(p))
+	}
+	return b.String()
+}
+
+// IsEnabled reports whether the trigger may start runs of p: the trigger is
+// enabled and the pipeline is not disabled.
+func (t Trigger) IsEnabled(p *Pipeline) bool {
+	return t.Enabled && !p.Disabled
+}
