@@ -38,6 +38,7 @@ type Orchestrator struct {
 	services *stages.Services
 	now      func() time.Time
 	log      *slog.Logger
+	onRunEnd func(ctx context.Context, e *model.Execution) error
 
 	idMu      sync.Mutex
 	idEntropy *ulid.MonotonicEntropy

@@ -442,7 +442,10 @@ func (o *Orchestrator) finalizePipeline(ctx context.Context, req Request) error 
 	if err != nil {
 		return err
 	}
-	return o.startWaiting(ctx, h)
+	if err := o.startWaiting(ctx, h); err != nil {
+		return err
+	}
+	return o.runEnded(ctx, h)
 }
 
 // scheduled reports whether the orchestrator starts s once its requisites
@@ -524,5 +527,8 @@ func (o *Orchestrator) failPipeline(ctx context.Context, req Request) error {
 	if err != nil {
 		return err
 	}
-	return o.startWaiting(ctx, h)
+	if err := o.startWaiting(ctx, h); err != nil {
+		return err
+	}
+	return o.runEnded(ctx, h)
 }

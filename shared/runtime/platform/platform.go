@@ -22,6 +22,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/shared/triggers"
 )
 
 // Options are what a runtime brings.
@@ -64,8 +65,10 @@ type Platform struct {
 	Registry *stages.Registry
 	// Providers are the deployment accounts and their providers.
 	Providers *providers.Registry
-	Logger    *slog.Logger
-	version   string
+	// Triggers start pipelines from events, webhooks and other runs' ends.
+	Triggers *triggers.Handler
+	Logger   *slog.Logger
+	version  string
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -127,11 +130,14 @@ func New(opts Options) (*Platform, error) {
 		Providers: targets,
 		Logger:    log,
 	})
+	trig := &triggers.Handler{Store: opts.Store, Starter: orch, Logger: log}
+	orch.OnRunEnd(trig.RunEnded)
 	return &Platform{
 		Store:        opts.Store,
 		Orchestrator: orch,
 		Registry:     reg,
 		Providers:    targets,
+		Triggers:     trig,
 		Logger:       log,
 		version:      opts.Version,
 	}, nil
@@ -149,6 +155,9 @@ func (p *Platform) API() http.Handler {
 		Version:      p.version,
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Mounts: []api.Mount{
+			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: triggers.Patterns, Handler: p.Triggers.HTTP()},
+		},
 	})
 }
