@@ -12,6 +12,7 @@ import (
 
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/shared/triggers"
 )
 
 // historyVersionKey is the field history entries carry their version
@@ -77,6 +78,7 @@ func (s *server) planSave(ctx context.Context, p *model.Pipeline, who string, st
 	if len(probs) > 0 {
 		return nil, invalid(fmt.Sprintf("pipeline %q is invalid", p.Name), probs)
 	}
+	warnings = append(warnings, triggers.Check(p)...)
 	plan := &savePlan{pipeline: p, user: who, warnings: warnings}
 	if p.ID == "" {
 		// Front50 refuses a second pipeline under a name the application

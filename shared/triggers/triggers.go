@@ -49,6 +49,9 @@ type Event struct {
 	// Raw is the event as received, recorded on the run it starts.
 	Raw json.RawMessage `json:"-"`
 
+	// only, when set, is the one trigger the event is for (a schedule's).
+	only *store.TriggerEntry
+
 	// match returns "" when the trigger fires on the event, else why not.
 	match func(tr model.Trigger) string
 	// fields are what the event adds to the run's trigger for tr.
@@ -120,6 +123,9 @@ func Match(ctx context.Context, idx store.Triggers, ev *Event) (fire []store.Tri
 	fired := map[model.PipelineID]bool{}
 	for _, e := range entries {
 		reason := ""
+		if ev.only != nil && (e.PipelineID != ev.only.PipelineID || e.Index != ev.only.Index) {
+			continue
+		}
 		switch {
 		case e.Trigger.Type != ev.Type:
 			reason = fmt.Sprintf("the trigger is of type %s, the event fires %s triggers", e.Trigger.Type, ev.Type)

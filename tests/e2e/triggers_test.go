@@ -306,3 +306,49 @@ func TestTriggersStartPipelines(t *testing.T) {
 		}
 	})
 }
+
+func TestCronTriggerFiresInUp(t *testing.T) {
+	needBinaries(t)
+	s := startServer(t, t.TempDir())
+	if why := s.createApp(t, "shop"); why != "" {
+		t.Fatal(why)
+	}
+	p := map[string]any{"id": "every-2s", "application": "shop", "name": "Every2s",
+		"triggers": []any{map[string]any{"type": "cron", "enabled": true, "cronExpression": "0/2 * * * * ?"}},
+		"stages":   []any{map[string]any{"refId": "1", "type": "wait", "name": "Wait", "waitTime": 0}}}
+	header := http.Header{}
+	if code, out := s.send(t, "POST", "/pipelines", p, header); code != http.StatusOK {
+		t.Fatalf("save: %d %s", code, out)
+	}
+	if w := strings.Join(header.Values("Warning"), " "); !strings.Contains(w, "EventBridge Scheduler") {
+		t.Errorf("a schedule at seconds other than 0 saved without a warning about the cloud (warnings: %q)", w)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		runs := s.runsOf(t, "every-2s")
+		if len(runs) >= 2 {
+			var r triggerRun
+			s.getJSON(t, "/pipelines/"+runs[0].ID, &r)
+			if r.Trigger["type"] != "cron" || r.Trigger["cronExpression"] != "0/2 * * * * ?" || r.Trigger["scheduledTime"] == nil {
+				t.Fatalf("trigger = %v, want the cron trigger with its scheduled time", r.Trigger)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a schedule every two seconds ran %d times in 30 s", len(runs))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Disabled, it stops.
+	p["disabled"] = true
+	if code, out := s.send(t, "POST", "/pipelines", p, nil); code != http.StatusOK {
+		t.Fatalf("disable: %d %s", code, out)
+	}
+	time.Sleep(time.Second) // a run started just before the save may still be listed late
+	before := len(s.runsOf(t, "every-2s"))
+	time.Sleep(5 * time.Second)
+	if after := len(s.runsOf(t, "every-2s")); after != before {
+		t.Errorf("the disabled pipeline ran %d more times", after-before)
+	}
+}
+

@@ -76,6 +76,7 @@ type Runtime struct {
 	platform  *platform.Platform
 	local     *localprovider.Provider
 	ownStore  bool
+	stopCron  context.CancelFunc
 }
 
 // LoadAccounts reads the accounts of the file of `gennaker up --accounts`
@@ -196,6 +197,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	} else if len(started) > 0 {
 		log.Info("started the state machines of runs that had none", "executions", started)
 	}
+	r.startCron(log)
 	return r, nil
 }
 
@@ -216,6 +218,9 @@ func Substitute(def []byte) []byte {
 // Close stops the state-machine runtime and the store. Runs in progress stay
 // recorded and resume at the next Open.
 func (r *Runtime) Close() error {
+	if r.stopCron != nil {
+		r.stopCron()
+	}
 	err := r.ASL.Close()
 	return errors.Join(err, r.local.Close(), r.closeStore())
 }
