@@ -351,4 +351,3 @@ func TestCronTriggerFiresInUp(t *testing.T) {
 		t.Errorf("the disabled pipeline ran %d more times", after-before)
 	}
 }
-
