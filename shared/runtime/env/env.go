@@ -26,6 +26,16 @@ const (
 	// cloud, Kubernetes accounts name EKS clusters. Set only when the
 	// stack is given accounts.
 	Accounts = "GENNAKER_ACCOUNTS"
+	// ScheduleGroup is the EventBridge Scheduler group of the cron
+	// triggers' schedules. With ScheduleRoleArn and TriggersFunctionArn it
+	// is set on the functions that save pipelines; without it, saving a
+	// pipeline leaves schedules alone.
+	ScheduleGroup = "GENNAKER_SCHEDULE_GROUP"
+	// ScheduleRoleArn is the role EventBridge Scheduler assumes to invoke
+	// the triggers function.
+	ScheduleRoleArn = "GENNAKER_SCHEDULE_ROLE_ARN"
+	// TriggersFunctionArn is the triggers function, the schedules' target.
+	TriggersFunctionArn = "GENNAKER_TRIGGERS_FUNCTION_ARN"
 )
 
 // The CLI's variables.

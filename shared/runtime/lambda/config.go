@@ -18,7 +18,9 @@ import (
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
+	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
+	"github.com/gennaker/gennaker/shared/triggers"
 )
 
 // Config is what a function learns from its environment.
@@ -31,6 +33,15 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Schedules says where the cron triggers' schedules go; zero when the
+	// function saves no pipelines.
+	Schedules ScheduleConfig
+}
+
+// ScheduleConfig names the schedule group, the role EventBridge Scheduler
+// assumes and the function it invokes.
+type ScheduleConfig struct {
+	Group, RoleARN, TargetARN string
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -46,6 +57,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			Stage:    getenv(env.StageMachineArn),
 		},
 		EventBus: getenv(env.EventBusName),
+		Schedules: ScheduleConfig{
+			Group:     getenv(env.ScheduleGroup),
+			RoleARN:   getenv(env.ScheduleRoleArn),
+			TargetARN: getenv(env.TriggersFunctionArn),
+		},
+	}
+	if sc := c.Schedules; sc.Group != "" && (sc.RoleARN == "" || sc.TargetARN == "") {
+		return Config{}, fmt.Errorf("%s is set, so %s and %s must be too", env.ScheduleGroup, env.ScheduleRoleArn, env.TriggersFunctionArn)
 	}
 	var missing []error
 	if raw := getenv(env.Accounts); raw != "" {
@@ -90,6 +109,9 @@ type Deps struct {
 	// Providers replace the registry built from the configuration's
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
+	// Scheduler keeps the cron triggers' schedules when the configuration
+	// names a schedule group.
+	Scheduler triggers.SchedulerAPI
 	Logger    *slog.Logger
 }
 
@@ -98,8 +120,12 @@ type Deps struct {
 // of any other provider is the *platform.AccountsError `gennaker up` gives
 // for it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
+	var st store.Store = dynamodb.New(d.DB, cfg.Tables)
+	if sc := cfg.Schedules; sc.Group != "" && d.Scheduler != nil {
+		st = triggers.WithSchedules(st, &triggers.Schedules{Client: d.Scheduler, Group: sc.Group, RoleARN: sc.RoleARN, TargetARN: sc.TargetARN})
+	}
 	return platform.New(platform.Options{
-		Store:      dynamodb.New(d.DB, cfg.Tables),
+		Store:      st,
 		Engine:     d.Engine,
 		Machines:   cfg.Machines,
 		HTTP:       d.HTTP,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
@@ -102,9 +103,10 @@ func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 	}
 	Trace(&awsCfg)
 	return New(cfg, Deps{
-		DB:     awsdynamodb.NewFromConfig(awsCfg),
-		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
-		Logger: Logger(),
+		DB:        awsdynamodb.NewFromConfig(awsCfg),
+		Engine:    stepfunctions.New(sfn.NewFromConfig(awsCfg)),
+		Scheduler: scheduler.NewFromConfig(awsCfg),
+		Logger:    Logger(),
 	})
 }
 
