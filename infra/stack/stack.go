@@ -41,6 +41,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/functions"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
+	"github.com/gennaker/gennaker/infra/constructs/triggers"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
@@ -153,6 +154,7 @@ var machineEnvironment = map[string]string{
 const (
 	apiFunction          = "api"
 	orchestratorFunction = "orchestrator"
+	triggersFunction     = "triggers"
 )
 
 // functionSettings size the functions gennaker knows; others get the
@@ -164,6 +166,8 @@ var functionSettings = map[string]functions.Settings{
 	// A task does one thing, but that thing may be a slow cloud call (a
 	// Kubernetes apply, an Auto Scaling group update).
 	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+	// Matching an event is a few reads; starting its runs a few writes.
+	triggersFunction: {MemorySize: 512, Timeout: awscdk.Duration_Minutes(jsii.Number(1))},
 }
 
 // GennakerStack is the deployment.
@@ -174,6 +178,9 @@ type GennakerStack struct {
 	Functions     *functions.Functions
 	Orchestration *orchestration.Orchestration
 	API           *api.API
+	// Triggers are the event rules and the cron schedules' group, when
+	// there is a triggers function.
+	Triggers *triggers.Triggers
 }
 
 // NewGennakerStack composes the deployment. It panics on props that do not
@@ -253,6 +260,15 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	// deterministic, so the sweep never starts a run twice.
 	if orch, ok := s.Functions.Get(orchestratorFunction); ok {
 		s.Events.Schedule("Reconcile", awscdk.Duration_Minutes(jsii.Number(5)), orch, map[string]any{"action": "reconcile"})
+	}
+
+	// ECR pushes and CodeCommit commits reach the triggers function by
+	// rules; cron triggers by schedules the api function keeps as it saves
+	// pipelines.
+	if fn, ok := s.Functions.Get(triggersFunction); ok {
+		s.Triggers = triggers.NewTriggers(stack, "Triggers", &triggers.TriggersProps{Function: fn})
+		apiFn, _ := s.Functions.Get(apiFunction)
+		s.Triggers.GrantSchedules(apiFn, env.ScheduleGroup, env.ScheduleRoleArn, env.TriggersFunctionArn)
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)
