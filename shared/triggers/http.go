@@ -16,7 +16,8 @@ import (
 // Patterns are the paths HTTP serves, for the API to mount: EventBridge
 // events (gennaker up's stand-in for the rules of the triggers function)
 // and webhooks.
-var Patterns = []string{"POST /events", "POST /webhooks/{type}/{source}"}
+var Patterns = []string{"POST /events", "POST /webhooks/{type}/{source}",
+	"POST /events/explain", "POST /webhooks/{type}/{source}/explain"}
 
 // maxBody bounds a delivery's body.
 const maxBody = 1 << 20
@@ -38,8 +39,10 @@ type EventOutcome struct {
 // HTTP serves Patterns with the handler.
 func (h *Handler) HTTP() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /events", h.serveEvents)
-	mux.HandleFunc("POST /webhooks/{type}/{source}", h.serveWebhook)
+	mux.HandleFunc("POST /events", h.serveEvents(true))
+	mux.HandleFunc("POST /webhooks/{type}/{source}", h.serveWebhook(true))
+	mux.HandleFunc("POST /events/explain", h.serveEvents(false))
+	mux.HandleFunc("POST /webhooks/{type}/{source}/explain", h.serveWebhook(false))
 	return mux
 }
 
@@ -61,33 +64,41 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// serveEvents takes one EventBridge event or a PutEvents request.
-func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	events, err := ParseEventBridge(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "POST /events takes an EventBridge event or a PutEvents request: "+err.Error())
-		return
-	}
-	resp := Response{Events: []EventOutcome{}}
-	for _, raw := range events {
-		out, err := h.HandleEventBridge(r.Context(), raw)
-		if err != nil {
-			writeError(w, statusOf(err), err.Error())
+// serveEvents takes one EventBridge event or a PutEvents request and
+// starts runs, or (start false) says which it would start and why not the
+// others.
+func (h *Handler) serveEvents(start bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
 			return
 		}
-		resp.Events = append(resp.Events, out)
+		events, err := ParseEventBridge(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "POST /events takes an EventBridge event or a PutEvents request: "+err.Error())
+			return
+		}
+		resp := Response{Events: []EventOutcome{}}
+		for _, raw := range events {
+			out, err := h.eventBridge(r.Context(), raw, start)
+			if err != nil {
+				writeError(w, statusOf(err), err.Error())
+				return
+			}
+			resp.Events = append(resp.Events, out)
+		}
+		writeJSON(w, resp)
 	}
-	writeJSON(w, resp)
 }
 
 // HandleEventBridge handles one EventBridge event, as the triggers function
 // does: an event no trigger listens to, or one that starts nothing (an
 // image deleted), is reported as ignored, not as an error.
 func (h *Handler) HandleEventBridge(ctx context.Context, raw EventBridgeEvent) (EventOutcome, error) {
+	return h.eventBridge(ctx, raw, true)
+}
+
+func (h *Handler) eventBridge(ctx context.Context, raw EventBridgeEvent, start bool) (EventOutcome, error) {
 	ev, err := FromEventBridge(raw)
 	if errors.Is(err, ErrUnknownEvent) || errors.Is(err, ErrIgnoredEvent) {
 		return EventOutcome{ID: raw.ID, Ignored: err.Error(), Pipelines: []Outcome{}}, nil
@@ -95,11 +106,11 @@ func (h *Handler) HandleEventBridge(ctx context.Context, raw EventBridgeEvent) (
 	if err != nil {
 		return EventOutcome{}, &BadEventError{Err: err}
 	}
-	return h.handleOne(ctx, ev)
+	return h.handleOne(ctx, ev, start)
 }
 
-func (h *Handler) handleOne(ctx context.Context, ev *Event) (EventOutcome, error) {
-	outs, err := h.Handle(ctx, ev)
+func (h *Handler) handleOne(ctx context.Context, ev *Event, start bool) (EventOutcome, error) {
+	outs, err := h.handle(ctx, ev, start)
 	if err != nil {
 		return EventOutcome{}, err
 	}
@@ -123,31 +134,34 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// serveWebhook takes a delivery to /webhooks/{type}/{source}.
-func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
+// serveWebhook takes a delivery to /webhooks/{type}/{source}, or (start
+// false) explains it.
+func (h *Handler) serveWebhook(start bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		typ, source := r.PathValue("type"), r.PathValue("source")
+		ev, err := FromWebhook(typ, source, r.Header, body)
+		switch {
+		case errors.Is(err, ErrIgnoredEvent):
+			writeJSON(w, Response{Events: []EventOutcome{{Ignored: err.Error(), Pipelines: []Outcome{}}}})
+			return
+		case errors.Is(err, ErrUnknownEvent):
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("webhook %s/%s: %v", typ, source, err))
+			return
+		}
+		out, err := h.handleOne(r.Context(), ev, start)
+		if err != nil {
+			writeError(w, statusOf(err), err.Error())
+			return
+		}
+		writeJSON(w, Response{Events: []EventOutcome{out}})
 	}
-	typ, source := r.PathValue("type"), r.PathValue("source")
-	ev, err := FromWebhook(typ, source, r.Header, body)
-	switch {
-	case errors.Is(err, ErrIgnoredEvent):
-		writeJSON(w, Response{Events: []EventOutcome{{Ignored: err.Error(), Pipelines: []Outcome{}}}})
-		return
-	case errors.Is(err, ErrUnknownEvent):
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("webhook %s/%s: %v", typ, source, err))
-		return
-	}
-	out, err := h.handleOne(r.Context(), ev)
-	if err != nil {
-		writeError(w, statusOf(err), err.Error())
-		return
-	}
-	writeJSON(w, Response{Events: []EventOutcome{out}})
 }
 
 // RunEnded starts the runs whose pipeline triggers listen to a run that

@@ -86,7 +86,7 @@ func (h *Handler) HandleLambda(ctx context.Context, raw []byte) (EventOutcome, e
 		if err != nil {
 			return EventOutcome{}, &BadEventError{Err: err}
 		}
-		return h.handleOne(ctx, ev)
+		return h.handleOne(ctx, ev, true)
 	}
 	events, err := ParseEventBridge(raw)
 	if err != nil {

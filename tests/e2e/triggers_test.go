@@ -179,6 +179,15 @@ func TestTriggersStartPipelines(t *testing.T) {
 
 	t.Run("ECR push", func(t *testing.T) {
 		push := corpusFile(t, "events", "awsdocs_amazon-ecr-user-guide__ecr-image-action-push.json")
+		explained := ok(t, s.gennaker(t, "trigger", "explain", filepath.Join(corpusDir(), "events", "awsdocs_amazon-ecr-user-guide__ecr-image-action-push.json")), "trigger explain").stdout
+		for _, want := range []string{"OnPush", "yes", "OnSemver", `tag "latest" does not match the trigger's tag pattern`, "Disabled", "the trigger is disabled"} {
+			if !strings.Contains(explained, want) {
+				t.Errorf("gennaker trigger explain does not say %q:\n%s", want, explained)
+			}
+		}
+		if runs := s.runsOf(t, "on-push"); len(runs) != 0 {
+			t.Fatalf("explaining the event started %d runs", len(runs))
+		}
 		started, _ := s.deliver(t, "/events", push, nil)
 		sameNames(t, "the ECR push", started, "OnPush")
 		run := s.onlyRun(t, "on-push", "SUCCEEDED")
