@@ -7,30 +7,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gennaker/gennaker/shared/artifacts"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
-// ResolvedArtifact is an expected artifact with the artifact bound to it,
-// as trigger.resolvedExpectedArtifacts holds it.
-type ResolvedArtifact struct {
-	model.ExpectedArtifact
-	BoundArtifact *model.Artifact `json:"boundArtifact,omitempty"`
-}
-
-// MarshalJSON writes the expected artifact's fields and boundArtifact.
-func (r ResolvedArtifact) MarshalJSON() ([]byte, error) {
-	ea := r.ExpectedArtifact
-	extra := model.Extra{}
-	for k, v := range ea.Extra {
-		extra[k] = v
-	}
-	if r.BoundArtifact != nil {
-		extra["boundArtifact"] = mustJSON(r.BoundArtifact)
-	}
-	ea.Extra = extra
-	return ea.MarshalJSON()
-}
+// ResolvedArtifact is an expected artifact with the artifact bound to it.
+type ResolvedArtifact = artifacts.Resolved
 
 // Resolution is what Resolve binds.
 type Resolution struct {
@@ -126,24 +109,8 @@ func describeExpected(ea model.ExpectedArtifact) string {
 }
 
 // MatchArtifact reports whether a matches the expected artifact's
-// matchArtifact: each of its non-empty type, name, version, location and
-// reference is a pattern the same field of a must match whole. A nil
-// matchArtifact matches nothing.
-func MatchArtifact(m *model.Artifact, a *model.Artifact) bool {
-	if m == nil {
-		return false
-	}
-	pairs := [][2]string{
-		{m.Type, a.Type}, {m.Name, a.Name}, {m.Version, a.Version},
-		{m.Location, a.Location}, {m.Reference, a.Reference},
-	}
-	for _, p := range pairs {
-		if p[0] != "" && !fullMatch(p[0], p[1]) {
-			return false
-		}
-	}
-	return true
-}
+// matchArtifact (see artifacts.Match).
+func MatchArtifact(m *model.Artifact, a *model.Artifact) bool { return artifacts.Match(m, a) }
 
 func containsArtifact(list []model.Artifact, a *model.Artifact) bool {
 	for _, x := range list {
@@ -164,22 +131,11 @@ func priorArtifacts(ctx context.Context, s store.Store, id model.PipelineID) ([]
 	if len(runs) == 0 {
 		return nil, nil
 	}
-	raw, ok := runs[0].Trigger.Extra["resolvedExpectedArtifacts"]
-	if !ok {
-		return nil, nil
+	run, err := s.Executions().Get(ctx, runs[0].ID)
+	if err != nil {
+		return nil, fmt.Errorf("prior artifacts of pipeline %s: %w", id, err)
 	}
-	var list []struct {
-		ID            string          `json:"id"`
-		BoundArtifact *model.Artifact `json:"boundArtifact"`
-	}
-	if err := jsonUnmarshal(raw, &list); err != nil {
-		return nil, nil // a prior run with a shape of its own binds nothing
-	}
-	out := make([]ResolvedArtifact, 0, len(list))
-	for _, l := range list {
-		out = append(out, ResolvedArtifact{ExpectedArtifact: model.ExpectedArtifact{ID: l.ID}, BoundArtifact: l.BoundArtifact})
-	}
-	return out, nil
+	return artifacts.ResolvedIn(run), nil
 }
 
 // decodeField reads one of the trigger's own fields into v; an absent

@@ -26,6 +26,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/gennaker/gennaker/shared/artifacts"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -272,13 +273,6 @@ func hashID(parts ...string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// fullMatch reports whether s matches the pattern as a whole, as Java's
-// String.matches does; a pattern that does not compile matches only
-// itself.
-func fullMatch(pattern, s string) bool {
-	re, err := compile(pattern)
-	if err != nil {
-		return pattern == s
-	}
-	return re.MatchString(s)
-}
+// fullMatch reports whether s matches the pattern as a whole (see
+// artifacts.FullMatch).
+func fullMatch(pattern, s string) bool { return artifacts.FullMatch(pattern, s) }

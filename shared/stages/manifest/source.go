@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
+	"github.com/gennaker/gennaker/shared/artifacts"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 )
@@ -26,6 +27,20 @@ type manifestSource struct {
 	Source           string          `json:"source"`
 	Manifests        []any           `json:"manifests"`
 	ManifestArtifact *model.Artifact `json:"manifestArtifact"`
+	// ManifestArtifactID names, instead of manifestArtifact, the expected
+	// artifact whose bound artifact is the manifest (bound by the trigger
+	// or an earlier stage of the run).
+	ManifestArtifactID string `json:"manifestArtifactId"`
+	// RequiredArtifactIDs name expected artifacts the manifests use: the
+	// docker images bound to them replace the images of the same name in
+	// the manifests' containers, as do the images the trigger brought.
+	RequiredArtifactIDs []string `json:"requiredArtifactIds"`
+}
+
+// bindsAtRunTime reports a manifest artifact named by id, known only once
+// the run has bound it.
+func (m *manifestSource) bindsAtRunTime() bool {
+	return m.Source == "artifact" && m.ManifestArtifact == nil && m.ManifestArtifactID != ""
 }
 
 // The artifact types a manifest can come from.
@@ -42,7 +57,7 @@ func (m *manifestSource) check(exprs stages.Expressions, p *stages.Problems) {
 	case m.Source != "" && m.Source != "text" && m.Source != "artifact":
 		p.Add("source", "%q is not text or artifact", m.Source)
 	case m.Source == "artifact":
-		if exprs.Has("manifestArtifact") {
+		if exprs.Has("manifestArtifact") || m.bindsAtRunTime() {
 			return
 		}
 		if _, err := m.artifact(); err != nil {
@@ -64,7 +79,7 @@ func (m *manifestSource) check(exprs stages.Expressions, p *stages.Problems) {
 func (m *manifestSource) artifact() (*model.Artifact, error) {
 	art := m.ManifestArtifact
 	if art == nil {
-		return nil, fieldErr("manifestArtifact", "is required with source artifact (an embedded/base64 or http/file artifact)")
+		return nil, fieldErr("manifestArtifact", "is required with source artifact (an embedded/base64 or http/file artifact), unless manifestArtifactId names an expected artifact")
 	}
 	if art.Type != embeddedArtifact && art.Type != httpFileArtifact {
 		return nil, fieldErr("manifestArtifact.type", "%q is not supported; use embedded/base64 (the manifests in reference) or http/file (a URL in reference)", art.Type)
@@ -81,8 +96,27 @@ const maxManifestBytes = 4 << 20
 // load reads the manifests, fetching an http/file artifact with the run's
 // HTTP client.
 func (m *manifestSource) load(gctx context.Context, run *stages.Run) ([]manifest.Object, error) {
+	objs, err := m.fetch(gctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.bindArtifacts(run.Execution, objs); err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// fetch reads the manifests, binding manifestArtifactId first.
+func (m *manifestSource) fetch(gctx context.Context, run *stages.Run) ([]manifest.Object, error) {
 	if m.Source != "artifact" {
 		return m.read()
+	}
+	if m.bindsAtRunTime() {
+		bound := artifacts.Bound(run.Execution, m.ManifestArtifactID)
+		if bound == nil {
+			return nil, fieldErr("manifestArtifactId", "no artifact is bound to expected artifact %q in this run: neither the trigger nor an earlier stage supplied one", m.ManifestArtifactID)
+		}
+		m.ManifestArtifact = bound
 	}
 	art, err := m.artifact()
 	if err != nil {
@@ -118,6 +152,9 @@ func (m *manifestSource) load(gctx context.Context, run *stages.Run) ([]manifest
 // when the stage runs (load), so it reads as none.
 func (m *manifestSource) read() ([]manifest.Object, error) {
 	if m.Source == "artifact" {
+		if m.bindsAtRunTime() {
+			return nil, nil
+		}
 		art, err := m.artifact()
 		if err != nil {
 			return nil, err
@@ -195,5 +232,75 @@ func parseYAMLManifests(field string, raw []byte) ([]manifest.Object, error) {
 			return nil, fieldErr(field, "document %d must be an object", i)
 		}
 		out = append(out, o)
+	}
+}
+
+// bindArtifacts replaces the images of the manifests' containers with the
+// docker images bound to requiredArtifactIds and those the trigger brought:
+// a container whose image is the artifact's name, with or without a tag or
+// digest, runs the artifact's reference.
+func (m *manifestSource) bindArtifacts(e *model.Execution, objs []manifest.Object) error {
+	var images []model.Artifact
+	for _, id := range m.RequiredArtifactIDs {
+		a := artifacts.Bound(e, id)
+		if a == nil {
+			return fieldErr("requiredArtifactIds", "no artifact is bound to expected artifact %q in this run: neither the trigger nor an earlier stage supplied one", id)
+		}
+		if a.Type == "docker/image" {
+			images = append(images, *a)
+		}
+	}
+	if e != nil {
+		for _, a := range e.Trigger.Artifacts {
+			if a.Type == "docker/image" {
+				images = append(images, a)
+			}
+		}
+	}
+	if len(images) == 0 {
+		return nil
+	}
+	for _, o := range objs {
+		bindImages(map[string]any(o), images)
+	}
+	return nil
+}
+
+// bindImages walks a manifest for containers and sets their images.
+func bindImages(v any, images []model.Artifact) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, child := range x {
+			if k == "containers" || k == "initContainers" || k == "ephemeralContainers" {
+				if list, ok := child.([]any); ok {
+					for _, c := range list {
+						if cm, ok := c.(map[string]any); ok {
+							bindImage(cm, images)
+						}
+					}
+				}
+			}
+			bindImages(child, images)
+		}
+	case []any:
+		for _, child := range x {
+			bindImages(child, images)
+		}
+	}
+}
+
+func bindImage(container map[string]any, images []model.Artifact) {
+	img, _ := container["image"].(string)
+	if img == "" {
+		return
+	}
+	for _, a := range images {
+		if a.Name == "" || a.Reference == "" {
+			continue
+		}
+		if img == a.Name || strings.HasPrefix(img, a.Name+":") || strings.HasPrefix(img, a.Name+"@") {
+			container["image"] = a.Reference
+			return
+		}
 	}
 }

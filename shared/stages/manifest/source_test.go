@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -102,4 +103,47 @@ func TestDeployManifestFetchesAnHTTPFileArtifact(t *testing.T) {
 
 func jsonString(s string) string {
 	return `"` + strings.NewReplacer("\n", `\n`, `"`, `\"`).Replace(s) + `"`
+}
+
+// TestDeployManifestBindsExpectedArtifacts: the manifest named by
+// manifestArtifactId and the image named by requiredArtifactIds are those
+// the run's trigger bound.
+func TestDeployManifestBindsExpectedArtifacts(t *testing.T) {
+	deployment := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: 'registry.example.com/shop/web:old'}\n      initContainers:\n      - {name: migrate, image: 'registry.example.com/shop/migrate'}\n"
+	trigger := `{"type": "docker", "artifacts": [{"type": "docker/image", "name": "registry.example.com/shop/migrate", "reference": "registry.example.com/shop/migrate:v7"}],
+		"resolvedExpectedArtifacts": [
+		{"id": "manifest", "matchArtifact": {"type": "embedded/base64"}, "boundArtifact": {"type": "embedded/base64", "name": "web.yaml", "reference": "` + base64.StdEncoding.EncodeToString([]byte(deployment)) + `"}},
+		{"id": "image", "matchArtifact": {"type": "docker/image"}, "boundArtifact": {"type": "docker/image", "name": "registry.example.com/shop/web", "reference": "registry.example.com/shop/web:v2"}}]}`
+	for _, tc := range []struct {
+		name, ctx string
+		want      []string // a failure's message
+	}{
+		{"bound", `{"account": "k8s", "source": "artifact", "manifestArtifactId": "manifest", "requiredArtifactIds": ["image"]}`, nil},
+		{"manifest not bound", `{"account": "k8s", "source": "artifact", "manifestArtifactId": "other"}`, []string{"manifestArtifactId", `expected artifact "other"`}},
+		{"image not bound", `{"account": "k8s", "source": "artifact", "manifestArtifactId": "manifest", "requiredArtifactIds": ["nope"]}`, []string{"requiredArtifactIds", `"nope"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster()
+			run := stageRun(t, "deployManifest", tc.ctx)
+			if err := json.Unmarshal([]byte(trigger), &run.Execution.Trigger); err != nil {
+				t.Fatal(err)
+			}
+			r := execute(t, registryWith(c), run, "DeployManifest")
+			if tc.want != nil {
+				stagestest.CheckFailure(t, r, model.StatusTerminal, tc.want...)
+				return
+			}
+			if r.Status != model.StatusSucceeded || len(c.objs) != 1 {
+				t.Fatalf("DeployManifest: %s %v, cluster holds %v", r.Status, stagestest.ErrorsOf(r), c.objs)
+			}
+			for _, o := range c.objs {
+				b, _ := json.Marshal(o)
+				for _, img := range []string{"registry.example.com/shop/web:v2", "registry.example.com/shop/migrate:v7"} {
+					if !strings.Contains(string(b), img) {
+						t.Errorf("the deployed manifest does not run %s: %s", img, b)
+					}
+				}
+			}
+		})
+	}
 }
