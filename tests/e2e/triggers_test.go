@@ -224,6 +224,38 @@ func TestTriggersStartPipelines(t *testing.T) {
 		}
 	})
 
+	t.Run("findArtifactFromExecution", func(t *testing.T) {
+		p := map[string]any{"id": "find-image", "application": "shop", "name": "FindImage", "stages": []any{
+			map[string]any{"refId": "1", "type": "findArtifactFromExecution", "name": "Find", "application": "shop", "pipeline": "on-push",
+				"executionOptions":  map[string]any{"successful": true},
+				"expectedArtifacts": []any{map[string]any{"id": "img", "matchArtifact": map[string]any{"type": "docker/image", "name": ".*my-repository-name"}}}},
+			map[string]any{"refId": "2", "requisiteStageRefIds": []any{"1"}, "type": "findArtifactFromExecution", "name": "Missing", "application": "shop", "pipeline": "on-push",
+				"expectedArtifacts": []any{map[string]any{"id": "jar", "displayName": "the jar", "matchArtifact": map[string]any{"type": "s3/object"}}}},
+		}}
+		if code, out := s.send(t, "POST", "/pipelines", p, nil); code != http.StatusOK {
+			t.Fatalf("save: %d %s", code, out)
+		}
+		if code, out := s.send(t, "POST", "/pipelines/shop/FindImage", map[string]any{"type": "manual"}, nil); code != http.StatusAccepted {
+			t.Fatalf("run: %d %s", code, out)
+		}
+		run := s.onlyRun(t, "find-image", "TERMINAL")
+		found, _ := json.Marshal(run.Stages[0].Outputs["resolvedExpectedArtifacts"])
+		if !strings.Contains(string(found), `"boundArtifact":{`) || !strings.Contains(string(found), "my-repository-name:latest") {
+			t.Errorf("Find bound %s, want the image OnPush's run received", found)
+		}
+		var full struct {
+			Stages []struct {
+				Name    string         `json:"name"`
+				Context map[string]any `json:"context"`
+			} `json:"stages"`
+		}
+		s.getJSON(t, "/pipelines/"+run.ID, &full)
+		msg, _ := json.Marshal(full.Stages[1].Context["exception"])
+		if !strings.Contains(string(msg), `expected artifact \"the jar\"`) {
+			t.Errorf("Missing failed with %s, want it to name the jar", msg)
+		}
+	})
+
 	t.Run("CodeCommit push as PutEvents", func(t *testing.T) {
 		var ev struct {
 			Source     string          `json:"source"`

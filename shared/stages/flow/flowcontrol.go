@@ -15,6 +15,7 @@ func RegisterFlowControl(r *stages.Registry) {
 	r.Register(PipelineStage{}, StartPipelineTask{}, MonitorPipelineTask{})
 	r.Register(WebhookStage{}, CreateWebhookTask{}, MonitorWebhookTask{})
 	r.Register(NoopStage{}, DoNothingTask{})
+	r.Register(FindArtifactFromExecutionStage{}, FindArtifactFromExecutionTask{})
 	r.RegisterTask(WaitForExecutionWindowTask{})
 	r.RegisterPatcher(executionWindowPatcher{})
 }
