@@ -21,8 +21,10 @@ func TestEventRulesRouteToTheTriggersFunction(t *testing.T) {
 		want := map[string]map[string][]string{
 			"aws.ecr":        {"action-type": {"PUSH"}, "result": {"SUCCESS"}},
 			"aws.codecommit": {"event": {"referenceCreated", "referenceUpdated"}, "referenceType": {"branch"}},
+			"aws.codebuild":  {"build-status": {"SUCCEEDED", "FAILED", "STOPPED"}},
 		}
-		detailTypes := map[string]string{"aws.ecr": "ECR Image Action", "aws.codecommit": "CodeCommit Repository State Change"}
+		detailTypes := map[string]string{"aws.ecr": "ECR Image Action", "aws.codecommit": "CodeCommit Repository State Change",
+			"aws.codebuild": "CodeBuild Build State Change"}
 		for id, r := range s.template.ofType("AWS::Events::Rule") {
 			pattern, _ := r.Properties["EventPattern"].(map[string]any)
 			sources := strs(pattern["source"])

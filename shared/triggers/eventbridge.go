@@ -82,6 +82,10 @@ func FromEventBridge(ev EventBridgeEvent) (*Event, error) {
 		out, err = ecrEvent(ev)
 	case ev.Source == "aws.codecommit" && ev.DetailType == "CodeCommit Repository State Change":
 		out, err = codeCommitEvent(ev)
+	case ev.Source == "aws.codebuild" && ev.DetailType == "CodeBuild Build State Change":
+		out, err = codeBuildEvent(ev)
+	case ev.Source == "aws.s3" && ev.DetailType == "Object Created":
+		out, err = s3Event(ev)
 	default:
 		return nil, fmt.Errorf("%s %q: %w", ev.Source, ev.DetailType, ErrUnknownEvent)
 	}

@@ -122,6 +122,9 @@ func TestEventsStartTheirPipelines(t *testing.T) {
 		pipelineWith(t, "p-stash", "Stash", `[{"type":"git","enabled":true,"source":"stash","project":"RT","slug":"repo-test","branch":"feature-.*"}]`, ""),
 		pipelineWith(t, "p-hook", "Hook", `[{"type":"webhook","enabled":true,"source":"cihook","payloadConstraints":{"mykey":"my.*"}}]`, ""),
 		pipelineWith(t, "p-hook-strict", "HookStrict", `[{"type":"webhook","enabled":true,"source":"cihook","payloadConstraints":{"bing":"bop"}}]`, ""),
+		pipelineWith(t, "p-build", "Build", `[{"type":"webhook","enabled":true,"source":"codebuild","payloadConstraints":{"project-name":"my-sample-project","build-status":"SUCCEEDED"}}]`, ""),
+		pipelineWith(t, "p-build-other", "OtherBuild", `[{"type":"webhook","enabled":true,"source":"codebuild","payloadConstraints":{"project-name":"other"}}]`, ""),
+		pipelineWith(t, "p-s3", "Upload", `[{"type":"webhook","enabled":true,"source":"s3","payloadConstraints":{"bucket.name":"example-bucket","object.key":".*\\.jpg"}}]`, ""),
 	} {
 		savePipeline(t, s, p)
 	}
@@ -141,6 +144,9 @@ func TestEventsStartTheirPipelines(t *testing.T) {
 		{"Bitbucket Server push", webhook(t, "git", "stash", "stash-refs-changed.json", nil), []string{"Stash"}, nil},
 		{"generic webhook", webhook(t, "webhook", "cihook", "webhook-payload.json", nil), []string{"Hook"}, map[string]string{
 			"HookStrict": `"bing" is "boooop"`}},
+		{"CodeBuild build succeeded", eventBridge(t, "codebuild-succeeded.json"), []string{"Build"}, map[string]string{
+			"OtherBuild": `"project-name" is "my-sample-project"`}},
+		{"S3 object created", eventBridge(t, "s3-object-created.json"), []string{"Upload"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,6 +247,18 @@ func TestExpectedArtifacts(t *testing.T) {
 				t.Errorf("trigger artifacts %+v lack the bound artifact", res.Artifacts)
 			}
 		})
+	}
+}
+
+func TestAWSEventsCarryTheirArtifacts(t *testing.T) {
+	for name, want := range map[string]string{
+		"codebuild-succeeded.json": "s3://codebuild-123456789012-output-bucket/my-output-artifact.zip",
+		"s3-object-created.json":   "s3://example-bucket/IMG_m7fzo3.jpg",
+	} {
+		ev := eventBridge(t, name)
+		if len(ev.Artifacts) != 1 || ev.Artifacts[0].Type != "s3/object" || ev.Artifacts[0].Reference != want {
+			t.Errorf("%s: artifacts %+v, want the s3/object %s", name, ev.Artifacts, want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gennaker/gennaker/shared/model"
 )
@@ -80,7 +81,7 @@ func genericWebhook(source string, header http.Header, body []byte) (*Event, err
 // checkConstraints returns why values do not meet the constraints, or "".
 func checkConstraints(what string, constraints map[string]string, values map[string]any) string {
 	for k, pattern := range constraints {
-		v, ok := values[k]
+		v, ok := lookupPath(values, k)
 		if !ok {
 			return fmt.Sprintf("the %s has no field %q, which the trigger's constraints ask for", what, k)
 		}
@@ -94,4 +95,21 @@ func checkConstraints(what string, constraints map[string]string, values map[str
 		}
 	}
 	return ""
+}
+
+// lookupPath finds a field by name, or by a dotted path into nested
+// objects when no field has the whole name.
+func lookupPath(values map[string]any, key string) (any, bool) {
+	if v, ok := values[key]; ok {
+		return v, true
+	}
+	head, rest, ok := strings.Cut(key, ".")
+	if !ok {
+		return nil, false
+	}
+	inner, ok := values[head].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	return lookupPath(inner, rest)
 }

@@ -1,6 +1,7 @@
 // Package triggers is the CDK construct for what starts pipelines without
 // anyone asking: EventBridge rules on the account's default bus for Amazon
-// ECR image pushes and CodeCommit branch changes, routed to the triggers
+// ECR image pushes, CodeCommit branch changes and finished CodeBuild
+// builds, routed to the triggers
 // function; and the EventBridge Scheduler group that holds one schedule
 // per cron trigger, with the role the schedules invoke the function as.
 // The schedules themselves are created by the code that saves pipelines
@@ -28,8 +29,11 @@ type TriggersProps struct {
 // Triggers is the event rules, the schedule group and the schedules' role.
 type Triggers struct {
 	constructs.Construct
-	// ECR and CodeCommit are the rules of the two event sources.
-	ECR, CodeCommit awsevents.Rule
+	// ECR, CodeCommit and CodeBuild are the rules of the event sources.
+	// S3 "Object Created" events are handled too, but no rule sends them:
+	// a busy bucket would invoke the function for every object, so a rule
+	// for the buckets that matter is left to the installation.
+	ECR, CodeCommit, CodeBuild awsevents.Rule
 	// Group holds the cron triggers' schedules.
 	Group awsscheduler.CfnScheduleGroup
 	// ScheduleRole is what the schedules invoke the function as.
@@ -70,6 +74,16 @@ func NewTriggers(scope constructs.Construct, id string, props *TriggersProps) *T
 				"event":         []string{"referenceCreated", "referenceUpdated"},
 				"referenceType": []string{"branch"},
 			},
+		},
+		Targets: target(),
+	})
+
+	t.CodeBuild = awsevents.NewRule(this, jsii.String("CodeBuildState"), &awsevents.RuleProps{
+		Description: jsii.String("gennaker: finished CodeBuild builds start webhook triggers of source codebuild"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.codebuild"),
+			DetailType: jsii.Strings("CodeBuild Build State Change"),
+			Detail:     &map[string]interface{}{"build-status": []string{"SUCCEEDED", "FAILED", "STOPPED"}},
 		},
 		Targets: target(),
 	})
