@@ -43,6 +43,8 @@ type invocations struct {
 
 type cloudHarness struct {
 	api lambda.Handler
+	// triggers is functions/triggers' handler.
+	triggers lambda.Handler
 	// observe serves the same API on a DynamoDB client that is not
 	// measured, for a test's own status polls.
 	observe  lambda.Handler
@@ -140,7 +142,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa}
+	triggersFn := lambda.NewHandler(func(ctx context.Context, event json.RawMessage) (any, error) {
+		return p.Triggers.HandleLambda(ctx, event)
+	})
+	return &cloudHarness{api: apiFn, triggers: triggersFn, observe: observeFn, calls: calls, rt: rt, capacity: capa}
 }
 
 // call sends one API Gateway HTTP API event through the api function.
