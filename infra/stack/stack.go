@@ -17,6 +17,9 @@
 //	GENNAKER_EVENT_BUS_NAME               gennaker's EventBridge bus
 //
 // and GENNAKER_ACCOUNTS when the stack is given deployment accounts. The
+// api function, which saves pipelines and so keeps their cron triggers'
+// EventBridge Scheduler schedules, also gets GENNAKER_SCHEDULE_GROUP,
+// GENNAKER_SCHEDULE_ROLE_ARN and GENNAKER_TRIGGERS_FUNCTION_ARN. The
 // names come from the shared/runtime/env constants, so the two cannot drift;
 // the CDK app imports nothing else of the runtime.
 package stack
