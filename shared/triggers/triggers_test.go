@@ -361,3 +361,33 @@ func (f *fakeStarter) TriggerPipeline(_ context.Context, p *model.Pipeline, _ mo
 	f.calls = append(f.calls, string(p.ID))
 	return model.ExecutionID(fmt.Sprintf("run-%d", len(f.calls))), nil
 }
+
+func TestPriorArtifactIsTheLastRunsBinding(t *testing.T) {
+	s := openStore(t)
+	p := pipelineWith(t, "p1", "Deploy", `[{"type":"webhook","enabled":true,"source":"ci","expectedArtifactIds":["cfg"]}]`,
+		`[{"id":"cfg","matchArtifact":{"type":"s3/object"},"usePriorArtifact":true}]`)
+	savePipeline(t, s, p)
+	tr := model.Trigger{Type: "webhook", Enabled: true, Extra: model.Extra{"expectedArtifactIds": json.RawMessage(`["cfg"]`)}}
+	if _, err := Resolve(t.Context(), s, p, tr, nil); err == nil {
+		t.Fatal("with no prior run and nothing received, the artifact resolved")
+	}
+	prior := &model.Execution{ID: "r1", Type: "PIPELINE", Application: "shop", Name: "Deploy", PipelineConfigID: "p1",
+		Status: model.StatusSucceeded, BuildTime: 1, Stages: []model.StageExecution{{ID: "s1", RefID: "1", Type: "wait", Name: "Wait", Status: model.StatusSucceeded}}}
+	if err := json.Unmarshal([]byte(`{"type":"webhook","resolvedExpectedArtifacts":[{"id":"cfg","boundArtifact":{"type":"s3/object","reference":"s3://b/v1.yml"}}]}`), &prior.Trigger); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Executions().Create(t.Context(), prior); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Resolve(t.Context(), s, p, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Expected) != 1 || res.Expected[0].BoundArtifact.Reference != "s3://b/v1.yml" {
+		t.Fatalf("bound %+v, want the prior run's s3://b/v1.yml", res.Expected)
+	}
+	res, err = Resolve(t.Context(), s, p, tr, []model.Artifact{{Type: "s3/object", Reference: "s3://b/v2.yml"}})
+	if err != nil || res.Expected[0].BoundArtifact.Reference != "s3://b/v2.yml" {
+		t.Fatalf("got %+v, %v; an artifact the event brings wins over the prior one", res, err)
+	}
+}
