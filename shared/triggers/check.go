@@ -8,7 +8,7 @@ import (
 )
 
 // Fires lists the trigger types that start runs here.
-var Fires = []string{"docker", "git", "webhook", "pipeline", "cron"}
+var Fires = []string{"docker", "git", "webhook", "pipeline", "cron", "pubsub"}
 
 var gitSources = []string{"codecommit", "github", "gitlab", "bitbucket", "stash"}
 
@@ -45,6 +45,10 @@ func Check(p *model.Pipeline) []model.Problem {
 				warn(i, "source", "git source %q is not one of %v, so this trigger never fires", s, gitSources)
 			}
 			pattern(i, tr, "branch")
+		case "pubsub":
+			if s := tr.Field("pubsubSystem"); s != "amazon" {
+				warn(i, "pubsubSystem", "%q never fires here: gennaker reads amazon (SQS queues, usually subscribed to SNS topics)", s)
+			}
 		case "cron":
 			q, _, err := cronSchedule(tr)
 			if err != nil {

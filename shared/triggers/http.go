@@ -64,28 +64,19 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// serveEvents takes one EventBridge event or a PutEvents request and
-// starts runs, or (start false) says which it would start and why not the
-// others.
+// serveEvents takes what the triggers function takes (an EventBridge
+// event, a PutEvents request, an SQS batch, a schedule's input) and starts
+// runs, or (start false) says which it would start and why not the others.
 func (h *Handler) serveEvents(start bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
 		if !ok {
 			return
 		}
-		events, err := ParseEventBridge(body)
+		resp, err := h.dispatch(r.Context(), body, start)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "POST /events takes an EventBridge event or a PutEvents request: "+err.Error())
+			writeError(w, statusOf(err), "POST "+r.URL.Path+": "+err.Error())
 			return
-		}
-		resp := Response{Events: []EventOutcome{}}
-		for _, raw := range events {
-			out, err := h.eventBridge(r.Context(), raw, start)
-			if err != nil {
-				writeError(w, statusOf(err), err.Error())
-				return
-			}
-			resp.Events = append(resp.Events, out)
 		}
 		writeJSON(w, resp)
 	}

@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -71,29 +72,67 @@ func (p scheduledPipelines) Delete(ctx context.Context, id model.PipelineID) err
 }
 
 // HandleLambda handles what the triggers function receives: an EventBridge
-// event from a rule, or a ScheduledInput from a cron trigger's schedule.
-func (h *Handler) HandleLambda(ctx context.Context, raw []byte) (EventOutcome, error) {
+// event from a rule, a batch of SQS messages (pubsub triggers), or a
+// ScheduledInput from a cron trigger's schedule. An error makes Lambda
+// deliver the event again, which starts nothing twice.
+func (h *Handler) HandleLambda(ctx context.Context, raw []byte) (Response, error) {
+	return h.dispatch(ctx, raw, true)
+}
+
+// dispatch handles any of what POST /events and the triggers function
+// take, or (start false) explains it.
+func (h *Handler) dispatch(ctx context.Context, raw []byte, start bool) (Response, error) {
+	resp := Response{Events: []EventOutcome{}}
 	var probe struct {
-		Cron *struct{} `json:"gennakerCron"`
+		Cron    *struct{}       `json:"gennakerCron"`
+		Records json.RawMessage `json:"Records"`
 	}
 	_ = jsonUnmarshal(raw, &probe)
-	if probe.Cron != nil {
+	switch {
+	case probe.Cron != nil:
 		var in ScheduledInput
 		if err := jsonUnmarshal(raw, &in); err != nil {
-			return EventOutcome{}, &BadEventError{Err: err}
+			return resp, &BadEventError{Err: err}
 		}
 		ev, err := in.Event()
 		if err != nil {
-			return EventOutcome{}, &BadEventError{Err: err}
+			return resp, &BadEventError{Err: err}
 		}
-		return h.handleOne(ctx, ev, true)
+		out, err := h.handleOne(ctx, ev, start)
+		resp.Events = append(resp.Events, out)
+		return resp, err
+	case probe.Records != nil:
+		var batch sqsBatch
+		if err := jsonUnmarshal(raw, &batch); err != nil {
+			return resp, &BadEventError{Err: err}
+		}
+		for _, r := range batch.Records {
+			ev, err := fromSQS(r)
+			if errors.Is(err, ErrUnknownEvent) {
+				resp.Events = append(resp.Events, EventOutcome{ID: r.MessageID, Ignored: err.Error(), Pipelines: []Outcome{}})
+				continue
+			}
+			if err != nil {
+				return resp, &BadEventError{Err: err}
+			}
+			out, err := h.handleOne(ctx, ev, start)
+			if err != nil {
+				return resp, err
+			}
+			resp.Events = append(resp.Events, out)
+		}
+		return resp, nil
 	}
 	events, err := ParseEventBridge(raw)
 	if err != nil {
-		return EventOutcome{}, &BadEventError{Err: err}
+		return resp, &BadEventError{Err: fmt.Errorf("not an EventBridge event, a PutEvents request, an SQS batch or a schedule's input: %w", err)}
 	}
-	if len(events) != 1 {
-		return EventOutcome{}, &BadEventError{Err: fmt.Errorf("the function takes one event at a time, not %d", len(events))}
+	for _, e := range events {
+		out, err := h.eventBridge(ctx, e, start)
+		if err != nil {
+			return resp, err
+		}
+		resp.Events = append(resp.Events, out)
 	}
-	return h.HandleEventBridge(ctx, events[0])
+	return resp, nil
 }

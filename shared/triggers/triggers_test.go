@@ -391,3 +391,42 @@ func TestPriorArtifactIsTheLastRunsBinding(t *testing.T) {
 		t.Fatalf("got %+v, %v; an artifact the event brings wins over the prior one", res, err)
 	}
 }
+
+func TestSQSMessagesFirePubsubTriggers(t *testing.T) {
+	s := openStore(t)
+	savePipeline(t, s, pipelineWith(t, "p1", "OnRelease", `[{"type":"pubsub","enabled":true,"pubsubSystem":"amazon","subscriptionName":"releases",
+		"payloadConstraints":{"service":"web"},"attributeConstraints":{"env":"prod"}}]`, ""))
+	savePipeline(t, s, pipelineWith(t, "p2", "Google", `[{"type":"pubsub","enabled":true,"pubsubSystem":"google","subscriptionName":"releases"}]`, ""))
+	sns := func(service, env string) string {
+		msg, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": "m-" + service + env,
+			"Message":           fmt.Sprintf(`{"service":%q,"version":"1.2.3"}`, service),
+			"MessageAttributes": map[string]any{"env": map[string]string{"Type": "String", "Value": env}}})
+		return string(msg)
+	}
+	batch, _ := json.Marshal(map[string]any{"Records": []any{
+		map[string]any{"messageId": "1", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:releases", "body": sns("web", "prod")},
+		map[string]any{"messageId": "2", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:releases", "body": sns("web", "dev")},
+		map[string]any{"messageId": "3", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:releases", "body": sns("api", "prod")},
+	}})
+	st := &fakeStarter{}
+	resp, err := (&Handler{Store: s, Starter: st}).HandleLambda(t.Context(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range resp.Events {
+		names, why := started(e.Pipelines)
+		got = append(got, fmt.Sprintf("%v %s", names, why["OnRelease"]))
+	}
+	want := []string{
+		"[OnRelease] ",
+		`[] message attributes field "env" is "dev", which does not match "prod"`,
+		`[] payload field "service" is "api", which does not match "web"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(st.calls) != 1 {
+		t.Fatalf("started %d runs, want 1", len(st.calls))
+	}
+}

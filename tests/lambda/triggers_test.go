@@ -19,22 +19,25 @@ func (h *cloudHarness) invokeTriggers(t *testing.T, event []byte) (started, dupl
 		t.Fatalf("triggers function: %v", err)
 	}
 	var res struct {
-		Pipelines []struct {
-			PipelineName string `json:"pipelineName"`
-			Started      bool   `json:"started"`
-			Duplicate    bool   `json:"duplicate"`
-			Reason       string `json:"reason"`
-		} `json:"pipelines"`
+		Events []struct {
+			Pipelines []struct {
+				PipelineName string `json:"pipelineName"`
+				Started      bool   `json:"started"`
+				Duplicate    bool   `json:"duplicate"`
+			} `json:"pipelines"`
+		} `json:"events"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("triggers function answered %s: %v", out, err)
 	}
-	for _, p := range res.Pipelines {
-		switch {
-		case p.Started && p.Duplicate:
-			duplicates = append(duplicates, p.PipelineName)
-		case p.Started:
-			started = append(started, p.PipelineName)
+	for _, e := range res.Events {
+		for _, p := range e.Pipelines {
+			switch {
+			case p.Started && p.Duplicate:
+				duplicates = append(duplicates, p.PipelineName)
+			case p.Started:
+				started = append(started, p.PipelineName)
+			}
 		}
 	}
 	return started, duplicates
