@@ -19,16 +19,6 @@ func (t Trigger) Field(name string) string {
 	return s
 }
 
-// Decode reads the trigger type's own fields into v (a struct with JSON
-// tags), as one JSON object with type and enabled.
-func (t Trigger) Decode(v any) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
 // IndexKey is what the trigger listens to, as the trigger index keys it:
 // its type and the name of the thing whose events start it (the image
 // repository of a docker trigger, the source and repository of a git
@@ -63,10 +53,4 @@ func TriggerIndexKey(typ string, parts ...string) string {
 		b.WriteString(strings.ToLower(p))
 	}
 	return b.String()
-}
-
-// IsEnabled reports whether the trigger may start runs of p: the trigger is
-// enabled and the pipeline is not disabled.
-func (t Trigger) IsEnabled(p *Pipeline) bool {
-	return t.Enabled && !p.Disabled
 }
