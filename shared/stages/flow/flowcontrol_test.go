@@ -33,7 +33,7 @@ func loadPipeline(t *testing.T, path string) *model.Pipeline {
 
 func TestRegisterFlowControl(t *testing.T) {
 	reg := flowControlRegistry()
-	want := []string{"checkPreconditions", "evaluateVariables", "manualJudgment", "noop", "pipeline", "wait", "webhook"}
+	want := []string{"checkPreconditions", "evaluateVariables", "findArtifactFromExecution", "manualJudgment", "noop", "pipeline", "wait", "webhook"}
 	if got := reg.StageTypes(); !reflect.DeepEqual(got, want) {
 		t.Errorf("stage types = %v, want %v", got, want)
 	}
