@@ -23,7 +23,7 @@ import (
 // the other versions' entries after, and Lookup keeps only the entries of
 // the version each pipeline's head holds: a save that loses or dies half
 // way leaves entries no read returns, and the index always answers for the
-// current versions.
+// current versions; the entries it returns are read from the heads.
 func triggerPK(indexKey string) string { return "trigger#" + indexKey }
 
 func triggerSK(id model.PipelineID, version, index int) string {
@@ -80,20 +80,28 @@ func (t triggers) Lookup(ctx context.Context, indexKey string) ([]store.TriggerE
 	if err != nil {
 		return nil, fmt.Errorf("look up triggers %q: %w", indexKey, err)
 	}
-	current := map[model.PipelineID]int64{}
-	for _, h := range heads {
-		v, err := numberAttr(h, attrVersion)
+	current := map[model.PipelineID]*pipelineHead{}
+	for _, it := range heads {
+		h, err := decodePipelineVersion(it)
 		if err != nil {
 			return nil, fmt.Errorf("look up triggers %q: %w", indexKey, err)
 		}
-		id := strings.TrimPrefix(stringAttr(h, attrPK), "pipeline#")
-		current[model.PipelineID(id)] = v
+		current[model.PipelineID(strings.TrimPrefix(stringAttr(it, attrPK), "pipeline#"))] = h
 	}
 	var out []store.TriggerEntry
 	for _, f := range all {
-		if v, ok := current[f.entry.PipelineID]; ok && v == f.version {
-			out = append(out, f.entry)
+		// The head is the truth: an entry counts only if it is of the
+		// version the head holds and that version still has the trigger
+		// under this key (an entry a deleted namesake left behind does not).
+		h, ok := current[f.entry.PipelineID]
+		if !ok || int64(h.Version) != f.version {
+			continue
 		}
+		p := &h.Pipeline
+		if f.entry.Index >= len(p.Triggers) || p.Triggers[f.entry.Index].IndexKey() != indexKey {
+			continue
+		}
+		out = append(out, store.TriggerEntries(p)[f.entry.Index])
 	}
 	slices.SortFunc(out, func(a, b store.TriggerEntry) int {
 		if c := strings.Compare(string(a.PipelineID), string(b.PipelineID)); c != 0 {
