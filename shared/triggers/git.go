@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/model"
@@ -24,6 +25,9 @@ import (
 // gitPush is a push normalized from any git source.
 type gitPush struct {
 	id, source, project, slug, branch, hash, repoURL string
+	// files are artifacts of the files the push added or changed, as echo
+	// makes them (github/file, gitlab/file).
+	files []model.Artifact
 	// verify checks a webhook's signature against a trigger's secret; nil
 	// for sources that sign nothing gennaker checks.
 	verify func(secret string) bool
@@ -39,7 +43,7 @@ func (g gitPush) event(raw []byte) *Event {
 		Type:        "git",
 		Key:         model.TriggerIndexKey("git", g.source, g.slug),
 		Description: fmt.Sprintf("%s push to %s/%s branch %s at %s", g.source, g.project, g.slug, g.branch, g.hash),
-		Artifacts:   []model.Artifact{art},
+		Artifacts:   append([]model.Artifact{art}, g.files...),
 		Raw:         raw,
 		match: func(tr model.Trigger) string {
 			if s := tr.Field("source"); s != g.source {
@@ -141,12 +145,14 @@ func githubPush(header http.Header, body []byte) (gitPush, error) {
 		return gitPush{}, fmt.Errorf("GitHub %q event: %w", e, ErrIgnoredEvent)
 	}
 	var p struct {
-		Ref        string `json:"ref"`
-		After      string `json:"after"`
-		Deleted    bool   `json:"deleted"`
+		Ref        string         `json:"ref"`
+		After      string         `json:"after"`
+		Deleted    bool           `json:"deleted"`
+		Commits    []pushedCommit `json:"commits"`
 		Repository struct {
-			FullName string `json:"full_name"`
-			HTMLURL  string `json:"html_url"`
+			FullName    string `json:"full_name"`
+			HTMLURL     string `json:"html_url"`
+			ContentsURL string `json:"contents_url"`
 		} `json:"repository"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -160,9 +166,14 @@ func githubPush(header http.Header, body []byte) (gitPush, error) {
 	}
 	project, slug := splitFullName(p.Repository.FullName)
 	signature := header.Get("X-Hub-Signature-256")
+	contents := strings.TrimSuffix(p.Repository.ContentsURL, "{+path}")
+	if contents == "" {
+		contents = "https://api.github.com/repos/" + p.Repository.FullName + "/contents/"
+	}
 	return gitPush{
 		id: header.Get("X-GitHub-Delivery"), project: project, slug: slug,
 		branch: stripRef(p.Ref), hash: p.After, repoURL: p.Repository.HTMLURL,
+		files:  fileArtifacts("github/file", p.Commits, p.After, func(path string) string { return contents + path }),
 		verify: func(secret string) bool { return validGitHubSignature(secret, signature, body) },
 	}, nil
 }
@@ -185,10 +196,12 @@ func validGitHubSignature(secret, signature string, body []byte) bool {
 
 func gitlabPush(header http.Header, body []byte) (gitPush, error) {
 	var p struct {
-		Ref         string `json:"ref"`
-		After       string `json:"after"`
-		CheckoutSHA string `json:"checkout_sha"`
+		Ref         string         `json:"ref"`
+		After       string         `json:"after"`
+		CheckoutSHA string         `json:"checkout_sha"`
+		Commits     []pushedCommit `json:"commits"`
 		Project     struct {
+			ID                int    `json:"id"`
 			PathWithNamespace string `json:"path_with_namespace"`
 			WebURL            string `json:"web_url"`
 		} `json:"project"`
@@ -204,8 +217,15 @@ func gitlabPush(header http.Header, body []byte) (gitPush, error) {
 		hash = p.After
 	}
 	project, slug := splitFullName(p.Project.PathWithNamespace)
+	api := fmt.Sprintf("https://gitlab.com/api/v4/projects/%d/repository/files/", p.Project.ID)
+	if u, err := url.Parse(p.Project.WebURL); err == nil && u.Host != "" {
+		api = fmt.Sprintf("%s://%s/api/v4/projects/%d/repository/files/", u.Scheme, u.Host, p.Project.ID)
+	}
 	return gitPush{id: header.Get("X-Gitlab-Event-UUID"), project: project, slug: slug,
-		branch: stripRef(p.Ref), hash: hash, repoURL: p.Project.WebURL}, nil
+		branch: stripRef(p.Ref), hash: hash, repoURL: p.Project.WebURL,
+		files: fileArtifacts("gitlab/file", p.Commits, hash, func(path string) string {
+			return api + url.PathEscape(path) + "/raw"
+		})}, nil
 }
 
 func bitbucketPush(header http.Header, body []byte) (gitPush, error) {
@@ -273,4 +293,27 @@ func stashPush(header http.Header, body []byte) (gitPush, error) {
 	}
 	return gitPush{id: header.Get("X-Request-Id"), project: p.Repository.Project.Key, slug: p.Repository.Slug,
 		branch: stripRef(changes[0].RefID), hash: changes[0].ToHash}, nil
+}
+
+// pushedCommit is a commit of a push webhook, with the files it touched.
+type pushedCommit struct {
+	Added    []string `json:"added"`
+	Modified []string `json:"modified"`
+}
+
+// fileArtifacts are the files the commits added or modified, each once, at
+// the pushed commit.
+func fileArtifacts(typ string, commits []pushedCommit, version string, reference func(path string) string) []model.Artifact {
+	var out []model.Artifact
+	seen := map[string]bool{}
+	for _, c := range commits {
+		for _, path := range append(append([]string(nil), c.Added...), c.Modified...) {
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			out = append(out, model.Artifact{Type: typ, Name: path, Version: version, Reference: reference(path)})
+		}
+	}
+	return out
 }

@@ -430,3 +430,29 @@ func TestSQSMessagesFirePubsubTriggers(t *testing.T) {
 		t.Fatalf("started %d runs, want 1", len(st.calls))
 	}
 }
+
+// A GitHub push carries the files it changed as github/file artifacts, so
+// an expected artifact can bind the manifest the push changed.
+func TestGitHubPushCarriesChangedFiles(t *testing.T) {
+	s := openStore(t)
+	savePipeline(t, s, pipelineWith(t, "p1", "Docs", `[{"type":"git","enabled":true,"source":"github","project":"jervi","slug":"expert-waffle","expectedArtifactIds":["readme"]}]`,
+		`[{"id":"readme","matchArtifact":{"type":"github/file","name":"README\\.md"}}]`))
+	savePipeline(t, s, pipelineWith(t, "p2", "Manifests", `[{"type":"git","enabled":true,"source":"github","project":"jervi","slug":"expert-waffle","expectedArtifactIds":["m"]}]`,
+		`[{"id":"m","matchArtifact":{"type":"github/file","name":"deploy/.*\\.yml"}}]`))
+	outs, err := (&Handler{Store: s}).Explain(t.Context(), webhook(t, "git", "github", "github-push.json", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, why := started(outs)
+	if fmt.Sprint(got) != "[Docs]" || !strings.Contains(why["Manifests"], "expected artifacts") {
+		t.Fatalf("started %v (refused %v); want Docs, bound to the README it changed, and not Manifests", got, why)
+	}
+	for _, o := range outs {
+		if o.Started {
+			b, _ := json.Marshal(o.Trigger)
+			if !strings.Contains(string(b), `"reference":"https://api.github.com/repos/jervi/expert-waffle/contents/README.md"`) {
+				t.Errorf("the run's trigger does not carry the changed README: %s", b)
+			}
+		}
+	}
+}
