@@ -45,9 +45,18 @@ func (m *manifestSource) bindsAtRunTime() bool {
 
 // The artifact types a manifest can come from.
 const (
-	embeddedArtifact = "embedded/base64"
-	httpFileArtifact = "http/file"
+	embeddedArtifact   = "embedded/base64"
+	httpFileArtifact   = "http/file"
+	githubFileArtifact = "github/file"
+	gitlabFileArtifact = "gitlab/file"
 )
+
+// fetched reports an artifact type whose contents are fetched over HTTP
+// when the stage runs. github/file and gitlab/file are read from the
+// hosts' APIs without credentials, so from public repositories only.
+func fetched(typ string) bool {
+	return typ == httpFileArtifact || typ == githubFileArtifact || typ == gitlabFileArtifact
+}
 
 // check records what is wrong with the source and, unless they are only
 // known when the stage runs, the manifests.
@@ -81,8 +90,8 @@ func (m *manifestSource) artifact() (*model.Artifact, error) {
 	if art == nil {
 		return nil, fieldErr("manifestArtifact", "is required with source artifact (an embedded/base64 or http/file artifact), unless manifestArtifactId names an expected artifact")
 	}
-	if art.Type != embeddedArtifact && art.Type != httpFileArtifact {
-		return nil, fieldErr("manifestArtifact.type", "%q is not supported; use embedded/base64 (the manifests in reference) or http/file (a URL in reference)", art.Type)
+	if art.Type != embeddedArtifact && !fetched(art.Type) {
+		return nil, fieldErr("manifestArtifact.type", "%q is not supported; use embedded/base64 (the manifests in reference), http/file (a URL in reference), or github/file or gitlab/file of a public repository", art.Type)
 	}
 	if art.Reference == "" {
 		return nil, fieldErr("manifestArtifact.reference", "is required for a %s artifact", art.Type)
@@ -122,12 +131,23 @@ func (m *manifestSource) fetch(gctx context.Context, run *stages.Run) ([]manifes
 	if err != nil {
 		return nil, err
 	}
-	if art.Type != httpFileArtifact {
+	if !fetched(art.Type) {
 		return m.read()
 	}
 	req, err := http.NewRequestWithContext(gctx, http.MethodGet, art.Reference, nil)
 	if err != nil {
 		return nil, fmt.Errorf("manifestArtifact.reference %q: %v", art.Reference, err)
+	}
+	if art.Type == githubFileArtifact || art.Type == gitlabFileArtifact {
+		// The file as of the artifact's version (the pushed commit).
+		if art.Version != "" {
+			q := req.URL.Query()
+			q.Set("ref", art.Version)
+			req.URL.RawQuery = q.Encode()
+		}
+		if art.Type == githubFileArtifact {
+			req.Header.Set("Accept", "application/vnd.github.raw")
+		}
 	}
 	resp, err := run.HTTP().Do(req)
 	if err != nil {
@@ -159,7 +179,7 @@ func (m *manifestSource) read() ([]manifest.Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		if art.Type == httpFileArtifact {
+		if fetched(art.Type) {
 			return nil, nil
 		}
 		raw, err := base64.StdEncoding.DecodeString(art.Reference)

@@ -147,3 +147,34 @@ func TestDeployManifestBindsExpectedArtifacts(t *testing.T) {
 		})
 	}
 }
+
+// A github/file manifest artifact (what a GitHub push brings) is read from
+// the contents API at the pushed commit.
+func TestDeployManifestFetchesAGitHubFileAtItsVersion(t *testing.T) {
+	c := newFakeCluster()
+	files := &rawFiles{body: twoConfigMaps}
+	run := stageRun(t, "deployManifest", `{"account": "k8s", "source": "artifact", "manifestArtifact": {"type": "github/file", "name": "deploy/cm.yml",
+		"version": "da68b0f", "reference": "https://api.github.com/repos/jervi/expert-waffle/contents/deploy/cm.yml"}}`)
+	run.Services.HTTP = files
+	r := execute(t, registryWith(c), run, "DeployManifest")
+	if r.Status != model.StatusSucceeded || len(c.objs) != 2 {
+		t.Fatalf("DeployManifest: %s %v, cluster holds %v", r.Status, stagestest.ErrorsOf(r), c.objs)
+	}
+	if len(files.asked) != 1 || files.asked[0] != "https://api.github.com/repos/jervi/expert-waffle/contents/deploy/cm.yml?ref=da68b0f" || files.accept != "application/vnd.github.raw" {
+		t.Errorf("asked %q with Accept %q; want the file at the commit, raw", files.asked, files.accept)
+	}
+}
+
+// rawFiles is a fake file host that records the URLs and Accept header
+// asked for.
+type rawFiles struct {
+	body   string
+	asked  []string
+	accept string
+}
+
+func (f *rawFiles) Do(req *http.Request) (*http.Response, error) {
+	f.asked = append(f.asked, req.URL.String())
+	f.accept = req.Header.Get("Accept")
+	return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader(f.body))}, nil
+}
