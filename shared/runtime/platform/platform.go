@@ -18,6 +18,7 @@ import (
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
@@ -118,6 +119,7 @@ func New(opts Options) (*Platform, error) {
 		return nil, &AccountsError{Err: err}
 	}
 	cluster.UseProviders(reg, targets)
+	awslambda.UseProviders(reg, targets)
 	orch := orchestration.New(orchestration.Options{
 		Store:     opts.Store,
 		Engine:    opts.Engine,

@@ -3,6 +3,7 @@ package builtin
 
 import (
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/flow"
 	"github.com/gennaker/gennaker/shared/stages/manifest"
@@ -15,5 +16,6 @@ func New() *stages.Registry {
 	flow.RegisterFlowControl(r)
 	cluster.RegisterDeployments(r)
 	manifest.RegisterManifests(r)
+	awslambda.Register(r)
 	return r
 }
