@@ -50,7 +50,7 @@ type env struct {
 	api  *httptest.Server
 	aws  aws.Config // the account, for asserting what AWS reports
 	acct string
-	role string     // the functions' execution role
+	role string // the functions' execution role
 	n    int
 }
 
