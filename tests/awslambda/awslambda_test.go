@@ -134,3 +134,56 @@ func stageErrors(s *model.StageExecution) []string {
 	}
 	return out
 }
+
+// A stage with bad input saves with warnings that name each field to fix by
+// its JSON path, the run is refused, and nothing is created in AWS.
+func TestBadInputIsRefusedBeforeAnythingIsDeployed(t *testing.T) {
+	e := newEnv(t, mototest.Shared(t))
+	p, warnings := e.save(`{"refId": "1", "type": "Aws.LambdaDeploymentStage", "name": "Deploy",
+	  "account": "lambda-prod", "region": "us-east-1", "functionName": "api", "runtime": "python3.11",
+	  "handler": "index.handler", "role": "` + e.role + `", "s3bucket": "` + e.bucket + `", "s3key": "api/1.zip",
+	  "memorySize": "lots", "aliases": [7]}`,
+		`{"refId": "2", "requisiteStageRefIds": ["1"], "type": "Aws.LambdaTrafficRoutingStage", "name": "Route",
+	  "account": "lambda-staging", "region": "us-east-1", "functionName": "api", "aliasName": "live",
+	  "deploymentStrategy": "$WEIGHTED", "versionNameA": "$LATEST", "trafficPercentA": 120, "versionNameB": "$PROVIDED"}`)
+	all := strings.Join(warnings, "\n")
+	for _, want := range []string{"stages[0].memorySize", "must be a number", "stages[0].aliases", "stages[1].account", "lambda-staging",
+		"stages[1].trafficPercentA", "from 0 to 100", "stages[1].versionNumberB"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("save warnings %q do not say %q", warnings, want)
+		}
+	}
+	if _, err := e.rt.Orchestrator.TriggerPipeline(context.Background(), p, model.ExecutionTrigger{Type: "manual", User: "tester"}, ""); err == nil {
+		t.Error("a pipeline with these warnings ran")
+	}
+	if e.hasFunction("shop-api") {
+		t.Error("a function was created by a refused pipeline")
+	}
+}
+
+// An invocation stage calls the alias as many times as asked and reports
+// each answer; a failing answer fails the stage with it.
+func TestInvoke(t *testing.T) {
+	e := newEnv(t, mototest.Shared(t))
+	assertStatus(t, e.run(e.deployStage("deploy", "1"),
+		routeStage("live", "Route live to 1", `"deploymentStrategy": "$SIMPLE", "versionNameA": "$LATEST"`, "deploy")), model.StatusSucceeded)
+	invoke := `{"refId": "1", "type": "Aws.LambdaInvokeStage", "name": "Invoke", "account": "lambda-prod", "region": "us-east-1",
+	  "functionName": "api", "aliasName": "live", "executionCount": 2, "timeout": 30, "lambdaPayload": "{\"ping\": 1}"}`
+	ex := e.run(invoke)
+	assertStatus(t, ex, model.StatusSucceeded)
+	results, _ := stage(ex, "1").Outputs["invokeResultsList"].([]any)
+	if len(results) != 2 {
+		t.Fatalf("invokeResultsList = %v, want 2 answers", stage(ex, "1").Outputs["invokeResultsList"])
+	}
+	for _, r := range results {
+		if got := r.(map[string]any)["response"]; got != `{"ping": 1}` {
+			t.Errorf("answer = %v, want the echoed payload", got)
+		}
+	}
+	e.cannedAnswer(`{"errorMessage": "database unreachable", "errorType": "RuntimeError"}`)
+	failed := e.run(strings.Replace(invoke, `"executionCount": 2`, `"executionCount": 1`, 1))
+	assertStatus(t, failed, model.StatusTerminal)
+	if msg := strings.Join(stageErrors(stage(failed, "1")), " "); !strings.Contains(msg, "database unreachable") {
+		t.Errorf("failure = %q, want the function's error", msg)
+	}
+}

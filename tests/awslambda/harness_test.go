@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/gennaker/gennaker/providers"
@@ -36,7 +38,6 @@ const (
 	app     = "shop"
 	account = "lambda-prod"
 	region  = "us-east-1"
-	bucket  = "shop-builds"
 )
 
 // env is a local runtime whose aws account lambda-prod is a fresh moto
@@ -50,6 +51,9 @@ type env struct {
 	api  *httptest.Server
 	aws  aws.Config // the account, for asserting what AWS reports
 	acct string
+	// bucket holds the builds; S3 bucket names are global, so each
+	// account has its own.
+	bucket string
 	role string // the functions' execution role
 	n    int
 }
@@ -82,7 +86,7 @@ func newEnv(t *testing.T, srv *mototest.Server) *env {
 	t.Cleanup(func() { _ = rt.Close() })
 	api := httptest.NewServer(rt.API())
 	t.Cleanup(api.Close)
-	e := &env{t: t, srv: srv, rt: rt, api: api, aws: srv.Config(acct), acct: acct}
+	e := &env{t: t, srv: srv, rt: rt, api: api, aws: srv.Config(acct), acct: acct, bucket: "shop-builds-" + acct}
 	ctx := context.Background()
 	out, err := iam.NewFromConfig(e.aws).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shop-lambda"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
@@ -91,11 +95,11 @@ func newEnv(t *testing.T, srv *mototest.Server) *env {
 	}
 	e.role = aws.ToString(out.Role.Arn)
 	s3c := e.s3()
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(e.bucket)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"1", "2", "3"} {
-		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("api/" + v + ".zip"),
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String("api/" + v + ".zip"),
 			Body: bytes.NewReader(zipOf(t, "def handler(event, context):\n    return {'version': "+v+"}\n"))}); err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +316,7 @@ func (e *env) deployStage(refID, build string, requisites ...string) string {
 	  "envVariables": {"BUILD": %q}, "tags": {"team": "shop"},
 	  "deadLetterConfig": {"targetArn": ""}, "tracingConfig": {"mode": "PassThrough"},
 	  "KMSKeyArn": "", "subnetIds": [], "securityGroupIds": [], "vpcId": "", "targetGroups": ""}`,
-		refID, jsonList(requisites), build, account, region, e.role, bucket, build, build)
+		refID, jsonList(requisites), build, account, region, e.role, e.bucket, build, build)
 }
 
 // routeStage is an Aws.LambdaTrafficRoutingStage of alias live; fields are
@@ -332,4 +336,47 @@ func jsonList(s []string) string {
 		return "[]"
 	}
 	return `["` + strings.Join(s, `","`) + `"]`
+}
+
+// saveDoc saves a pipeline document through Gate's API and returns the
+// pipeline as stored, with the warnings the API gave.
+func (e *env) saveDoc(doc map[string]any) (*model.Pipeline, []string) {
+	e.t.Helper()
+	header := http.Header{}
+	if code, body := e.send("POST", "/pipelines", doc, header); code != http.StatusOK {
+		e.t.Fatalf("save pipeline %v: %d %s", doc["name"], code, body)
+	}
+	code, body := e.send("GET", "/applications/"+app+"/pipelineConfigs/"+url.PathEscape(doc["name"].(string)), nil, nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("read back pipeline %v: %d %s", doc["name"], code, body)
+	}
+	var p model.Pipeline
+	if err := json.Unmarshal(body, &p); err != nil {
+		e.t.Fatal(err)
+	}
+	return &p, header.Values("Warning")
+}
+
+// runPipeline triggers a saved pipeline and waits for its end.
+func (e *env) runPipeline(p *model.Pipeline) *model.Execution {
+	e.t.Helper()
+	id, err := e.rt.Orchestrator.TriggerPipeline(context.Background(), p, model.ExecutionTrigger{Type: "manual", User: "tester"}, "")
+	if err != nil {
+		e.t.Fatalf("trigger %s: %v", p.Name, err)
+	}
+	return e.until(id, func(ex *model.Execution) bool { return ex.Status.IsComplete() && ex.Orchestration.Finalized })
+}
+
+// hasFunction reports whether AWS knows the function.
+func (e *env) hasFunction(name string) bool {
+	e.t.Helper()
+	_, err := e.lambda().GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	var missing *lambdatypes.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		return false
+	}
+	if err != nil {
+		e.t.Fatalf("GetFunction %s: %v", name, err)
+	}
+	return true
 }
