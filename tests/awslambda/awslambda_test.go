@@ -141,7 +141,7 @@ func TestBadInputIsRefusedBeforeAnythingIsDeployed(t *testing.T) {
 	e := newEnv(t, mototest.Shared(t))
 	p, warnings := e.save(`{"refId": "1", "type": "Aws.LambdaDeploymentStage", "name": "Deploy",
 	  "account": "lambda-prod", "region": "us-east-1", "functionName": "api", "runtime": "python3.11",
-	  "handler": "index.handler", "role": "` + e.role + `", "s3bucket": "` + e.bucket + `", "s3key": "api/1.zip",
+	  "handler": "index.handler", "role": "`+e.role+`", "s3bucket": "`+e.bucket+`", "s3key": "api/1.zip",
 	  "memorySize": "lots", "aliases": [7]}`,
 		`{"refId": "2", "requisiteStageRefIds": ["1"], "type": "Aws.LambdaTrafficRoutingStage", "name": "Route",
 	  "account": "lambda-staging", "region": "us-east-1", "functionName": "api", "aliasName": "live",

@@ -54,8 +54,8 @@ type env struct {
 	// bucket holds the builds; S3 bucket names are global, so each
 	// account has its own.
 	bucket string
-	role string // the functions' execution role
-	n    int
+	role   string // the functions' execution role
+	n      int
 }
 
 func newEnv(t *testing.T, srv *mototest.Server) *env {
