@@ -1,0 +1,128 @@
+package awslambda
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/stagestest"
+)
+
+// fakeFunctions stands in for Lambda where moto cannot: moto finishes every
+// update at once and never throttles, so a function that stays InProgress
+// for a while, or a throttled call, is played by this fake.
+type fakeFunctions struct {
+	providers.Functions // calls the tests do not expect panic
+	fn                  providers.Function
+	// busy is how many more Gets report the update in progress.
+	busy int
+	// throttle is how many more calls are throttled.
+	throttle    int
+	codeUpdates int
+}
+
+func (f *fakeFunctions) Get(_ context.Context, _, name string) (*providers.Function, error) {
+	if f.throttle > 0 {
+		f.throttle--
+		return nil, &smithy.GenericAPIError{Code: "TooManyRequestsException", Message: "Rate exceeded"}
+	}
+	fn := f.fn
+	if f.busy > 0 {
+		f.busy--
+		fn.LastUpdateStatus = "InProgress"
+	}
+	return &fn, nil
+}
+
+func (f *fakeFunctions) UpdateCode(context.Context, string, string, providers.FunctionCode) (*providers.Function, error) {
+	f.codeUpdates++
+	return &f.fn, nil
+}
+
+// runWith returns a run of a deployment stage whose account's functions
+// are fns.
+func runWith(t *testing.T, fns providers.Functions, ctx string) (*stages.Registry, *stages.Run) {
+	t.Helper()
+	reg := stages.NewRegistry()
+	Register(reg)
+	run := stagestest.NewRun(stagestest.ContextFromJSON(t, ctx))
+	run.Stage.Type = DeploymentStage
+	provs, err := providers.NewRegistry([]providers.Account{{Name: "prod", Provider: "aws", Regions: []string{"us-east-1"}}}, fakeProvider{fns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Services.Providers = provs
+	if err := reg.Configure(run); err != nil {
+		t.Fatal(err)
+	}
+	return reg, run
+}
+
+type fakeProvider struct{ fns providers.Functions }
+
+func (fakeProvider) Name() string { return "aws" }
+func (p fakeProvider) Cloud(a providers.Account) (*providers.Cloud, error) {
+	return &providers.Cloud{Account: a, Functions: p.fns}, nil
+}
+
+const existing = `{"account": "prod", "region": "us-east-1", "functionName": "api", "runtime": "python3.12",
+  "handler": "h", "role": "r", "s3bucket": "b", "s3key": "k", "lambdaCreated": false}`
+
+// While Lambda is still applying an earlier change, the code update asks to
+// be called again after a backoff instead of waiting, and acts once the
+// function is ready.
+func TestUpdatesWaitForLambdaWithoutBlocking(t *testing.T) {
+	fns := &fakeFunctions{fn: providers.Function{Name: "shop-api", State: "Active", LastUpdateStatus: "Successful"}, busy: 2}
+	_, run := runWith(t, fns, existing)
+	for i := range 2 {
+		r, err := UpdateLambdaCodeTask{}.Execute(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != model.StatusRunning || r.Backoff != pollBackoff {
+			t.Fatalf("call %d while the update is in progress: %s after %s, want RUNNING after %s", i+1, r.Status, r.Backoff, pollBackoff)
+		}
+	}
+	if fns.codeUpdates != 0 {
+		t.Fatalf("the code was updated while Lambda was busy")
+	}
+	r, err := UpdateLambdaCodeTask{}.Execute(context.Background(), run)
+	if err != nil || r.Status != model.StatusSucceeded || fns.codeUpdates != 1 {
+		t.Fatalf("once ready: %s, %v, %d updates; want SUCCEEDED after one update", r.Status, err, fns.codeUpdates)
+	}
+	if (UpdateLambdaCodeTask{}).Timeout(run.Stage) != defaultTimeout {
+		t.Errorf("the wait is not bounded by the default timeout")
+	}
+	run.Stage.Context["stageTimeoutMs"] = 60000.0
+	if got := (UpdateLambdaCodeTask{}).Timeout(run.Stage); got.Seconds() != 60 {
+		t.Errorf("timeout with stageTimeoutMs 60000 = %s, want 1m", got)
+	}
+}
+
+// A throttled call is tried again later, never a failed stage.
+func TestThrottlingIsRetriedLater(t *testing.T) {
+	fns := &fakeFunctions{fn: providers.Function{Name: "shop-api", State: "Active"}, throttle: 1}
+	_, run := runWith(t, fns, existing)
+	r, err := UpdateLambdaCodeTask{}.Execute(context.Background(), run)
+	if err != nil || r.Status != model.StatusRunning || r.Backoff != throttleBackoff {
+		t.Fatalf("throttled: %s after %s (%v), want RUNNING after %s", r.Status, r.Backoff, err, throttleBackoff)
+	}
+	if r, _ := (UpdateLambdaCodeTask{}).Execute(context.Background(), run); r.Status != model.StatusSucceeded {
+		t.Fatalf("after the throttling: %s", r.Status)
+	}
+}
+
+// A function whose last update failed fails the stage with Lambda's reason.
+func TestFailedUpdateFailsTheStage(t *testing.T) {
+	fns := &fakeFunctions{fn: providers.Function{Name: "shop-api", State: "Active", LastUpdateStatus: "Failed", LastUpdateReason: "The runtime python2.7 is no longer supported"}}
+	_, run := runWith(t, fns, existing)
+	r, err := UpdateLambdaCodeTask{}.Execute(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stagestest.CheckFailure(t, r, model.StatusTerminal, "shop-api", "python2.7 is no longer supported")
+}
