@@ -43,6 +43,11 @@ type Functions interface {
 	// An error the function itself raised is reported in the Invocation,
 	// not as an error.
 	Invoke(ctx context.Context, region, name, qualifier string, payload []byte) (*Invocation, error)
+	// SetEventSources makes the event sources (SQS queues, DynamoDB and
+	// Kinesis streams) that invoke the function, or its alias qualifier,
+	// exactly sources: missing ones are added, changed batch sizes updated,
+	// and the target's others removed. Idempotent.
+	SetEventSources(ctx context.Context, region, name, qualifier string, sources []EventSource) error
 	// Delete deletes one published version (qualifier) or, with an empty
 	// qualifier, the whole function. Deleting what does not exist does
 	// nothing.
@@ -139,6 +144,18 @@ type FunctionAlias struct {
 	Version string `json:"functionVersion"`
 	// Weights gives other versions a share of the traffic, from 0 to 1.
 	Weights map[string]float64 `json:"routingConfig,omitempty"`
+}
+
+// EventSource is a queue or stream whose records invoke a function.
+type EventSource struct {
+	ARN       string `json:"eventSourceArn"`
+	BatchSize int    `json:"batchsize,omitempty"`
+	// MaxBatchingWindowSecs is how long records are gathered before an
+	// invocation.
+	MaxBatchingWindowSecs int `json:"maxBatchingWindowSecs,omitempty"`
+	// StartingPosition is where a stream is read from (LATEST,
+	// TRIM_HORIZON); queues have none.
+	StartingPosition string `json:"startingPosition,omitempty"`
 }
 
 // Invocation is a function's answer to one call.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -362,4 +363,87 @@ func fromAlias(a types.AliasConfiguration) providers.FunctionAlias {
 		}
 	}
 	return out
+}
+
+// eventSourceAPI is the part of the Lambda API that manages event source
+// mappings.
+type eventSourceAPI interface {
+	lambda.ListEventSourceMappingsAPIClient
+	GetFunction(context.Context, *lambda.GetFunctionInput, ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	CreateEventSourceMapping(context.Context, *lambda.CreateEventSourceMappingInput, ...func(*lambda.Options)) (*lambda.CreateEventSourceMappingOutput, error)
+	UpdateEventSourceMapping(context.Context, *lambda.UpdateEventSourceMappingInput, ...func(*lambda.Options)) (*lambda.UpdateEventSourceMappingOutput, error)
+	DeleteEventSourceMapping(context.Context, *lambda.DeleteEventSourceMappingInput, ...func(*lambda.Options)) (*lambda.DeleteEventSourceMappingOutput, error)
+}
+
+// SetEventSources implements providers.Functions.
+func (f *Functions) SetEventSources(ctx context.Context, region, name, qualifier string, sources []providers.EventSource) error {
+	c, err := f.client(ctx, region)
+	if err != nil {
+		return err
+	}
+	es, ok := c.(eventSourceAPI)
+	if !ok {
+		return fmt.Errorf("event sources of %s: %w", name, providers.ErrUnsupported)
+	}
+	fn, err := es.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return f.wrap(err, "get function", region, name)
+	}
+	target := aws.ToString(fn.Configuration.FunctionArn) + qualified(qualifier)
+	existing := map[string]types.EventSourceMappingConfiguration{}
+	pages := lambda.NewListEventSourceMappingsPaginator(es, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(target)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return f.wrap(err, "list the event sources of", region, name)
+		}
+		for _, m := range page.EventSourceMappings {
+			// Listing by the function may include its aliases' mappings.
+			if arn := aws.ToString(m.FunctionArn); arn == "" || arn == target || arnQualifier(arn) == qualifier {
+				existing[aws.ToString(m.EventSourceArn)] = m
+			}
+		}
+	}
+	wanted := map[string]bool{}
+	for _, s := range sources {
+		wanted[s.ARN] = true
+		if m, ok := existing[s.ARN]; ok {
+			if s.BatchSize == 0 || aws.ToInt32(m.BatchSize) == int32(s.BatchSize) {
+				continue
+			}
+			if _, err := es.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: m.UUID,
+				BatchSize: optionalInt(s.BatchSize), MaximumBatchingWindowInSeconds: optionalInt(s.MaxBatchingWindowSecs)}); err != nil {
+				return f.wrap(err, "update event source "+s.ARN+" of", region, name)
+			}
+			continue
+		}
+		in := &lambda.CreateEventSourceMappingInput{FunctionName: aws.String(target), EventSourceArn: aws.String(s.ARN), Enabled: aws.Bool(true),
+			BatchSize: optionalInt(s.BatchSize), MaximumBatchingWindowInSeconds: optionalInt(s.MaxBatchingWindowSecs)}
+		if s.StartingPosition != "" {
+			in.StartingPosition = types.EventSourcePosition(s.StartingPosition)
+		}
+		if _, err := es.CreateEventSourceMapping(ctx, in); err != nil {
+			return f.wrap(err, "add event source "+s.ARN+" to", region, name)
+		}
+	}
+	for arn, m := range existing {
+		if wanted[arn] {
+			continue
+		}
+		_, err := es.DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: m.UUID})
+		var missing *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &missing) {
+			return f.wrap(err, "remove event source "+arn+" from", region, name)
+		}
+	}
+	return nil
+}
+
+// arnQualifier is the version or alias a function ARN names, or "".
+func arnQualifier(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) > 7 {
+		return parts[7]
+	}
+	return ""
 }

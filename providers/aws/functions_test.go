@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gennaker/gennaker/providers"
 	gaws "github.com/gennaker/gennaker/providers/aws"
@@ -174,5 +176,51 @@ func TestFunctionsDeployVersionsAndAliases(t *testing.T) {
 	}
 	if err := fns.Delete(ctx, region, "shop-api", ""); err != nil {
 		t.Errorf("deleting a missing function: %v", err)
+	}
+}
+
+func TestFunctionsEventSources(t *testing.T) {
+	fns, cfg, role := functionsIn(t)
+	ctx := context.Background()
+	const region = "us-east-1"
+	if _, err := fns.Create(ctx, region, providers.FunctionSpec{Name: "shop-worker", Runtime: "python3.11", Handler: "index.handler", Role: role,
+		Code: providers.FunctionCode{ZipFile: zipOf(t, "def handler(e, c): return 1")}}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqs.NewFromConfig(cfg).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := sqs.NewFromConfig(cfg).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := attrs.Attributes["QueueArn"]
+	mappings := func() map[string]int32 {
+		out, err := lambda.NewFromConfig(cfg).ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{EventSourceArn: aws.String(queue)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int32{}
+		for _, m := range out.EventSourceMappings {
+			got[aws.ToString(m.EventSourceArn)] = aws.ToInt32(m.BatchSize)
+		}
+		return got
+	}
+	for _, step := range []struct {
+		sources []providers.EventSource
+		want    map[string]int32
+	}{
+		{[]providers.EventSource{{ARN: queue, BatchSize: 5}}, map[string]int32{queue: 5}},
+		{[]providers.EventSource{{ARN: queue, BatchSize: 5}}, map[string]int32{queue: 5}},
+		{[]providers.EventSource{{ARN: queue, BatchSize: 8}}, map[string]int32{queue: 8}},
+		{nil, map[string]int32{}},
+	} {
+		if err := fns.SetEventSources(ctx, region, "shop-worker", "", step.sources); err != nil {
+			t.Fatal(err)
+		}
+		if got := mappings(); !reflect.DeepEqual(got, step.want) {
+			t.Errorf("after SetEventSources(%+v): mappings = %v, want %v", step.sources, got, step.want)
+		}
 	}
 }

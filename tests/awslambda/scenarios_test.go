@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/mototest"
@@ -25,7 +27,11 @@ func TestPluginScenarios(t *testing.T) {
 		Body: bytes.NewReader(zipOf(t, "def handler(event, context):\n    return event\n"))}); err != nil {
 		t.Fatal(err)
 	}
-	const eventArn = "arn:aws:sqs:us-east-1:123456789012:shop-events"
+	_, err := sqs.NewFromConfig(e.aws).CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("shop-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventArn := "arn:aws:sqs:us-east-1:" + e.acct + ":shop-events"
 	for _, tc := range []struct {
 		scenario string
 		// check asserts what the run left in AWS.
@@ -48,7 +54,16 @@ func TestPluginScenarios(t *testing.T) {
 				}
 			}
 		}, nil},
-		{"Scenario3", nil, []string{"triggerArns[0]: event source triggers are not supported yet"}},
+		{"Scenario3", func(t *testing.T) {
+			out, err := e.lambda().ListEventSourceMappings(context.Background(), &lambda.ListEventSourceMappingsInput{EventSourceArn: aws.String(eventArn)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.EventSourceMappings) != 1 || aws.ToInt32(out.EventSourceMappings[0].BatchSize) != 5 ||
+				!strings.HasSuffix(aws.ToString(out.EventSourceMappings[0].FunctionArn), ":shop-sandbox-test-functional-scenario3") {
+				t.Errorf("event source mappings of the queue = %+v, want one of batch size 5 to the second stage's function", out.EventSourceMappings)
+			}
+		}, nil},
 		{"Scenario4", func(t *testing.T) {
 			if e.hasFunction("shop-test-functional-scenario4") {
 				t.Error("the function is still there after a delete of $ALL")

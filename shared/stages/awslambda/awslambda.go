@@ -39,7 +39,7 @@ const (
 func Register(r *stages.Registry) {
 	env := &env{}
 	r.Register(&deploymentStage{env: env}, CreateLambdaFunctionTask{}, UpdateLambdaCodeTask{},
-		UpdateLambdaConfigurationTask{}, UpdateLambdaAliasesTask{}, PublishLambdaVersionTask{}, LambdaOutputTask{})
+		UpdateLambdaConfigurationTask{}, UpdateLambdaEventSourcesTask{}, UpdateLambdaAliasesTask{}, PublishLambdaVersionTask{}, LambdaOutputTask{})
 	r.Register(&trafficRoutingStage{env: env}, CheckLambdaHealthTask{}, UpdateLambdaTrafficTask{}, VerifyLambdaTrafficTask{})
 	r.Register(&invokeStage{env: env}, InvokeLambdaFunctionTask{})
 	r.Register(&deleteStage{env: env}, DeleteLambdaFunctionTask{})

@@ -56,11 +56,12 @@ type deployConfig struct {
 	EnableLambdaAtEdge bool      `json:"enableLambdaAtEdge"`
 	Aliases            aliasList `json:"aliases"`
 
+	triggers
+
 	// Fields the plugin has that gennaker does not apply yet: a pipeline
 	// that sets them is refused before it runs, never run half-applied.
-	TargetGroups                 string   `json:"targetGroups"`
-	TriggerArns                  []string `json:"triggerArns"`
-	ReservedConcurrentExecutions *int     `json:"reservedConcurrentExecutions"`
+	TargetGroups                 string `json:"targetGroups"`
+	ReservedConcurrentExecutions *int   `json:"reservedConcurrentExecutions"`
 
 	deployRecord
 }
@@ -202,11 +203,7 @@ func (c *deployConfig) check(e *env, exprs stages.Expressions, p *stages.Problem
 	if strings.TrimSpace(c.TargetGroups) != "" {
 		p.Add("targetGroups", "registering a function with a target group is not supported yet; remove it and register the function with the target group outside the pipeline")
 	}
-	for i, arn := range c.TriggerArns {
-		if strings.TrimSpace(arn) != "" {
-			p.Add(stages.Path("triggerArns", i), "event source triggers are not supported yet; remove them and add the event source mapping outside the pipeline")
-		}
-	}
+	c.triggers.check(exprs, p)
 	if c.ReservedConcurrentExecutions != nil {
 		p.Add("reservedConcurrentExecutions", "reserved concurrency is not supported yet; remove it and set it outside the pipeline")
 	}
@@ -244,7 +241,7 @@ func (s *deploymentStage) Config(e *model.StageExecution) (any, error) {
 // Plan implements stages.Definition.
 func (*deploymentStage) Plan(*model.StageExecution) ([]string, error) {
 	return []string{CreateLambdaFunctionTask{}.Name(), UpdateLambdaCodeTask{}.Name(), UpdateLambdaConfigurationTask{}.Name(),
-		UpdateLambdaAliasesTask{}.Name(), PublishLambdaVersionTask{}.Name(), LambdaOutputTask{}.Name()}, nil
+		UpdateLambdaEventSourcesTask{}.Name(), UpdateLambdaAliasesTask{}.Name(), PublishLambdaVersionTask{}.Name(), LambdaOutputTask{}.Name()}, nil
 }
 
 // waitingTask is a deployment task that may wait for Lambda to finish an

@@ -60,9 +60,10 @@ type routeConfig struct {
 	// DestroyOnFail deletes the version that failed its health check.
 	DestroyOnFail bool `json:"destroyOnFail"`
 
+	triggers
+
 	// Not applied yet: refused before the stage runs.
-	ProvisionedConcurrentExecutions *int     `json:"provisionedConcurrentExecutions"`
-	TriggerArns                     []string `json:"triggerArns"`
+	ProvisionedConcurrentExecutions *int `json:"provisionedConcurrentExecutions"`
 
 	// Recorded by the tasks.
 	Target        *providers.FunctionAlias `json:"lambdaTargetAlias"`
@@ -116,11 +117,7 @@ func (c *routeConfig) check(e *env, exprs stages.Expressions, p *stages.Problems
 	if c.ProvisionedConcurrentExecutions != nil && *c.ProvisionedConcurrentExecutions > 0 {
 		p.Add("provisionedConcurrentExecutions", "provisioned concurrency is not supported yet; remove it and set it on the alias outside the pipeline")
 	}
-	for i, arn := range c.TriggerArns {
-		if arn != "" {
-			p.Add(stages.Path("triggerArns", i), "event source triggers are not supported yet; remove them and add the event source mapping outside the pipeline")
-		}
-	}
+	c.triggers.check(exprs, p)
 }
 
 // Config implements stages.Configurer.
@@ -140,7 +137,7 @@ func (s *trafficRoutingStage) Plan(e *model.StageExecution) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks := []string{UpdateLambdaTrafficTask{}.Name(), VerifyLambdaTrafficTask{}.Name()}
+	tasks := []string{UpdateLambdaTrafficTask{}.Name(), VerifyLambdaTrafficTask{}.Name(), UpdateLambdaEventSourcesTask{}.Name()}
 	if c.(*routeConfig).DeploymentStrategy == strategyBlueGreen {
 		tasks = append([]string{CheckLambdaHealthTask{}.Name()}, tasks...)
 	}
