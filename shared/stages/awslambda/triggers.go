@@ -75,7 +75,9 @@ type eventTarget interface {
 }
 
 func (c *deployConfig) eventSources() (*target, string, *triggers) { return &c.target, "", &c.triggers }
-func (c *routeConfig) eventSources() (*target, string, *triggers)  { return &c.target, c.AliasName, &c.triggers }
+func (c *routeConfig) eventSources() (*target, string, *triggers) {
+	return &c.target, c.AliasName, &c.triggers
+}
 
 // UpdateLambdaEventSourcesTask makes the function's (or its alias's) event
 // sources those the stage lists.
