@@ -33,6 +33,19 @@ type lambdaAPI interface {
 }
 
 // Functions is an account's Lambda functions.
+//
+// The role gennaker assumes in the account needs, for the Lambda stages:
+// lambda:GetFunction, lambda:ListVersionsByFunction, lambda:ListAliases,
+// lambda:CreateFunction, lambda:UpdateFunctionCode,
+// lambda:UpdateFunctionConfiguration, lambda:TagResource,
+// lambda:PublishVersion, lambda:CreateAlias, lambda:UpdateAlias,
+// lambda:InvokeFunction, lambda:DeleteFunction,
+// lambda:ListEventSourceMappings, lambda:CreateEventSourceMapping,
+// lambda:UpdateEventSourceMapping, lambda:DeleteEventSourceMapping;
+// iam:PassRole on the functions' execution roles; s3:GetObject (and
+// s3:GetObjectVersion) on the buckets code comes from; and, only for
+// functions in a VPC, ec2:DescribeVpcs, ec2:DescribeSubnets and
+// ec2:DescribeSecurityGroups.
 type Functions struct {
 	sessions *Sessions
 	// newClient builds a region's client; tests replace it.
