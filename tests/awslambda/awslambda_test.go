@@ -120,6 +120,24 @@ func TestBlueGreenHealthCheck(t *testing.T) {
 	if out := stage(passed, "bg").Outputs; out["deployment:strategyUsed"] != "BlueGreenDeploymentStrategy" || out["deployment:majorVersionDeployed"] != "2" {
 		t.Errorf("blue/green outputs = %v", out)
 	}
+
+	// With destroyOnFail, a version that fails its check is deleted too.
+	assertStatus(t, e.run(e.deployStage("deploy", "3")), model.StatusSucceeded)
+	if got := e.versions("shop-api"); got != "1 2 3" {
+		t.Fatalf("versions after a third deploy = %q, want 1 2 3", got)
+	}
+	e.cannedAnswer(`{"statusCode": 200, "body": "degraded"}`)
+	destroyed := e.run(strings.Replace(blueGreen, `"timeout": 30`, `"timeout": 30, "destroyOnFail": true`, 1))
+	assertStatus(t, destroyed, model.StatusTerminal)
+	if msg := strings.Join(stageErrors(stage(destroyed, "bg")), " "); !strings.Contains(msg, "answered degraded, not the expected ok") || !strings.Contains(msg, "version 3 deleted") {
+		t.Errorf("failure message = %q, want the unexpected answer and the deletion", msg)
+	}
+	if got := e.versions("shop-api"); got != "1 2" {
+		t.Errorf("versions after a failed check with destroyOnFail = %q, want 1 2", got)
+	}
+	if got := e.alias("shop-api", "live"); got != "2" {
+		t.Errorf("live after a failed check of 3 = %q, want it left on 2", got)
+	}
 }
 
 func stageErrors(s *model.StageExecution) []string {
