@@ -205,3 +205,25 @@ func TestInvoke(t *testing.T) {
 		t.Errorf("failure = %q, want the function's error", msg)
 	}
 }
+
+// Aws.LambdaUpdateCodeStage replaces an existing function's code and
+// publishes it as a new version; a function that does not exist fails it.
+func TestUpdateCode(t *testing.T) {
+	e := newEnv(t, mototest.Shared(t))
+	assertStatus(t, e.run(e.deployStage("deploy", "1")), model.StatusSucceeded)
+	update := `{"refId": "1", "type": "Aws.LambdaUpdateCodeStage", "name": "New code", "account": "lambda-prod", "region": "us-east-1",
+	  "functionName": "api", "s3bucket": "` + e.bucket + `", "s3key": "api/2.zip", "publish": true}`
+	ex := e.run(update)
+	assertStatus(t, ex, model.StatusSucceeded)
+	if got := e.versions("shop-api"); got != "1 2" {
+		t.Errorf("versions after new code = %q, want 1 2", got)
+	}
+	if out := stage(ex, "1").Outputs; out["lambdaVersionPublished"] != true || out["versionId"] != "2" {
+		t.Errorf("outputs = %v, want version 2 published", out)
+	}
+	missing := e.run(strings.Replace(update, `"functionName": "api"`, `"functionName": "worker"`, 1))
+	assertStatus(t, missing, model.StatusTerminal)
+	if msg := strings.Join(stageErrors(stage(missing, "1")), " "); !strings.Contains(msg, "shop-worker") || !strings.Contains(msg, "not found") {
+		t.Errorf("failure = %q, want it to name shop-worker as not found", msg)
+	}
+}

@@ -3,7 +3,8 @@
 // and publishes a version, Aws.LambdaTrafficRoutingStage points an alias at
 // a version or splits it between two (simple, weighted, blue/green with a
 // health-check invocation), Aws.LambdaInvokeStage invokes a function and
-// Aws.LambdaDeleteStage deletes versions or the function. The fields are
+// Aws.LambdaDeleteStage deletes versions or the function;
+// Aws.LambdaUpdateCodeStage replaces an existing function's code. The fields are
 // the plugin's, so pipelines written for it run unchanged.
 //
 // A gradual shift is a sequence of weighted stages with wait stages between
@@ -33,6 +34,7 @@ const (
 	TrafficRoutingStage = "Aws.LambdaTrafficRoutingStage"
 	InvokeStage         = "Aws.LambdaInvokeStage"
 	DeleteStage         = "Aws.LambdaDeleteStage"
+	UpdateCodeStage     = "Aws.LambdaUpdateCodeStage"
 )
 
 // Register adds the family's stage types and tasks to r.
@@ -40,6 +42,7 @@ func Register(r *stages.Registry) {
 	env := &env{}
 	r.Register(&deploymentStage{env: env}, CreateLambdaFunctionTask{}, UpdateLambdaCodeTask{},
 		UpdateLambdaConfigurationTask{}, UpdateLambdaEventSourcesTask{}, UpdateLambdaAliasesTask{}, PublishLambdaVersionTask{}, LambdaOutputTask{})
+	r.Register(&deploymentStage{env: env, codeOnly: true})
 	r.Register(&trafficRoutingStage{env: env}, CheckLambdaHealthTask{}, UpdateLambdaTrafficTask{}, VerifyLambdaTrafficTask{})
 	r.Register(&invokeStage{env: env}, InvokeLambdaFunctionTask{})
 	r.Register(&deleteStage{env: env}, DeleteLambdaFunctionTask{})

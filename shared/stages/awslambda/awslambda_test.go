@@ -61,6 +61,10 @@ func TestValidateNamesTheFieldsToFix(t *testing.T) {
 		{"too many invocations", `{"type": "Aws.LambdaInvokeStage", "account": "prod", "region": "us-east-1", "functionName": "f", "executionCount": 1000}`,
 			[]string{"executionCount: must be from 0 to 100"}},
 
+		{"new code", `{"type": "Aws.LambdaUpdateCodeStage", "account": "prod", "region": "us-east-1", "functionName": "api", "s3bucket": "b", "s3key": "k", "publish": true}`, nil},
+		{"new code from nowhere", `{"type": "Aws.LambdaUpdateCodeStage", "account": "prod", "region": "us-east-1", "functionName": "api"}`,
+			[]string{"s3bucket: is required", "s3key: is required"}},
+
 		{"delete all", `{"type": "Aws.LambdaDeleteStage", "account": "prod", "region": "us-east-1", "functionName": "f", "version": "$ALL"}`, nil},
 		{"delete without a version", `{"type": "Aws.LambdaDeleteStage", "account": "prod", "region": "us-east-1", "functionName": "f"}`,
 			[]string{"version: is required: $ALL"}},

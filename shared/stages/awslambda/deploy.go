@@ -16,11 +16,21 @@ import (
 
 // deploymentStage is Aws.LambdaDeploymentStage: create the function, or
 // update its code and configuration, point the listed aliases at its
-// unpublished version, and publish a version when publish is set.
-type deploymentStage struct{ env *env }
+// unpublished version, and publish a version when publish is set. With
+// codeOnly it is Aws.LambdaUpdateCodeStage: replace an existing function's
+// code and publish a version when publish is set.
+type deploymentStage struct {
+	env      *env
+	codeOnly bool
+}
 
 // Type implements stages.Definition.
-func (*deploymentStage) Type() string { return DeploymentStage }
+func (s *deploymentStage) Type() string {
+	if s.codeOnly {
+		return UpdateCodeStage
+	}
+	return DeploymentStage
+}
 
 // deployConfig is the stage's configuration: the plugin's fields, plus
 // codeArtifact (an s3/object artifact, or an embedded/base64 zip) as another
@@ -162,18 +172,18 @@ func (c *deployConfig) spec(name string, code providers.FunctionCode) providers.
 func (s *deploymentStage) Validate(st *model.Stage) []model.Problem {
 	var c deployConfig
 	exprs, p := stages.DecodeConfig(st, &c)
-	c.check(s.env, exprs, &p)
+	c.check(s.env, s.codeOnly, exprs, &p)
 	return p
 }
 
-func (c *deployConfig) check(e *env, exprs stages.Expressions, p *stages.Problems) {
+func (c *deployConfig) check(e *env, codeOnly bool, exprs stages.Expressions, p *stages.Problems) {
 	c.target.validate(e, exprs, p)
 	for _, f := range []struct{ path, v, what string }{
 		{"runtime", c.Runtime, "such as python3.12 or nodejs20.x"},
 		{"handler", c.Handler, "such as index.handler"},
 		{"role", c.Role, "the ARN of the function's execution role"},
 	} {
-		if f.v == "" && !exprs.Has(f.path) {
+		if f.v == "" && !exprs.Has(f.path) && !codeOnly {
 			p.Add(f.path, "is required: %s", f.what)
 		}
 	}
@@ -233,13 +243,20 @@ func (s *deploymentStage) Config(e *model.StageExecution) (any, error) {
 	var c deployConfig
 	p := stages.Decode(e.Context, &c)
 	if len(p) == 0 {
-		c.check(&env{}, nil, &p)
+		c.check(&env{}, s.codeOnly, nil, &p)
+	}
+	if s.codeOnly {
+		no := false
+		c.Created = &no // the function must exist already
 	}
 	return &c, p.Err()
 }
 
 // Plan implements stages.Definition.
-func (*deploymentStage) Plan(*model.StageExecution) ([]string, error) {
+func (s *deploymentStage) Plan(*model.StageExecution) ([]string, error) {
+	if s.codeOnly {
+		return []string{UpdateLambdaCodeTask{}.Name(), PublishLambdaVersionTask{}.Name(), LambdaOutputTask{}.Name()}, nil
+	}
 	return []string{CreateLambdaFunctionTask{}.Name(), UpdateLambdaCodeTask{}.Name(), UpdateLambdaConfigurationTask{}.Name(),
 		UpdateLambdaEventSourcesTask{}.Name(), UpdateLambdaAliasesTask{}.Name(), PublishLambdaVersionTask{}.Name(), LambdaOutputTask{}.Name()}, nil
 }
