@@ -109,6 +109,10 @@ func (c *routeConfig) check(e *env, exprs stages.Expressions, p *stages.Problems
 		if c.Timeout < 0 || c.Timeout > 900 {
 			p.Add("timeout", "must be from 0 to 900 seconds, not %d", c.Timeout)
 		}
+	case "":
+		if !exprs.Has("deploymentStrategy") {
+			p.Add("deploymentStrategy", "is required: %s, %s or %s", strategySimple, strategyWeighted, strategyBlueGreen)
+		}
 	default:
 		if !exprs.Has("deploymentStrategy") {
 			p.Add("deploymentStrategy", "%q is not %s, %s or %s", c.DeploymentStrategy, strategySimple, strategyWeighted, strategyBlueGreen)
