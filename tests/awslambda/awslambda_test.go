@@ -161,12 +161,13 @@ func TestBadInputIsRefusedBeforeAnythingIsDeployed(t *testing.T) {
 	  "account": "lambda-prod", "region": "us-east-1", "functionName": "api", "runtime": "python3.11",
 	  "handler": "index.handler", "role": "`+e.role+`", "s3bucket": "`+e.bucket+`", "s3key": "api/1.zip",
 	  "memorySize": "lots", "aliases": [7]}`,
+		`{"refId": "3", "type": "Aws.LambdaInvokeStage", "name": "Invoke", "account": "lambda-prod", "region": "eu-west-1", "functionName": "api"}`,
 		`{"refId": "2", "requisiteStageRefIds": ["1"], "type": "Aws.LambdaTrafficRoutingStage", "name": "Route",
 	  "account": "lambda-staging", "region": "us-east-1", "functionName": "api", "aliasName": "live",
 	  "deploymentStrategy": "$WEIGHTED", "versionNameA": "$LATEST", "trafficPercentA": 120, "versionNameB": "$PROVIDED"}`)
 	all := strings.Join(warnings, "\n")
-	for _, want := range []string{"stages[0].memorySize", "must be a number", "stages[0].aliases", "stages[1].account", "lambda-staging",
-		"stages[1].trafficPercentA", "from 0 to 100", "stages[1].versionNumberB"} {
+	for _, want := range []string{"stages[0].memorySize", "must be a number", "stages[0].aliases", "stages[2].account", "lambda-staging",
+		"stages[2].trafficPercentA", "from 0 to 100", "stages[2].versionNumberB", `stages[1].region: account "lambda-prod" has no region "eu-west-1"`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("save warnings %q do not say %q", warnings, want)
 		}

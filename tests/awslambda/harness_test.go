@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,7 +192,22 @@ func (e *env) save(stages ...string) (*model.Pipeline, []string) {
 	if err := json.Unmarshal([]byte(src), &p); err != nil {
 		e.t.Fatal(err)
 	}
-	return &p, header.Values("Warning")
+	return &p, warnings(header)
+}
+
+// warnings are the texts of the answer's Warning headers
+// (`299 gennaker "…"`).
+func warnings(h http.Header) []string {
+	var out []string
+	for _, w := range h.Values("Warning") {
+		if _, text, ok := strings.Cut(w, " gennaker "); ok {
+			if unq, err := strconv.Unquote(text); err == nil {
+				w = unq
+			}
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // start saves a pipeline, which must save without warnings, and triggers it.
@@ -354,7 +370,7 @@ func (e *env) saveDoc(doc map[string]any) (*model.Pipeline, []string) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		e.t.Fatal(err)
 	}
-	return &p, header.Values("Warning")
+	return &p, warnings(header)
 }
 
 // runPipeline triggers a saved pipeline and waits for its end.

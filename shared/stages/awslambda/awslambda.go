@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -112,12 +113,16 @@ func (t *target) validate(e *env, exprs stages.Expressions, p *stages.Problems) 
 	if reg == nil || t.account() == "" || exprs.Has("account") || exprs.Has("credentials") {
 		return
 	}
+	field := "account"
+	if t.Account == "" {
+		field = "credentials"
+	}
 	if _, err := reg.Functions(t.account(), "aws"); err != nil {
-		field := "account"
-		if t.Account == "" {
-			field = "credentials"
-		}
 		p.Add(field, "%v", err)
+		return
+	}
+	if a, err := reg.Account(t.account()); err == nil && t.Region != "" && !exprs.Has("region") && !slices.Contains(a.Regions, t.Region) {
+		p.Add("region", "account %q has no region %q (its regions: %s)", a.Name, t.Region, strings.Join(a.Regions, ", "))
 	}
 }
 
