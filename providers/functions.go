@@ -76,9 +76,13 @@ type FunctionSpec struct {
 	// TracingMode is X-Ray's Active or PassThrough.
 	TracingMode string `json:"tracingMode,omitempty"`
 	// KMSKeyARN encrypts the environment.
-	KMSKeyARN string       `json:"kmsKeyArn,omitempty"`
-	Publish   bool         `json:"publish,omitempty"`
-	Code      FunctionCode `json:"code"`
+	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
+	// ReservedConcurrency reserves that many concurrent executions for the
+	// function; nil reserves none (UpdateConfiguration removes a
+	// reservation).
+	ReservedConcurrency *int         `json:"reservedConcurrentExecutions,omitempty"`
+	Publish             bool         `json:"publish,omitempty"`
+	Code                FunctionCode `json:"code"`
 }
 
 // FunctionCode is where a function's code comes from: an object in S3, or

@@ -30,6 +30,8 @@ type lambdaAPI interface {
 	UpdateAlias(context.Context, *lambda.UpdateAliasInput, ...func(*lambda.Options)) (*lambda.UpdateAliasOutput, error)
 	Invoke(context.Context, *lambda.InvokeInput, ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
 	DeleteFunction(context.Context, *lambda.DeleteFunctionInput, ...func(*lambda.Options)) (*lambda.DeleteFunctionOutput, error)
+	PutFunctionConcurrency(context.Context, *lambda.PutFunctionConcurrencyInput, ...func(*lambda.Options)) (*lambda.PutFunctionConcurrencyOutput, error)
+	DeleteFunctionConcurrency(context.Context, *lambda.DeleteFunctionConcurrencyInput, ...func(*lambda.Options)) (*lambda.DeleteFunctionConcurrencyOutput, error)
 }
 
 // Functions is an account's Lambda functions.
@@ -38,6 +40,7 @@ type lambdaAPI interface {
 // lambda:GetFunction, lambda:ListVersionsByFunction, lambda:ListAliases,
 // lambda:CreateFunction, lambda:UpdateFunctionCode,
 // lambda:UpdateFunctionConfiguration, lambda:TagResource,
+// lambda:PutFunctionConcurrency, lambda:DeleteFunctionConcurrency,
 // lambda:PublishVersion, lambda:CreateAlias, lambda:UpdateAlias,
 // lambda:InvokeFunction, lambda:DeleteFunction,
 // lambda:ListEventSourceMappings, lambda:CreateEventSourceMapping,
@@ -158,6 +161,11 @@ func (f *Functions) Create(ctx context.Context, region string, spec providers.Fu
 		}
 		return nil, f.wrap(err, "create function", region, spec.Name)
 	}
+	if spec.ReservedConcurrency != nil {
+		if err := f.reserve(ctx, c, region, spec); err != nil {
+			return nil, err
+		}
+	}
 	return fromCreated(out), nil
 }
 
@@ -214,7 +222,26 @@ func (f *Functions) UpdateConfiguration(ctx context.Context, region string, spec
 			return nil, f.wrap(err, "tag", region, spec.Name)
 		}
 	}
+	if err := f.reserve(ctx, c, region, spec); err != nil {
+		return nil, err
+	}
 	return fromUpdatedConfiguration(out), nil
+}
+
+// reserve sets the function's reserved concurrency as spec says, removing
+// it when spec has none.
+func (f *Functions) reserve(ctx context.Context, c lambdaAPI, region string, spec providers.FunctionSpec) error {
+	if spec.ReservedConcurrency == nil {
+		if _, err := c.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String(spec.Name)}); err != nil {
+			return f.wrap(err, "remove the reserved concurrency of", region, spec.Name)
+		}
+		return nil
+	}
+	if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(spec.Name),
+		ReservedConcurrentExecutions: aws.Int32(int32(*spec.ReservedConcurrency))}); err != nil {
+		return f.wrap(err, "reserve concurrency for", region, spec.Name)
+	}
+	return nil
 }
 
 // Publish implements providers.Functions.

@@ -120,8 +120,20 @@ func TestFunctionsCodeAndConfiguration(t *testing.T) {
 		t.Errorf("the code's SHA-256 did not change with new code from S3")
 	}
 	spec.MemorySize = 512
+	reserved := 5
+	spec.ReservedConcurrency = &reserved
 	if _, err := fns.UpdateConfiguration(ctx, region, spec); err != nil {
 		t.Fatal(err)
+	}
+	concurrency := func() int32 {
+		out, err := lambda.NewFromConfig(cfg).GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("shop-api")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToInt32(out.ReservedConcurrentExecutions)
+	}
+	if got := concurrency(); got != 5 {
+		t.Errorf("reserved concurrency = %d, want 5", got)
 	}
 	fn, err := fns.Get(ctx, region, "shop-api")
 	if err != nil {
@@ -144,6 +156,13 @@ func TestFunctionsCodeAndConfiguration(t *testing.T) {
 	}
 	if inv.StatusCode != 200 || string(inv.Payload) != `{"ping":1}` {
 		t.Errorf("invocation = %+v %s, want 200 echoing the payload", inv, inv.Payload)
+	}
+	spec.ReservedConcurrency = nil
+	if _, err := fns.UpdateConfiguration(ctx, region, spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := concurrency(); got != 0 {
+		t.Errorf("reserved concurrency after a configuration without one = %d, want none", got)
 	}
 }
 

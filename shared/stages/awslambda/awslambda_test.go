@@ -40,8 +40,8 @@ func TestValidateNamesTheFieldsToFix(t *testing.T) {
 		{"Lambda@Edge outside its limits", `{` + deployBase + `, "s3bucket": "b", "s3key": "k", "enableLambdaAtEdge": true, "region": "eu-west-1",
 		  "timeout": 30, "memorySize": 512, "envVariables": {"A": "1"}}`,
 			[]string{"region: Lambda@Edge functions must be deployed in us-east-1", "timeout: Lambda@Edge", "memorySize: Lambda@Edge", "envVariables: Lambda@Edge"}},
-		{"fields not applied yet", `{` + deployBase + `, "s3bucket": "b", "s3key": "k", "targetGroups": "tg", "triggerArns": ["", "arn:aws:sqs:us-east-1:1:q", "orders"], "reservedConcurrentExecutions": 5}`,
-			[]string{"targetGroups: registering", `triggerArns[2]: "orders" is not an ARN`, "reservedConcurrentExecutions: reserved concurrency"}},
+		{"fields not applied yet, and wrong ones", `{` + deployBase + `, "s3bucket": "b", "s3key": "k", "targetGroups": "tg", "triggerArns": ["", "arn:aws:sqs:us-east-1:1:q", "orders"], "reservedConcurrentExecutions": -1}`,
+			[]string{"targetGroups: registering", `triggerArns[2]: "orders" is not an ARN`, "reservedConcurrentExecutions: must be 0 or more"}},
 		{"another cloud", `{` + deployBase + `, "s3bucket": "b", "s3key": "k", "cloudProvider": "kubernetes"}`, []string{`cloudProvider: "kubernetes" is not aws`}},
 
 		{"a simple route", `{"type": "Aws.LambdaTrafficRoutingStage", "account": "prod", "region": "us-east-1", "functionName": "shop-api", "aliasName": "live",

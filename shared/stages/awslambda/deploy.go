@@ -68,10 +68,13 @@ type deployConfig struct {
 
 	triggers
 
+	// ReservedConcurrentExecutions reserves concurrency for the function;
+	// without it the function has no reservation, as with the plugin.
+	ReservedConcurrentExecutions *int `json:"reservedConcurrentExecutions"`
+
 	// Fields the plugin has that gennaker does not apply yet: a pipeline
 	// that sets them is refused before it runs, never run half-applied.
-	TargetGroups                 string `json:"targetGroups"`
-	ReservedConcurrentExecutions *int   `json:"reservedConcurrentExecutions"`
+	TargetGroups string `json:"targetGroups"`
 
 	deployRecord
 }
@@ -162,6 +165,7 @@ func (c *deployConfig) spec(name string, code providers.FunctionCode) providers.
 		MemorySize: c.MemorySize, Timeout: c.Timeout, Environment: c.EnvVariables, Tags: c.Tags, Layers: c.Layers,
 		SubnetIDs: c.SubnetIDs, SecurityGroupIDs: c.SecurityGrps, DeadLetterTarget: c.DeadLetterConfig.TargetArn,
 		TracingMode: c.TracingConfig.Mode, KMSKeyARN: kms, Publish: c.Publish, Code: code,
+		ReservedConcurrency: c.ReservedConcurrentExecutions,
 	}
 }
 
@@ -214,8 +218,8 @@ func (c *deployConfig) check(e *env, codeOnly bool, exprs stages.Expressions, p 
 		p.Add("targetGroups", "registering a function with a target group is not supported yet; remove it and register the function with the target group outside the pipeline")
 	}
 	c.triggers.check(exprs, p)
-	if c.ReservedConcurrentExecutions != nil {
-		p.Add("reservedConcurrentExecutions", "reserved concurrency is not supported yet; remove it and set it outside the pipeline")
+	if c.ReservedConcurrentExecutions != nil && *c.ReservedConcurrentExecutions < 0 {
+		p.Add("reservedConcurrentExecutions", "must be 0 or more, not %d", *c.ReservedConcurrentExecutions)
 	}
 }
 
