@@ -126,3 +126,77 @@ func TestFailedUpdateFailsTheStage(t *testing.T) {
 	}
 	stagestest.CheckFailure(t, r, model.StatusTerminal, "shop-api", "python2.7 is no longer supported")
 }
+
+// aliasFake is a fakeFunctions whose alias reports the routing set on it
+// only after some reads, as an eventually consistent API may.
+type aliasFake struct {
+	fakeFunctions
+	set   *providers.FunctionAlias
+	stale int
+}
+
+func (f *aliasFake) SetAlias(_ context.Context, _, _ string, a providers.FunctionAlias) error {
+	f.set = &a
+	return nil
+}
+
+func (f *aliasFake) Get(ctx context.Context, region, name string) (*providers.Function, error) {
+	fn, err := f.fakeFunctions.Get(ctx, region, name)
+	if err != nil {
+		return nil, err
+	}
+	if f.set != nil && f.stale == 0 {
+		fn.Aliases = []providers.FunctionAlias{*f.set}
+	} else {
+		fn.Aliases = []providers.FunctionAlias{{Name: "live", Version: "1"}}
+	}
+	if f.set != nil && f.stale > 0 {
+		f.stale--
+	}
+	return fn, nil
+}
+
+// The routing stage moves the alias, then polls until Lambda reports the
+// new routing, with a backoff between reads.
+func TestRoutingWaitsUntilLambdaReportsIt(t *testing.T) {
+	fns := &aliasFake{fakeFunctions: fakeFunctions{fn: providers.Function{Name: "shop-api", State: "Active", Versions: []string{"1", "2"}}}, stale: 2}
+	reg := stages.NewRegistry()
+	Register(reg)
+	run := stagestest.NewRun(stagestest.ContextFromJSON(t, `{"account": "prod", "region": "us-east-1", "functionName": "api", "aliasName": "live",
+	  "deploymentStrategy": "$WEIGHTED", "versionNameA": "$PREVIOUS", "trafficPercentA": 75, "versionNameB": "$LATEST"}`))
+	run.Stage.Type = TrafficRoutingStage
+	provs, err := providers.NewRegistry([]providers.Account{{Name: "prod", Provider: "aws", Regions: []string{"us-east-1"}}}, fakeProvider{fns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Services.Providers = provs
+	step := func(task stages.Task) stages.Result {
+		t.Helper()
+		if err := reg.Configure(run); err != nil {
+			t.Fatal(err)
+		}
+		r, err := task.Execute(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stagestest.Apply(run, r)
+		return r
+	}
+	if r := step(UpdateLambdaTrafficTask{}); r.Status != model.StatusSucceeded {
+		t.Fatalf("UpdateLambdaTraffic: %s %v", r.Status, stagestest.ErrorsOf(r))
+	}
+	if fns.set == nil || fns.set.Version != "1" || fns.set.Weights["2"] != 0.25 {
+		t.Fatalf("alias set to %+v, want 1 with a quarter to 2", fns.set)
+	}
+	for i := range 2 {
+		if r := step(VerifyLambdaTrafficTask{}); r.Status != model.StatusRunning || r.Backoff != pollBackoff {
+			t.Fatalf("read %d of a stale alias: %s after %s, want RUNNING after %s", i+1, r.Status, r.Backoff, pollBackoff)
+		}
+	}
+	if r := step(VerifyLambdaTrafficTask{}); r.Status != model.StatusSucceeded {
+		t.Fatalf("once Lambda reports it: %s", r.Status)
+	}
+	if run.Stage.Outputs["deployment:minorVersionDeployed"] != "2" || run.Stage.Outputs["deployment:majorVersionDeployed"] != "1" {
+		t.Errorf("outputs = %v", run.Stage.Outputs)
+	}
+}
