@@ -302,7 +302,7 @@ func (CreateLambdaFunctionTask) Execute(ctx context.Context, run *stages.Run) (s
 		fn, err := fns.Get(ctx, c.Region, name)
 		if err == nil {
 			rec := deployRecord{Created: new(bool), FullName: name, FunctionARN: fn.ARN, OriginalRevisionID: fn.RevisionID}
-			return recorded(rec, "lambdaCreated", "originalRevisionId", "deployedFunctionName"), nil
+			return recorded(rec, "lambdaCreated", "originalRevisionId"), nil
 		}
 		if !errors.Is(err, providers.ErrNotFound) {
 			return failOrRetry(err, "read function %s", name), nil
@@ -324,7 +324,7 @@ func (CreateLambdaFunctionTask) Execute(ctx context.Context, run *stages.Run) (s
 		if len(created.Versions) > 0 {
 			rec.VersionPublished, rec.VersionID = true, created.Versions[len(created.Versions)-1]
 		}
-		return recorded(rec, "lambdaCreated", "originalRevisionId", "deployedFunctionName"), nil
+		return recorded(rec, "lambdaCreated", "originalRevisionId"), nil
 	})
 }
 
