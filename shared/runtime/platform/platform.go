@@ -22,6 +22,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/web"
 )
 
 // Options are what a runtime brings.
@@ -149,6 +150,9 @@ func (p *Platform) API() http.Handler {
 		Version:      p.version,
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Mounts: []api.Mount{
+			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
+		},
 	})
 }
