@@ -37,8 +37,10 @@ test('watch a red/black on the clusters page', async () => {
   await page.goto(`${BASE}/#/applications/${app}/clusters`);
   await card(page, `${app}-prod-v000`).waitFor();
   const run = await trigger(app, 'Deploy', { version: 'v2' });
-  // The new server group appears beside the old one while both serve.
-  await card(page, `${app}-prod-v001`).waitFor();
+  // The new server group comes up beside the old one; both serve until
+  // the old one is disabled.
+  await page.locator(`[data-server-group="${app}-prod-v001"][data-enabled="true"]`).getByText('2 up').waitFor();
+  assert.equal(await card(page, `${app}-prod-v000`).getAttribute('data-enabled'), 'true', 'the old server group was disabled before the new one was up');
   await screenshot(page, 'clusters-redblack');
   assert.equal((await waitRun(run)).status, 'SUCCEEDED');
   await page.locator(`[data-server-group="${app}-prod-v000"][data-enabled="false"]`).waitFor();

@@ -3,7 +3,7 @@
 // and sees the run succeed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE, createApplication, openBrowser, savePipeline, screenshot } from './lib.mjs';
+import { api, BASE, createApplication, openBrowser, savePipeline, screenshot, trigger, waitRun } from './lib.mjs';
 
 const app = 'shop';
 let b;
@@ -107,6 +107,89 @@ test('the pipeline configuration shows problems at their JSON paths', async () =
   await page.locator('.validation .error', { hasText: 'stages[4].requisiteStageRefIds' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true, 'an invalid pipeline can be saved');
   await screenshot(page, 'pipeline-config');
+
+  // A valid change saves as a new version.
+  doc.stages[4].requisiteStageRefIds = ['4'];
+  doc.stages[4].waitTime = 5;
+  await editor.fill(JSON.stringify(doc, null, 2));
+  await page.getByText('Valid; it can run here.').waitFor();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(/^Saved /).waitFor();
+  const history = page.getByRole('complementary', { name: 'history' });
+  await history.getByText(/^v2 .*\(current\)/).waitFor();
+
+  // Someone else saves meanwhile: saving the stale copy is refused.
+  const v2 = await api('GET', `/applications/${app}/pipelineConfigs/Release`);
+  await page.waitForFunction((ts) => document.getElementById('pipeline-json').value.includes(ts), v2.updateTs);
+  const current = JSON.parse(await editor.inputValue());
+  await api('POST', '/pipelines', { ...current, description: 'changed elsewhere' });
+  current.stages[4].waitTime = 6;
+  await editor.fill(JSON.stringify(current, null, 2));
+  await page.getByText('Valid; it can run here.').waitFor();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').getByText(/after the copy you sent was read/).waitFor();
+
+  // Compare the first version with the current one, then restore it.
+  await page.reload();
+  await history.getByText(/^v3 .*\(current\)/).waitFor();
+  await history.getByRole('button', { name: 'Compare version 1' }).click();
+  const diff = page.getByRole('region', { name: 'version comparison' });
+  await diff.getByText(/waitTime changed: 1 → 5/).waitFor();
+  await screenshot(page, 'pipeline-history');
+  await history.getByRole('button', { name: 'Restore version 1' }).click();
+  await history.getByText(/^v4 .*\(current\)/).waitFor();
+  const restored = await api('GET', `/applications/${app}/pipelineConfigs/Release`);
+  assert.equal(restored.stages[4].waitTime, 1, 'restoring version 1 did not bring its waitTime back');
+  b.checkNoErrors(409); // the stale save, refused
+});
+
+test('a 100-stage pipeline draws as a readable graph', async () => {
+  const { page } = b;
+  const stages = [];
+  for (let i = 1; i <= 100; i++) {
+    // Ten branches of ten stages each.
+    const prev = i <= 10 ? [] : [String(i - 10)];
+    stages.push({ refId: String(i), requisiteStageRefIds: prev, type: 'wait', name: `Step ${i}`, waitTime: 0 });
+  }
+  await savePipeline({ application: app, name: 'Long', stages });
+  const id = await trigger(app, 'Long');
+  await waitRun(id);
+  await page.goto(`${BASE}/#/applications/${app}/executions/details/${id}`);
+  await page.getByTestId('run-status').getByText('SUCCEEDED').waitFor();
+  const nodes = page.locator('.node');
+  assert.equal(await nodes.count(), 100);
+  // No two stage boxes overlap.
+  const boxes = await nodes.evaluateAll((els) => els.map((e) => ({ x: e.offsetLeft, y: e.offsetTop, w: e.offsetWidth, h: e.offsetHeight })));
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const c = boxes[j];
+      const overlap = a.x < c.x + c.w && c.x < a.x + a.w && a.y < c.y + c.h && c.y < a.y + a.h;
+      assert.equal(overlap, false, `stages ${i + 1} and ${j + 1} overlap`);
+    }
+  }
+  // The last stage can be reached by scrolling the graph, and selected.
+  await page.locator('.node[data-stage="Step 100"]').click();
+  await page.getByRole('region', { name: 'stage Step 100' }).waitFor();
+  await screenshot(page, 'execution-details-100-stages');
+  b.checkNoErrors();
+});
+
+test('the pipelines page is reachable by keyboard', async () => {
+  const { page } = b;
+  await page.goto(`${BASE}/#/applications/${app}/executions`);
+  await page.getByRole('heading', { name: 'Release' }).waitFor();
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') === 'Run Release');
+  }
+  assert.ok(reached, 'Tab never reaches the Run button');
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Run Release' });
+  await dialog.waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
   b.checkNoErrors();
 });
 

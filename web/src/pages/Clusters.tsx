@@ -139,13 +139,14 @@ function ServerGroupCard({ app, sg, onAction }: { app: string; sg: ServerGroup; 
       <div class="muted">
         capacity {sg.capacity.min}/{sg.capacity.desired}/{sg.capacity.max} (min/desired/max) · created {when(sg.createdTime)}
       </div>
-      <div class="health" role="img" aria-label={`${c.up} up, ${c.down} down, ${c.starting} starting of ${c.total}`}>
+      <div class="health" role="img" aria-label={`${c.up} up, ${c.down} down, ${c.starting} starting, ${c.outOfService} out of service, of ${c.total}`}>
         <span class="h-up" style={{ width: `${(100 * c.up) / total}%` }} />
         <span class="h-starting" style={{ width: `${(100 * c.starting) / total}%` }} />
-        <span class="h-down" style={{ width: `${(100 * (c.down + c.outOfService + c.unknown)) / total}%` }} />
+        <span class="h-down" style={{ width: `${(100 * c.down) / total}%` }} />
+        <span class="h-out" style={{ width: `${(100 * (c.outOfService + c.unknown)) / total}%` }} />
       </div>
       <div class="muted small">
-        {c.up} up · {c.down} down · {c.starting} starting
+        {c.up} up · {c.down} down · {c.starting} starting{c.outOfService ? ` · ${c.outOfService} out of service` : ''}
       </div>
       {sg.provenance?.executionId && (
         <div class="small">
