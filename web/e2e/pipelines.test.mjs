@@ -2,6 +2,7 @@
 // from the form, watches its graph progress, approves the manual judgment
 // and sees the run succeed.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import { api, BASE, createApplication, openBrowser, savePipeline, screenshot, trigger, waitRun } from './lib.mjs';
 
@@ -41,11 +42,9 @@ after(async () => {
 
 test('run a pipeline from the form, approve it, see it succeed', async () => {
   const { page } = b;
-  const start = Date.now();
   await page.goto(`${BASE}/`);
   await page.getByRole('link', { name: app, exact: true }).click();
   await page.getByRole('heading', { name: 'Release' }).waitFor();
-  console.log(`first page to the application's pipelines: ${Date.now() - start} ms`);
 
   await page.getByRole('button', { name: 'Run Release' }).click();
   const dialog = page.getByRole('dialog', { name: 'Run Release' });
@@ -190,6 +189,38 @@ test('the pipelines page is reachable by keyboard', async () => {
   await dialog.waitFor();
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
+  b.checkNoErrors();
+});
+
+test("a webhook's response shows in its stage", async () => {
+  const { page } = b;
+  // A real HTTP server for the webhook to call.
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ build: 42, result: 'green' }));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}/build`;
+    await savePipeline({ application: app, name: 'Hook', stages: [{ refId: '1', type: 'webhook', name: 'Call CI', url, method: 'POST', payload: { ref: 'main' } }] });
+    const id = await trigger(app, 'Hook');
+    assert.equal((await waitRun(id)).status, 'SUCCEEDED');
+    await page.goto(`${BASE}/#/applications/${app}/executions/details/${id}`);
+    const out = page.getByLabel('webhook output');
+    await out.getByText('Webhook response').waitFor();
+    await out.getByText('"result": "green"').waitFor();
+  } finally {
+    server.close();
+  }
+  b.checkNoErrors();
+});
+
+test("times are shown in the viewer's time zone", async () => {
+  const { page } = b;
+  const [run] = await api('GET', `/applications/${app}/pipelines?limit=1`);
+  const berlin = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/Berlin' }).format(new Date(run.startTime));
+  await page.goto(`${BASE}/#/applications/${app}/executions/details/${run.id}`);
+  await page.getByText(`Started ${berlin}`).waitFor();
   b.checkNoErrors();
 });
 

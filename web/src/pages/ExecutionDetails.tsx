@@ -150,6 +150,16 @@ function StageDetails({ run, stage: s, act }: { run: Execution; stage: Stage; ac
           {stageError(s)}
         </div>
       )}
+      {ctx.webhook && <WebhookOutput webhook={ctx.webhook} />}
+      {ctx.jobStatus && (
+        <div class="output" aria-label="job output">
+          <h3>
+            Job {ctx.jobStatus.name} <span class="muted">{ctx.jobStatus.status}</span>
+          </h3>
+          {ctx.jobStatus.failureDetails && <div class="error">{ctx.jobStatus.failureDetails}</div>}
+          {ctx.jobStatus.logs ? <pre class="logs">{ctx.jobStatus.logs}</pre> : <p class="muted">Logs appear when the job ends.</p>}
+        </div>
+      )}
       <h3>Tasks</h3>
       <table class="table compact">
         <thead>
@@ -176,6 +186,28 @@ function StageDetails({ run, stage: s, act }: { run: Execution; stage: Stage; ac
       <Json title="Context" value={ctx} />
       {s.outputs && Object.keys(s.outputs).length > 0 && <Json title="Outputs" value={s.outputs} />}
     </section>
+  );
+}
+
+function WebhookOutput({ webhook: w }: { webhook: any }) {
+  const body = (b: unknown) => (typeof b === 'string' ? b : JSON.stringify(b, null, 2));
+  return (
+    <div class="output" aria-label="webhook output">
+      <h3>
+        Webhook response <span class="muted">{w.statusCode || w.statusCodeValue || ''}</span>
+      </h3>
+      {w.error && <div class="error">{w.error}</div>}
+      {w.body !== undefined && <pre class="logs">{body(w.body)}</pre>}
+      {w.monitor && (
+        <>
+          <h3>
+            Last status poll <span class="muted">{w.monitor.statusCode || ''}</span>
+          </h3>
+          {w.monitor.progressMessage && <p>{w.monitor.progressMessage}</p>}
+          {w.monitor.body !== undefined && <pre class="logs">{body(w.monitor.body)}</pre>}
+        </>
+      )}
+    </div>
   );
 }
 
