@@ -192,6 +192,25 @@ test('the pipelines page is reachable by keyboard', async () => {
   b.checkNoErrors();
 });
 
+test('search and create applications', async () => {
+  const { page } = b;
+  await page.goto(`${BASE}/#/applications`);
+  await page.getByRole('link', { name: app, exact: true }).waitFor();
+  await page.getByLabel('Search applications').fill('zzz');
+  await page.getByText('No application matches “zzz”.').waitFor();
+  await page.getByLabel('Search applications').fill('');
+  await page.getByRole('button', { name: 'Create application' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create application' });
+  await dialog.getByLabel('Name').fill('catalog');
+  await dialog.getByLabel('Owner email').fill('catalog@example.com');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/#\/applications\/catalog\/executions$/);
+  await page.getByText('catalog has no pipelines yet').waitFor();
+  const created = await api('GET', '/applications/catalog');
+  assert.equal(created.attributes.email, 'catalog@example.com');
+  b.checkNoErrors();
+});
+
 test("a webhook's response shows in its stage", async () => {
   const { page } = b;
   // A real HTTP server for the webhook to call.
