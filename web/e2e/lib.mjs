@@ -93,7 +93,7 @@ export async function openBrowser() {
   };
 }
 
-const statusText = { 401: '(Unauthorized)', 409: '(Conflict)' };
+const statusText = { 401: '(Unauthorized)', 404: '(Not Found)', 409: '(Conflict)' };
 
 export async function screenshot(page, name) {
   const path = join(SHOTS, `${name}.png`);

@@ -98,7 +98,7 @@ export function Clusters({ app }: { app: string }) {
         </div>
       )}
       {groups.error && <ErrorBox what="Loading server groups failed" error={groups.error} />}
-      {groups.data && groups.data.length === 0 && <Empty>{app} has no server groups. Run a pipeline with a deploy stage to create one.</Empty>}
+      {groups.data !== undefined && (groups.data || []).length === 0 && <Empty>{app} has no server groups. Run a pipeline with a deploy stage to create one.</Empty>}
       {[...tree.entries()].map(([loc, clusters]) => (
         <section key={loc} class="location" aria-label={loc}>
           <h2>{loc}</h2>
@@ -290,7 +290,7 @@ export function LoadBalancers({ app }: { app: string }) {
         <h1>Load balancers</h1>
       </div>
       {lbs.error && <ErrorBox what="Loading load balancers failed" error={lbs.error} />}
-      {lbs.data && lbs.data.length === 0 && <Empty>{app} has no load balancers. An upsertLoadBalancer stage creates one.</Empty>}
+      {lbs.data !== undefined && (lbs.data || []).length === 0 && <Empty>{app} has no load balancers. An upsertLoadBalancer stage creates one.</Empty>}
       {(lbs.data || []).map((lb) => (
         <section class="location" key={`${lb.account}/${lb.region}/${lb.name}`} aria-label={`load balancer ${lb.name}`}>
           <h2>

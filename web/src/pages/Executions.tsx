@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { enc, get, type Execution, type Pipeline } from '../api';
+import { enc, get, type Application, type Execution, type Pipeline } from '../api';
 import { RunForm } from '../components/RunForm';
 import { StageBar } from '../components/StageGraph';
 import { Empty, ErrorBox, StatusBadge } from '../components/common';
@@ -7,6 +7,7 @@ import { duration, isActive, navigate, useLoad, when } from '../util';
 
 /** Executions lists each pipeline with its recent runs, live. */
 export function Executions({ app }: { app: string }) {
+  const application = useLoad(() => get<Application>(`/applications/${enc(app)}`), [app]);
   const pipelines = useLoad(() => get<Pipeline[]>(`/applications/${enc(app)}/pipelineConfigs`), [app]);
   const runs = useLoad(
     () => get<Execution[]>(`/applications/${enc(app)}/pipelines?limit=25`),
@@ -27,9 +28,14 @@ export function Executions({ app }: { app: string }) {
       <div class="page-head">
         <h1>Pipelines</h1>
       </div>
+      {application.error && (
+        <div class="error" role="alert">
+          <strong>Application {app} cannot be shown</strong>: {application.error.message}. Pick one from the <a href="#/applications">applications</a>, or create it there.
+        </div>
+      )}
       {pipelines.error && <ErrorBox what="Loading pipelines failed" error={pipelines.error} />}
       {runs.error && <ErrorBox what="Loading runs failed" error={runs.error} />}
-      {pipelines.data && pipelines.data.length === 0 && (
+      {!application.error && pipelines.data && pipelines.data.length === 0 && (
         <Empty>
           {app} has no pipelines yet. Save one with <code>gennaker pipeline save -f pipeline.json</code> or the API's <code>POST /pipelines</code>.
         </Empty>
