@@ -85,3 +85,25 @@ test('roll back a server group and see the previous one enabled', async () => {
   await screenshot(page, 'load-balancers');
   b.checkNoErrors();
 });
+
+test('resize and destroy a server group', async () => {
+  const { page } = b;
+  await page.getByRole('link', { name: 'Clusters' }).click();
+  const old = card(page, `${app}-prod-v001`);
+  await old.getByRole('button', { name: `Resize ${app}-prod-v001` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Instances').fill('1');
+  await dialog.getByRole('button', { name: 'Resize' }).click();
+  await page.getByRole('status').getByText('SUCCEEDED').waitFor({ timeout: 60_000 });
+  await old.getByText('capacity 1/1/2').waitFor();
+
+  await old.getByRole('button', { name: `Destroy ${app}-prod-v001` }).click();
+  // The enabled v000 keeps the cluster serving: no guard is named.
+  assert.equal(await page.getByRole('dialog').getByText('traffic guard').count(), 0);
+  await page.getByRole('dialog').getByRole('button', { name: 'Destroy' }).click();
+  await old.waitFor({ state: 'detached', timeout: 60_000 });
+  await page.getByRole('status').getByText('SUCCEEDED').waitFor();
+  const groups = await api('GET', `/applications/${app}/serverGroups`);
+  assert.deepEqual(groups.map((g) => g.name), [`${app}-prod-v000`]);
+  b.checkNoErrors();
+});
