@@ -238,7 +238,8 @@ test("times are shown in the viewer's time zone", async () => {
   const { page } = b;
   const [run] = await api('GET', `/applications/${app}/pipelines?limit=1`);
   const berlin = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/Berlin' }).format(new Date(run.startTime));
-  await page.goto(`${BASE}/#/applications/${app}/executions/details/${run.id}`);
+  // A link copied from Deck, with its query, opens the run.
+  await page.goto(`${BASE}/#/applications/${app}/executions/details/${run.id}?stage=0&step=0`);
   await page.getByText(`Started ${berlin}`).waitFor();
   b.checkNoErrors();
 });

@@ -22,7 +22,8 @@ type Route =
   | { page: 'notFound'; path: string };
 
 export function parse(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/applications';
+  // Deck's links may carry a query (…/details/{id}?stage=2); the page is the path.
+  const path = hash.replace(/^#/, '').split('?')[0] || '/applications';
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] !== 'applications') return { page: 'notFound', path };
   if (parts.length === 1) return { page: 'applications' };
