@@ -686,9 +686,21 @@ func TestApi(t *testing.T) {
 			if len(routes) == 0 {
 				t.Fatal("no routes")
 			}
+			keys := map[string]bool{}
 			for id, r := range routes {
-				if got := r.Properties["AuthorizationType"]; got != wantAuth {
-					t.Errorf("route %s: AuthorizationType = %v, want %s", id, got, wantAuth)
+				key, _ := r.Properties["RouteKey"].(string)
+				keys[key] = true
+				want := wantAuth
+				if slices.Contains(api.UIRouteKeys, key) {
+					want = "NONE" // the web UI's static page and assets
+				}
+				if got := r.Properties["AuthorizationType"]; got != want {
+					t.Errorf("route %s (%s): AuthorizationType = %v, want %s", id, key, got, want)
+				}
+			}
+			for _, key := range append([]string{"$default"}, api.UIRouteKeys...) {
+				if !keys[key] {
+					t.Errorf("no route %q; routes: %v", key, keys)
 				}
 			}
 			for id, r := range s.template.ofType("AWS::ApiGatewayV2::Integration") {

@@ -23,6 +23,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/web"
 )
 
 // Options are what a runtime brings.
@@ -151,6 +152,9 @@ func (p *Platform) API() http.Handler {
 		Version:      p.version,
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Mounts: []api.Mount{
+			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
+		},
 	})
 }
