@@ -14,12 +14,15 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/canary/canaryapi"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -50,6 +53,9 @@ type Options struct {
 	// Targets, when set, is used instead of the registry built from
 	// Accounts and Providers; tests use it to stand in for a cloud.
 	Targets *providers.Registry
+	// Metrics are the canary analysis's metrics accounts (see ParseConfig);
+	// nil means none.
+	Metrics *canary.Sources
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
@@ -66,6 +72,7 @@ type Platform struct {
 	Providers *providers.Registry
 	Logger    *slog.Logger
 	version   string
+	metrics   *canary.Sources
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -118,6 +125,7 @@ func New(opts Options) (*Platform, error) {
 		return nil, &AccountsError{Err: err}
 	}
 	cluster.UseProviders(reg, targets)
+	kayenta.UseMetrics(reg, opts.Metrics)
 	orch := orchestration.New(orchestration.Options{
 		Store:     opts.Store,
 		Engine:    opts.Engine,
@@ -134,6 +142,7 @@ func New(opts Options) (*Platform, error) {
 		Providers:    targets,
 		Logger:       log,
 		version:      opts.Version,
+		metrics:      opts.Metrics,
 	}, nil
 }
 
@@ -149,6 +158,7 @@ func (p *Platform) API() http.Handler {
 		Version:      p.version,
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Mounts: []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)}},
 	})
 }

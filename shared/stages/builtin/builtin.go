@@ -5,6 +5,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/flow"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/manifest"
 )
 
@@ -15,5 +16,6 @@ func New() *stages.Registry {
 	flow.RegisterFlowControl(r)
 	cluster.RegisterDeployments(r)
 	manifest.RegisterManifests(r)
+	kayenta.Register(r)
 	return r
 }
