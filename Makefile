@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 NPM_STAMP := node_modules/.stamp
 
-.PHONY: all build test test-go check-asl deps demo clean bench
+.PHONY: all build test test-go check-asl deps demo clean bench prometheus
 
 all: build
 
@@ -25,7 +25,11 @@ check-asl: deps
 		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; \
 	done
 
-test: deps check-asl
+# Debian's prometheus, which the canary analysis tests start on a free port.
+prometheus:
+	@hack/prometheus-install.sh
+
+test: deps check-asl prometheus
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 	# The engine, stores, stages and providers again under the race detector.
@@ -35,6 +39,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./shared/api/
 	$(GO) test -run '^$$' -bench RedBlack -benchtime 5x ./tests/deploy/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./shared/canary/judge/
 
 demo: build
 	$(BIN)/gennaker demo
