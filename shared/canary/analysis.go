@@ -168,13 +168,26 @@ func mix(name string, ctrl, exp []Series, wantCtrl, wantExp int) []judge.Series 
 		}
 		return t
 	}
+	// A tag names the scope when it has one value on each side, and the
+	// two differ (server_group="web-v001" against "web-v002").
+	only := func(list []Series, k string) (string, bool) {
+		v, ok := "", false
+		for i, s := range list {
+			sv, has := s.Tags[k]
+			if !has || (i > 0 && sv != v) {
+				return "", false
+			}
+			v, ok = sv, true
+		}
+		return v, ok
+	}
 	scopeTags := map[string]bool{}
-	for _, c := range ctrl {
-		for _, e := range exp {
-			for k, v := range c.Tags {
-				if ev, ok := e.Tags[k]; ok && ev != v {
-					scopeTags[k] = true
-				}
+	if len(ctrl) > 0 {
+		for k := range ctrl[0].Tags {
+			cv, cok := only(ctrl, k)
+			ev, eok := only(exp, k)
+			if cok && eok && cv != ev {
+				scopeTags[k] = true
 			}
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// base is the control series of kayenta.md §4.2.
+// base is the control series of ../shared/kayenta.md §4.2.
 var base = []float64{10.0, 10.2, 9.8, 10.1, 9.9, 10.3, 9.7, 10.0, 10.2, 9.8}
 
 func add(v []float64, d float64) []float64 {
@@ -41,7 +41,7 @@ func near(a, b, tol float64) bool {
 	return math.Abs(a-b) <= tol
 }
 
-// TestProductionExamples reproduces kayenta.md §4.2: production tolerance
+// TestProductionExamples reproduces ../shared/kayenta.md §4.2: production tolerance
 // 0.25 and confidence 0.98, intervals to the five decimals stated, the
 // estimate to the root finder's 1e-4.
 func TestProductionExamples(t *testing.T) {
@@ -129,7 +129,7 @@ func loadSuite(t testing.TB, file string) map[string]json.RawMessage {
 	return m
 }
 
-// TestKayentaClassifierSuite reproduces kayenta.md §4.3 on the data of
+// TestKayentaClassifierSuite reproduces ../shared/kayenta.md §4.3 on the data of
 // Kayenta's ClassifierSuite (testdata/classifier_suite.json, keyed by the
 // test's line), with each test's own tolerance and confidence.
 func TestKayentaClassifierSuite(t *testing.T) {
@@ -186,7 +186,7 @@ func TestKayentaClassifierSuite(t *testing.T) {
 		{line: "653", c: test, tune: withDir(Decrease), lower: -0.99994, upper: 0.0, est: 0, estTol: 1e-4, effect: nan, want: Pass},
 		{line: "719", c: test, lower: 0.0, upper: 8.99993, est: 0, estTol: 1e-4, effect: nan, want: Pass},
 		{line: "251", c: test, lower: 3.521755377702165e-5, upper: 2.02456461662334e-5, est: 2.6279243045155653e-5, estTol: 1e-6, effect: nan, want: High},
-		// The cases kayenta.md §4.3 leaves without figures, with Kayenta's expectations.
+		// The cases ../shared/kayenta.md §4.3 leaves without figures, with Kayenta's expectations.
 		{line: "327", c: test, tune: chain(effect(0.8, 1.2), withDir(Decrease)), lower: nan, est: nan, effect: nan, want: Low},
 		{line: "371", c: test, tune: effect(1.0, 5.0), lower: nan, est: nan, effect: nan, want: Pass},
 		{line: "479", c: cles, tune: withCLES(0.2, 0.8), lower: nan, est: nan, effect: nan, want: High},
@@ -238,7 +238,7 @@ func TestKayentaClassifierSuite(t *testing.T) {
 	}
 }
 
-// TestMissingData covers the empty-series exits of kayenta.md §1.5 and
+// TestMissingData covers the empty-series exits of ../shared/kayenta.md §1.5 and
 // ClassifierSuite lines 666, 679, 693 and 706.
 func TestMissingData(t *testing.T) {
 	ctrl := []float64{1, 2, 3, 4, 5}
@@ -308,7 +308,7 @@ func TestSinglePointEachIsAnError(t *testing.T) {
 }
 
 // TestMannWhitneySuite reproduces the Mann–Whitney core's figures of
-// kayenta.md §4.3 (Kayenta's MannWhitneySuite, to its 1e-6; estimates
+// ../shared/kayenta.md §4.3 (Kayenta's MannWhitneySuite, to its 1e-6; estimates
 // against R to 1e-4).
 func TestMannWhitneySuite(t *testing.T) {
 	suite := loadSuite(t, "testdata/mannwhitney_suite.json")
@@ -361,7 +361,7 @@ func TestMannWhitneySuite(t *testing.T) {
 	}
 }
 
-// TestOutlierFences reproduces kayenta.md §4.4.
+// TestOutlierFences reproduces ../shared/kayenta.md §4.4.
 func TestOutlierFences(t *testing.T) {
 	data := []float64{21, 23, 24, 25, 50, 29, 23, 21}
 	s := append([]float64(nil), data...)
@@ -399,7 +399,7 @@ func TestOutlierFences(t *testing.T) {
 	}
 }
 
-// TestEffectSizes: kayenta.md §1.8, the CLES values of Kayenta's
+// TestEffectSizes: ../shared/kayenta.md §1.8, the CLES values of Kayenta's
 // StatisticSuite (0.5, 0.0) and the mean ratio's zero rule.
 func TestEffectSizes(t *testing.T) {
 	if got := cles([]float64{1, 2, 3}, []float64{1, 2, 3}); got != 0.5 {
@@ -420,7 +420,7 @@ func group(c Classification, groups ...string) Result {
 	return Result{Name: string(c), Classification: c, Groups: groups}
 }
 
-// TestScoring reproduces kayenta.md §4.5 (Kayenta's ScorerSuite).
+// TestScoring reproduces ../shared/kayenta.md §4.5 (Kayenta's ScorerSuite).
 func TestScoring(t *testing.T) {
 	crit := func(r Result) Result { r.Critical = true; r.Reason = "critical " + r.Name; return r }
 	cases := []struct {
