@@ -510,3 +510,68 @@ func TestFailingCanaryIsRolledBack(t *testing.T) {
 		t.Errorf("production saw %.1f%% errors with %.1f%% of traffic on the canary; it should see only the canary's share of 20%%", 100*rate, 100*share)
 	}
 }
+
+// TestCanceledCanaryTakesItsServerGroupsDown: canceling a release while
+// the canary runs destroys the baseline and canary server groups.
+func TestCanceledCanaryTakesItsServerGroupsDown(t *testing.T) {
+	s, lb, configID := setup(t)
+	tr := startTraffic(lb, 2)
+	defer tr.finish()
+	doc := fmt.Sprintf(`{"application": "hello", "name": "release", "stages": [%s]}`, canaryStage(configID, ""))
+	s.call("POST", "/pipelines", doc, nil)
+	var ref struct{ Ref string }
+	s.call("POST", "/pipelines/hello/release", `{"type": "manual", "user": "tester"}`, &ref)
+	deadline := time.Now().Add(2 * time.Minute)
+	for groups := s.serverGroups(); !groups["hello-prod-canary-v000"] || !groups["hello-prod-baseline-v000"]; groups = s.serverGroups() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the canary's server groups never came up: %v", groups)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.call("PUT", ref.Ref+"/cancel", nil, nil)
+	for {
+		var e executionView
+		s.call("GET", ref.Ref, nil, &e)
+		if e.Status == "CANCELED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the release was not canceled: %s", e.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for groups := s.serverGroups(); len(groups) != 1 || !groups["hello-prod-v000"]; groups = s.serverGroups() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the cancel only production should remain: %v", groups)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestRetrospectiveCanary judges a past window of existing server groups
+// without deploying anything: production against itself passes.
+func TestRetrospectiveCanary(t *testing.T) {
+	s, lb, configID := setup(t)
+	tr := startTraffic(lb, 2)
+	// Prometheus finds the load balancer and has two scrapes of traffic
+	// (what a rate needs) within a few seconds.
+	time.Sleep(4 * time.Second)
+	start := time.Now().UTC()
+	time.Sleep(8 * time.Second)
+	end := time.Now().UTC()
+	tr.finish()
+	e := s.runPipeline("retro", 2*time.Minute, fmt.Sprintf(`{"refId": "c", "type": "kayentaCanary", "name": "Look back", "analysisType": "retrospective",
+	  "canaryConfig": {"canaryConfigId": %q, "canaryAnalysisIntervalMins": "0.05",
+	    "scopes": [{"controlScope": "hello-prod-v000", "experimentScope": "hello-prod-v000", "controlLocation": "local", "experimentLocation": "local",
+	      "startTimeIso": %q, "endTimeIso": %q, "step": 1}],
+	    "scoreThresholds": {"pass": 90, "marginal": 50}}}`, configID, start.Format(time.RFC3339), end.Format(time.RFC3339)))
+	ivs := intervals(t, e)
+	if e.Status != "SUCCEEDED" || len(ivs) < 2 {
+		t.Fatalf("retrospective canary: %s, %d intervals: %v", e.Status, len(ivs), stageOf(e, "kayentaCanary").Context)
+	}
+	for _, iv := range ivs {
+		if iv["canaryScore"].(float64) != 100 {
+			t.Errorf("production against itself scores 100; %v scored %v", iv["name"], iv["canaryScore"])
+		}
+	}
+}
