@@ -87,12 +87,11 @@ func (*Stage) Type() string { return StageType }
 
 // config is the stage's configuration and what its tasks record.
 type config struct {
-	AnalysisType     string         `json:"analysisType"`
-	CanaryConfig     canaryContext  `json:"canaryConfig"`
-	Deployments      *deployments   `json:"deployments"`
-	ContinuePipeline bool           `json:"continuePipeline"`
-	State            intervalsState `json:"canaryState"`
-	Deployed         []deployedPair `json:"canaryDeployments"`
+	AnalysisType string         `json:"analysisType"`
+	CanaryConfig canaryContext  `json:"canaryConfig"`
+	Deployments  *deployments   `json:"deployments"`
+	State        intervalsState `json:"canaryState"`
+	Deployed     []deployedPair `json:"canaryDeployments"`
 }
 
 // canaryContext is orca's KayentaCanaryContext (the stage's canaryConfig).
