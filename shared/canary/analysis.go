@@ -93,7 +93,6 @@ func (a *Analyzer) Run(ctx context.Context, req Request) (*Execution, error) {
 		JudgeResult:    judgeResult(j),
 		CanaryDuration: fmt.Sprintf("PT%gS", end.Sub(started).Seconds()),
 	}
-	exec.judgment = &j
 	if err := a.Results.Put(ctx, exec); err != nil {
 		return nil, err
 	}
@@ -271,8 +270,6 @@ type Execution struct {
 	MetricsAccountName   string         `json:"metricsAccountName,omitempty"`
 	StorageAccountName   string         `json:"storageAccountName,omitempty"`
 	ConfigurationAccount string         `json:"configurationAccountName,omitempty"`
-
-	judgment *judge.Judgment
 }
 
 // CanaryResult is a finished run's verdict.

@@ -467,8 +467,8 @@ func TestScoring(t *testing.T) {
 	}
 	th := Thresholds{Pass: 95, Marginal: 75}
 	for score, want := range map[float64]SummaryClass{75: SummaryMarginal, 95: SummaryPass, 74.99: SummaryFail, 100: SummaryPass} {
-		if got := Classify(score, th); got != want {
-			t.Errorf("Classify(%v) = %s, want %s", score, got, want)
+		if got := ClassifyScore(score, th); got != want {
+			t.Errorf("ClassifyScore(%v) = %s, want %s", score, got, want)
 		}
 	}
 }

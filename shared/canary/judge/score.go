@@ -68,12 +68,12 @@ func (c Classifier) Judge(cfg Config, series []Series, th Thresholds) Judgment {
 		results = append(results, c.Classify(m, s, rng))
 	}
 	j := Score(results, cfg.GroupWeights)
-	j.Classification = Classify(j.Score, th)
+	j.Classification = ClassifyScore(j.Score, th)
 	return j
 }
 
-// Classify places a summary score against the thresholds.
-func Classify(score float64, th Thresholds) SummaryClass {
+// ClassifyScore places a summary score against the thresholds.
+func ClassifyScore(score float64, th Thresholds) SummaryClass {
 	switch {
 	case score >= th.Pass:
 		return SummaryPass
