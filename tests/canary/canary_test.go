@@ -575,3 +575,19 @@ func TestRetrospectiveCanary(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownCanaryConfigDeploysNothing: a canary whose config does not
+// exist fails before it deploys anything, saying which config to save.
+func TestUnknownCanaryConfigDeploysNothing(t *testing.T) {
+	s, _, _ := setup(t)
+	e := s.runPipeline("release", 2*time.Minute, canaryStage("no-such-config", ""), promoteStage(""))
+	st := stageOf(e, "kayentaCanary")
+	errs, _ := st.Context["exception"].(map[string]any)
+	msg := fmt.Sprint(errs)
+	if e.Status != "TERMINAL" || !strings.Contains(msg, `no canary config "no-such-config"`) || !strings.Contains(msg, "POST /v2/canaryConfig") {
+		t.Fatalf("%s: %s", e.Status, msg)
+	}
+	if groups := s.serverGroups(); len(groups) != 1 || !groups["hello-prod-v000"] {
+		t.Errorf("nothing is deployed for a canary that cannot be judged: %v", groups)
+	}
+}

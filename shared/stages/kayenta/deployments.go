@@ -170,12 +170,25 @@ func (t deployTask) Execute(ctx context.Context, run *stages.Run) (stages.Result
 	}
 	d := c.Deployments
 	if len(c.Deployed) == 0 {
+		// Nothing is deployed for a canary that could not be judged.
+		if err := t.env.check(ctx, run, c); err != nil {
+			return stages.Failed("%v", err), nil
+		}
 		pairs, err := allocate(ctx, reg, d, string(run.Execution.Application))
 		if err != nil {
 			return stages.Failed("deploy canary and baseline: %v", err), nil
 		}
 		return stages.Result{Status: model.StatusRunning, Backoff: time.Millisecond,
 			Context: stages.Record(map[string]any{"canaryDeployments": pairs})}, nil
+	}
+	// A failure from here on takes down what was deployed: the stage ends
+	// without its clean-up tasks.
+	failed := func(format string, args ...any) (stages.Result, error) {
+		msg := fmt.Sprintf(format, args...)
+		if err := destroyDeployed(ctx, reg, c.Deployed); err != nil {
+			msg += "; and the clean-up failed: " + err.Error()
+		}
+		return stages.Failed("%s", msg), nil
 	}
 	var baseline *providers.ServerGroup
 	allUp := true
@@ -187,26 +200,26 @@ func (t deployTask) Execute(ctx context.Context, run *stages.Run) (stages.Result
 		}{{"control", pair.Control, d.ServerGroupPairs[i].Control}, {"experiment", pair.Experiment, d.ServerGroupPairs[i].Experiment}} {
 			cloud, err := reg.Cloud(side.at.Account, side.at.CloudProvider)
 			if err != nil {
-				return stages.Failed("%s server group %s: %v", side.name, side.at.ServerGroup, err), nil
+				return failed("%s server group %s: %v", side.name, side.at.ServerGroup, err)
 			}
 			if cloud.ServerGroups == nil || cloud.ServerGroupCreator == nil {
-				return stages.Failed("account %s cannot create server groups, which a canary with deployments needs", side.at.Account), nil
+				return failed("account %s cannot create server groups, which a canary with deployments needs", side.at.Account)
 			}
 			g, err := cloud.ServerGroups.Get(ctx, side.at.Region, side.at.ServerGroup)
 			if errors.Is(err, providers.ErrNotFound) {
 				if baseline == nil {
 					if baseline, err = currentBaseline(ctx, reg, d); err != nil {
-						return stages.Failed("deploy canary and baseline: %v", err), nil
+						return failed("deploy canary and baseline: %v", err)
 					}
 				}
 				spec := createSpec(side.at, side.spec, baseline, run, side.name == "control")
 				if spec.Artifact == nil {
-					return stages.Failed("deployments.serverGroupPairs[%d].%s.artifact is required: what the %s server group runs (no local/command artifact came with the trigger)", i, side.name, side.name), nil
+					return failed("deployments.serverGroupPairs[%d].%s.artifact is required: what the %s server group runs (no local/command artifact came with the trigger)", i, side.name, side.name)
 				}
 				g, err = cloud.ServerGroupCreator.Create(ctx, spec)
 			}
 			if err != nil {
-				return stages.Failed("%s server group %s: %v", side.name, side.at.ServerGroup, err), nil
+				return failed("%s server group %s: %v", side.name, side.at.ServerGroup, err)
 			}
 			allUp = allUp && g.Up()
 		}

@@ -233,6 +233,29 @@ func loadConfig(ctx context.Context, s store.Store, cc canaryContext) (*canary.C
 	return cfg, err
 }
 
+// check finds the canary config and a metrics account for each of its
+// metrics, so a canary that cannot be judged fails before anything is
+// deployed.
+func (e *env) check(ctx context.Context, run *stages.Run, c *config) error {
+	if run.Services == nil || run.Services.Store == nil {
+		return fmt.Errorf("the canary needs the store for its configs and results")
+	}
+	cfg, err := loadConfig(ctx, run.Services.Store, c.CanaryConfig)
+	if err != nil {
+		return err
+	}
+	for _, m := range cfg.Metrics {
+		src, name, err := e.sources.Load().Get(c.CanaryConfig.MetricsAccountName, m.Query.Type)
+		if err != nil {
+			return fmt.Errorf("metric %q: %v", m.Name, err)
+		}
+		if src.Type() != m.Query.Type {
+			return fmt.Errorf("metric %q has a %s query, but metrics account %q is %s", m.Name, m.Query.Type, name, src.Type())
+		}
+	}
+	return nil
+}
+
 // failedMetrics names the metrics that did not pass, with how.
 func failedMetrics(e *canary.Execution) []string {
 	out := []string{}
