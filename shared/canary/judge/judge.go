@@ -173,6 +173,7 @@ func (c Classifier) Classify(m Metric, s Series, rng *rand.Rand) Result {
 		r.Groups = []string{}
 	}
 
+	sc, se := sorted(control), sorted(experiment)
 	switch {
 	case len(control) == 0 || len(experiment) == 0:
 		side := "the canary (experiment)"
@@ -196,18 +197,18 @@ func (c Classifier) Classify(m Metric, s Series, rng *rand.Rand) Result {
 			r.Why += "; the metric is critical, so the canary fails"
 		}
 		return r
-	case sameMultiset(control, experiment):
+	case equalSorted(sc, se):
 		r.Classification = Pass
 		r.Reason = "The canary and baseline data are identical"
 		r.Why = "the canary's and the baseline's data are identical"
 		return r
-	case distinct(append(append([]float64(nil), control...), experiment...)) == 1:
+	case distinctBoth(sc, se) == 1:
 		r.Classification = Pass
 		r.Why = fmt.Sprintf("every point of both series is %g", control[0])
 		return r
 	}
 
-	if distinct(control) == 1 && distinct(experiment) == 1 {
+	if distinctSorted(sc) == 1 && distinctSorted(se) == 1 {
 		// Two different constants have no spread to rank; a little noise
 		// relative to each value lets the test say which is larger.
 		if rng == nil {

@@ -151,26 +151,51 @@ func cles(control, experiment []float64) float64 {
 	return (2*rankX - m*(m+1)) / (2 * n * m)
 }
 
-func distinct(v []float64) int {
-	seen := make(map[float64]struct{}, len(v))
-	for _, x := range v {
-		seen[x] = struct{}{}
+// distinctSorted counts the distinct values of a sorted series.
+func distinctSorted(v []float64) int {
+	n := 0
+	for i := range v {
+		if i == 0 || v[i] != v[i-1] {
+			n++
+		}
 	}
-	return len(seen)
+	return n
 }
 
-func sameMultiset(a, b []float64) bool {
+// distinctBoth counts the distinct values of two sorted series together.
+func distinctBoth(a, b []float64) int {
+	n, i, j := 0, 0, 0
+	var last float64
+	for i < len(a) || j < len(b) {
+		var v float64
+		if j >= len(b) || (i < len(a) && a[i] <= b[j]) {
+			v, i = a[i], i+1
+		} else {
+			v, j = b[j], j+1
+		}
+		if n == 0 || v != last {
+			n++
+			last = v
+		}
+	}
+	return n
+}
+
+// equalSorted reports whether two sorted series hold the same values.
+func equalSorted(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	x := append([]float64(nil), a...)
-	y := append([]float64(nil), b...)
-	sort.Float64s(x)
-	sort.Float64s(y)
-	for i := range x {
-		if x[i] != y[i] {
+	for i := range a {
+		if a[i] != b[i] {
 			return false
 		}
 	}
 	return true
+}
+
+func sorted(v []float64) []float64 {
+	out := append([]float64(nil), v...)
+	sort.Float64s(out)
+	return out
 }
