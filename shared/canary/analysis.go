@@ -3,10 +3,12 @@ package canary
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gennaker/gennaker/shared/canary/judge"
@@ -106,10 +108,19 @@ func (a *Analyzer) finish(e *Execution, t time.Time, status string) {
 	e.EndTimeIso = iso(t)
 }
 
-// fetch reads both sides of every metric and pairs them by tags, padding a
-// side that has fewer points than the window holds with NaN.
+// fetchConcurrency bounds the queries in flight for one judgment.
+const fetchConcurrency = 8
+
+// fetch reads both sides of every metric, a few queries at a time, and
+// pairs them by tags, padding a side that has fewer points than the
+// window holds with NaN. A failed query stops the others and is the error.
 func (a *Analyzer) fetch(ctx context.Context, req Request) ([]judge.Series, string, error) {
-	var out []judge.Series
+	type job struct {
+		m    MetricConfig
+		pair ScopePair
+		src  Source
+	}
+	jobs := make([]job, 0, len(req.Config.Metrics))
 	account := ""
 	for _, m := range req.Config.Metrics {
 		scopeName := m.ScopeName
@@ -128,15 +139,50 @@ func (a *Analyzer) fetch(ctx context.Context, req Request) ([]judge.Series, stri
 		if src.Type() != m.Query.Type {
 			return nil, account, fmt.Errorf("metric %q has a %s query, but metrics account %q is %s", m.Name, m.Query.Type, name, src.Type())
 		}
-		ctrl, err := src.Fetch(ctx, m, req.Config.Templates, pair.Control)
-		if err != nil {
-			return nil, account, fmt.Errorf("metric %q, baseline (control) scope %q: %w", m.Name, pair.Control.Scope, err)
+		jobs = append(jobs, job{m, pair, src})
+	}
+
+	type sides struct {
+		ctrl, exp []Series
+		err       error
+	}
+	results := make([]sides, len(jobs))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, fetchConcurrency)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := &results[i]
+			if r.ctrl, r.err = j.src.Fetch(ctx, j.m, req.Config.Templates, j.pair.Control); r.err != nil {
+				r.err = fmt.Errorf("metric %q, baseline (control) scope %q: %w", j.m.Name, j.pair.Control.Scope, r.err)
+				cancel()
+				return
+			}
+			if r.exp, r.err = j.src.Fetch(ctx, j.m, req.Config.Templates, j.pair.Experiment); r.err != nil {
+				r.err = fmt.Errorf("metric %q, canary (experiment) scope %q: %w", j.m.Name, j.pair.Experiment.Scope, r.err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	// A query canceled because another failed is not the cause.
+	var firstErr error
+	for _, r := range results {
+		if r.err != nil && (firstErr == nil || errors.Is(firstErr, context.Canceled) && !errors.Is(r.err, context.Canceled)) {
+			firstErr = r.err
 		}
-		exp, err := src.Fetch(ctx, m, req.Config.Templates, pair.Experiment)
-		if err != nil {
-			return nil, account, fmt.Errorf("metric %q, canary (experiment) scope %q: %w", m.Name, pair.Experiment.Scope, err)
-		}
-		out = append(out, mix(m.Name, ctrl, exp, pair.Control.ExpectedPoints(), pair.Experiment.ExpectedPoints())...)
+	}
+	if firstErr != nil {
+		return nil, account, firstErr
+	}
+	var out []judge.Series
+	for i, j := range jobs {
+		out = append(out, mix(j.m.Name, results[i].ctrl, results[i].exp, j.pair.Control.ExpectedPoints(), j.pair.Experiment.ExpectedPoints())...)
 	}
 	return out, account, nil
 }

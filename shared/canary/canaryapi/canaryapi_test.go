@@ -241,3 +241,36 @@ func TestCanaryRunResult(t *testing.T) {
 		t.Errorf("unknown run: %d", code)
 	}
 }
+
+// brokenSource fails every query: a stand-in for an unreachable metrics
+// store, named as the fake it is.
+type brokenSource struct{}
+
+func (brokenSource) Type() string { return "prometheus" }
+func (brokenSource) Fetch(ctx context.Context, m canary.MetricConfig, _ map[string]string, sc canary.Scope) ([]canary.Series, error) {
+	if m.Name == "latency" {
+		return nil, io.ErrUnexpectedEOF
+	}
+	<-ctx.Done() // the other query waits until the failure stops it
+	return nil, ctx.Err()
+}
+
+// TestFailedRunIsRecorded: a run whose metrics cannot be fetched is
+// recorded as terminal, with the metric and the cause.
+func TestFailedRunIsRecorded(t *testing.T) {
+	c, st := setup(t)
+	cfg, _ := canary.ParseConfig([]byte(configDoc))
+	sources := canary.NewSources()
+	sources.Add("prom", brokenSource{})
+	a := canary.Analyzer{Sources: sources, Results: canary.NewResults(st)}
+	now := time.Now()
+	_, err := a.Run(context.Background(), canary.Request{ID: "run-2", Config: cfg,
+		Scopes: map[string]canary.ScopePair{"default": {Control: canary.Scope{Scope: "a", Start: now, End: now}, Experiment: canary.Scope{Scope: "b", Start: now, End: now}}}})
+	if err == nil || !strings.Contains(err.Error(), `metric "latency", baseline (control) scope "a": unexpected EOF`) {
+		t.Fatalf("the error names the metric and the cause, not the canceled query: %v", err)
+	}
+	code, b := c.do("GET", "/v2/canaries/canary/run-2", "")
+	if code != 200 || !bytes.Contains(b, []byte(`"status":"terminal"`)) || !bytes.Contains(b, []byte("unexpected EOF")) {
+		t.Errorf("%d %s", code, b)
+	}
+}
