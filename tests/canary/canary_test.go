@@ -591,3 +591,55 @@ func TestUnknownCanaryConfigDeploysNothing(t *testing.T) {
 		t.Errorf("nothing is deployed for a canary that cannot be judged: %v", groups)
 	}
 }
+
+// latencyConfig judges latency alone, critically: a canary at least twice
+// as slow as its baseline fails.
+const latencyConfig = `{
+  "name": "hello-latency",
+  "applications": ["hello"],
+  "metrics": [
+    {"name": "mean-latency", "groups": ["latency"],
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
+     "analysisConfigurations": {"canary": {"direction": "increase", "critical": true, "effectSize": {"allowedIncrease": 2, "criticalIncrease": 2}}}}
+  ]
+}`
+
+// TestSlowCanaryIsRolledBack: v2 waits 30 ms before it answers, several
+// times the baseline's latency; the canary fails naming mean-latency and
+// is taken down, and production keeps v1.
+func TestSlowCanaryIsRolledBack(t *testing.T) {
+	s, lb, _ := setup(t)
+	var created struct{ CanaryConfigID string }
+	s.call("POST", "/v2/canaryConfig", latencyConfig, &created)
+	tr := startTraffic(lb, 4)
+	e := s.runPipeline("release", 5*time.Minute, canaryStage(created.CanaryConfigID, `, "LATENCY": "30ms"`), promoteStage(`, "LATENCY": "30ms"`))
+	tr.finish()
+	ivs := intervals(t, e)
+	logLatency(t, ivs)
+	st := stageOf(e, "kayentaCanary")
+	msg, _ := st.Context["canaryScoreMessage"].(string)
+	if e.Status != "TERMINAL" || !strings.Contains(msg, "mean-latency (High, critical)") {
+		t.Fatalf("a slow canary fails naming the metric: %s %q", e.Status, msg)
+	}
+	id, _ := ivs[0]["canaryPipelineExecutionId"].(string)
+	var run struct {
+		Result struct {
+			JudgeResult struct {
+				Results []struct {
+					ResultMetadata struct {
+						Ratio float64 `json:"ratio"`
+					} `json:"resultMetadata"`
+				}
+			}
+		}
+	}
+	s.call("GET", "/v2/canaries/canary/"+id, nil, &run)
+	if r := run.Result.JudgeResult.Results; len(r) != 1 || r[0].ResultMetadata.Ratio < 3 {
+		t.Errorf("the canary should be at least 3× slower than its baseline: %+v", r)
+	} else {
+		t.Logf("canary / baseline mean latency: %.1f×", r[0].ResultMetadata.Ratio)
+	}
+	if groups := s.serverGroups(); len(groups) != 1 || !groups["hello-prod-v000"] {
+		t.Errorf("after the rollback only v1 serves: %v", groups)
+	}
+}
