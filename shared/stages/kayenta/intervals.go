@@ -82,21 +82,21 @@ func (t intervalsTask) Execute(ctx context.Context, run *stages.Run) (stages.Res
 		return stages.Succeeded(), nil
 	}
 	out := func(status model.Status, backoff time.Duration) stages.Result {
-		ctx := map[string]any{"canaryState": st}
+		fields := map[string]any{"canaryState": st}
 		var scores []float64
 		for _, iv := range st.Intervals {
 			scores = append(scores, iv.CanaryScore)
 		}
 		if n := len(st.Intervals); n > 0 {
 			last := st.Intervals[n-1]
-			ctx["canaryScores"] = scores
-			ctx["canaryScore"] = last.CanaryScore
-			ctx["lastUpdated"] = last.LastUpdated
-			ctx["lastUpdatedIso"] = last.LastUpdatedIso
-			ctx["canaryPipelineExecutionId"] = last.CanaryPipelineExecutionID
-			ctx["intervalStageId"] = run.Stage.ID
+			fields["canaryScores"] = scores
+			fields["canaryScore"] = last.CanaryScore
+			fields["lastUpdated"] = last.LastUpdated
+			fields["lastUpdatedIso"] = last.LastUpdatedIso
+			fields["canaryPipelineExecutionId"] = last.CanaryPipelineExecutionID
+			fields["intervalStageId"] = run.Stage.ID
 		}
-		return stages.Result{Status: status, Backoff: backoff, Wake: stages.Sleep, Context: stages.Record(ctx)}
+		return stages.Result{Status: status, Backoff: backoff, Wake: stages.Sleep, Context: stages.Record(fields)}
 	}
 	stop := func(format string, args ...any) (stages.Result, error) {
 		st.Failed = fmt.Sprintf(format, args...)
