@@ -274,6 +274,9 @@ func sum(m map[string]int) int {
 	return n
 }
 
+// canaryConfig judges the error ratio (critical) and the mean latency in
+// milliseconds: the judge's root finder works to an absolute 1e-4, too
+// coarse for latencies in seconds.
 const canaryConfig = `{
   "name": "hello-canary",
   "applications": ["hello"],
@@ -283,7 +286,7 @@ const canaryConfig = `{
      "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_errors_total{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_requests_total{server_group=\"${scope}\"}[2s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "critical": true}}},
     {"name": "mean-latency", "groups": ["latency"], "scopeName": "default",
-     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "effectSize": {"allowedIncrease": 2}}}}
   ],
   "classifier": {"groupWeights": {"errors": 70, "latency": 30}}
@@ -450,6 +453,8 @@ func TestHealthyCanaryIsPromoted(t *testing.T) {
 	out, err := exec.Command(gennakerBin, "execution", "get", e.ID, "--api", s.url).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "error-ratio") || !strings.Contains(string(out), "mean-latency") || !strings.Contains(string(out), "Run Canary #2") {
 		t.Errorf("gennaker execution get does not show the canary report (%v):\n%s", err, out)
+	} else {
+		t.Logf("gennaker execution get %s:\n%s", e.ID, out)
 	}
 }
 
@@ -599,7 +604,7 @@ const latencyConfig = `{
   "applications": ["hello"],
   "metrics": [
     {"name": "mean-latency", "groups": ["latency"],
-     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "critical": true, "effectSize": {"allowedIncrease": 2, "criticalIncrease": 2}}}}
   ]
 }`

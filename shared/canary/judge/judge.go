@@ -282,7 +282,7 @@ func passWhy(m Metric, c Classifier, sh shift, bound, eff float64, interval stri
 	case !upOK && sh.Lower > bound:
 		return fmt.Sprintf("%s shows an increase, which this metric (direction decrease) allows", interval)
 	}
-	return fmt.Sprintf("no significant difference: %s reaches within ±%.4g (%g×|estimate|)", interval, bound, c.Tolerance)
+	return fmt.Sprintf("no significant difference: the %s does not clear ±%.4g (%g×|estimate|)", interval, bound, c.Tolerance)
 }
 
 func jitter(v []float64, rng *rand.Rand) []float64 {
