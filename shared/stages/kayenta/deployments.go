@@ -433,6 +433,12 @@ func (waitTask) Execute(ctx context.Context, run *stages.Run) (stages.Result, er
 	return stages.Succeeded(), nil
 }
 
+// Cancel implements stages.Canceler: a run canceled while it waits to
+// clean up cleans up at once.
+func (waitTask) Cancel(ctx context.Context, run *stages.Run) (map[string]any, error) {
+	return cancelDeployed(ctx, run)
+}
+
 // cleanupTask destroys the baseline and canary server groups.
 type cleanupTask struct{}
 
