@@ -111,6 +111,14 @@ func TestCanaryConfigLifecycle(t *testing.T) {
 		t.Errorf("a second config of the same name: %d %s", code, b)
 	}
 
+	// A bad update is refused and the config stays as it was.
+	if code, b = c.do("PUT", "/v2/canaryConfig/"+id, `{"name": "web-canary", "metrics": [{"name": "x", "query": {"type": "prometheus"}}]}`); code != 400 || !strings.Contains(string(b), "metrics[0].query.metricName") {
+		t.Errorf("bad update: %d %s", code, b)
+	}
+	if _, b = c.do("GET", "/v2/canaryConfig/"+id+"/history", ""); strings.Count(string(b), `"version"`) != 2 {
+		t.Errorf("a refused update adds no version: %s", b)
+	}
+
 	if code, _ = c.do("DELETE", "/v2/canaryConfig/"+id, ""); code != http.StatusNoContent {
 		t.Fatalf("delete: %d", code)
 	}
