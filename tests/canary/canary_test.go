@@ -283,10 +283,10 @@ const canaryConfig = `{
   "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
   "metrics": [
     {"name": "error-ratio", "groups": ["errors"], "scopeName": "default",
-     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_errors_total{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_requests_total{server_group=\"${scope}\"}[2s]))"},
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:sum(rate(gennaker_lb_request_errors_total{server_group=\"${scope}\"}[5s])) / sum(rate(gennaker_lb_requests_total{server_group=\"${scope}\"}[5s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "critical": true}}},
     {"name": "mean-latency", "groups": ["latency"], "scopeName": "default",
-     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[5s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[5s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "effectSize": {"allowedIncrease": 2}}}}
   ],
   "classifier": {"groupWeights": {"errors": 70, "latency": 30}}
@@ -482,9 +482,10 @@ func TestFailingCanaryIsRolledBack(t *testing.T) {
 	if canaryStage.Status != "TERMINAL" || !strings.Contains(msg, "error-ratio (High, critical)") || !strings.Contains(msg, "not above the marginal score threshold") {
 		t.Fatalf("the canary stage should fail naming the metric: %s %q", canaryStage.Status, msg)
 	}
-	if len(ivs) != 1 {
-		t.Errorf("the first interval fails the canary; %d intervals were judged", len(ivs))
+	if len(ivs) == 0 || ivs[len(ivs)-1]["canaryScore"].(float64) > 50 {
+		t.Errorf("the canary stops at the first interval at or below the marginal score: %v", ivs)
 	}
+	t.Logf("the canary failed at interval %d of 2", len(ivs))
 	if elapsed > 90*time.Second {
 		t.Logf("the failing release took %s", elapsed)
 	}
@@ -604,7 +605,7 @@ const latencyConfig = `{
   "applications": ["hello"],
   "metrics": [
     {"name": "mean-latency", "groups": ["latency"],
-     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[2s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[2s]))"},
+     "query": {"type": "prometheus", "customInlineTemplate": "PromQL:1000 * sum(rate(gennaker_lb_request_duration_seconds_sum{server_group=\"${scope}\"}[5s])) / sum(rate(gennaker_lb_request_duration_seconds_count{server_group=\"${scope}\"}[5s]))"},
      "analysisConfigurations": {"canary": {"direction": "increase", "critical": true, "effectSize": {"allowedIncrease": 2, "criticalIncrease": 2}}}}
   ]
 }`
