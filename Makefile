@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 NPM_STAMP := node_modules/.stamp
 
-.PHONY: all build build-go test test-go check-asl deps demo clean bench web
+.PHONY: all build build-go test test-go check-asl deps demo clean bench web prometheus
 
 all: build
 
@@ -41,7 +41,11 @@ check-asl: deps
 		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; \
 	done
 
-test: deps check-asl $(WEB_STAMP)
+# Debian's prometheus, which the canary analysis tests start on a free port.
+prometheus:
+	@hack/prometheus-install.sh
+
+test: deps check-asl $(WEB_STAMP) prometheus
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 	# The engine, stores, stages and providers again under the race detector.
@@ -51,6 +55,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./shared/api/
 	$(GO) test -run '^$$' -bench RedBlack -benchtime 5x ./tests/deploy/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./shared/canary/judge/
 
 # The demo's data stays in DEMO_DIR so that `gennaker up --data-dir` can show
 # its runs and server groups in the web UI afterwards.

@@ -13,6 +13,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -31,6 +32,9 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts, from the same
+	// document.
+	Metrics *canary.Sources
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -56,6 +60,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			missing = append(missing, err)
 		}
 		c.StageTypes = doc.StageTypes
+		c.Metrics = doc.MetricsAccounts
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -105,6 +110,7 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
+		Metrics:    cfg.Metrics,
 		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,

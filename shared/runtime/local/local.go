@@ -23,6 +23,7 @@ import (
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -55,6 +56,8 @@ type Options struct {
 	Accounts []providers.Account
 	// StageTypes are the installation's own stage types (see LoadConfig).
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts (see LoadConfig).
+	Metrics *canary.Sources
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
 	HealthInterval time.Duration
@@ -137,6 +140,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		HTTP:       opts.HTTP,
 		Accounts:   accts,
 		StageTypes: opts.StageTypes,
+		Metrics:    opts.Metrics,
 		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
 		Version:    opts.Version,
 		Logger:     log,

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/canary/canaryapi"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -21,6 +23,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/web"
@@ -52,6 +55,9 @@ type Options struct {
 	// Targets, when set, is used instead of the registry built from
 	// Accounts and Providers; tests use it to stand in for a cloud.
 	Targets *providers.Registry
+	// Metrics are the canary analysis's metrics accounts (see ParseConfig);
+	// nil means none.
+	Metrics *canary.Sources
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
@@ -68,6 +74,7 @@ type Platform struct {
 	Providers *providers.Registry
 	Logger    *slog.Logger
 	version   string
+	metrics   *canary.Sources
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -121,6 +128,7 @@ func New(opts Options) (*Platform, error) {
 	}
 	cluster.UseProviders(reg, targets)
 	awslambda.UseProviders(reg, targets)
+	kayenta.UseMetrics(reg, opts.Metrics)
 	orch := orchestration.New(orchestration.Options{
 		Store:     opts.Store,
 		Engine:    opts.Engine,
@@ -137,6 +145,7 @@ func New(opts Options) (*Platform, error) {
 		Providers:    targets,
 		Logger:       log,
 		version:      opts.Version,
+		metrics:      opts.Metrics,
 	}, nil
 }
 
@@ -154,6 +163,7 @@ func (p *Platform) API() http.Handler {
 		Clusters:     deploy.Clusters,
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
 			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
 	})

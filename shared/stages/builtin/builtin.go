@@ -6,6 +6,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/flow"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/manifest"
 )
 
@@ -17,5 +18,6 @@ func New() *stages.Registry {
 	cluster.RegisterDeployments(r)
 	manifest.RegisterManifests(r)
 	awslambda.Register(r)
+	kayenta.Register(r)
 	return r
 }
