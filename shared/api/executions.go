@@ -38,7 +38,9 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if trigger.User == "" {
+	if trigger.User == "" || s.policy.Enabled {
+		// With authentication on, a run records who started it, never who
+		// the body claims.
 		trigger.User = user(r)
 	}
 	if trigger.Type == "" {
@@ -239,7 +241,14 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		}
 		runs = append(runs, got...)
 	}
-	return writeJSON(w, http.StatusOK, renderExecutions(runs, expand))
+	visible := s.readable(ctx)
+	kept := runs[:0]
+	for _, e := range runs {
+		if visible.ok(e.Application) {
+			kept = append(kept, e)
+		}
+	}
+	return writeJSON(w, http.StatusOK, renderExecutions(kept, expand))
 }
 
 func splitList(raw string) []string {

@@ -46,6 +46,10 @@ type Handler struct {
 	providers *providers.Registry
 	log       *slog.Logger
 	mux       *http.ServeMux
+	// Authorized reports whether the caller of ctx may deploy to the
+	// account, which /credentials reports as "authorized"; nil means
+	// everyone may.
+	Authorized func(ctx context.Context, account string) bool
 }
 
 // New returns the handler for the accounts in reg.
@@ -381,8 +385,9 @@ type Account struct {
 	Authorized    bool             `json:"authorized"`
 }
 
-func toAccount(a providers.Account) Account {
-	out := Account{Name: a.Name, Type: a.Provider, CloudProvider: a.Provider, AccountType: a.Name, Environment: a.Environment, Regions: []map[string]any{}, Authorized: true}
+func (h *Handler) toAccount(ctx context.Context, a providers.Account) Account {
+	authorized := h.Authorized == nil || h.Authorized(ctx, a.Name)
+	out := Account{Name: a.Name, Type: a.Provider, CloudProvider: a.Provider, AccountType: a.Name, Environment: a.Environment, Regions: []map[string]any{}, Authorized: authorized}
 	if out.Environment == "" {
 		out.Environment = a.Name
 	}
@@ -392,10 +397,10 @@ func toAccount(a providers.Account) Account {
 	return out
 }
 
-func (h *Handler) credentials(w http.ResponseWriter, _ *http.Request) error {
+func (h *Handler) credentials(w http.ResponseWriter, r *http.Request) error {
 	out := []Account{}
 	for _, a := range h.providers.Accounts() {
-		out = append(out, toAccount(a))
+		out = append(out, h.toAccount(r.Context(), a))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -406,6 +411,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toAccount(a))
+	writeJSON(w, http.StatusOK, h.toAccount(r.Context(), a))
 	return nil
 }

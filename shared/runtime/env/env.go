@@ -32,8 +32,11 @@ const (
 const (
 	// API is the gennaker API URL the CLI talks to; --api overrides it.
 	API = "GENNAKER_API"
-	// User is who the CLI says it is to a gennaker on loopback.
+	// User is who the CLI says it is to a gennaker without authentication.
 	User = "GENNAKER_USER"
+	// Token is the token the CLI authenticates with (Authorization:
+	// Bearer) to a gennaker started with --auth.
+	Token = "GENNAKER_TOKEN"
 )
 
 // Dynalite is the dynalite executable the DynamoDB tests run, if set.
