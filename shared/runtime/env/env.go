@@ -26,6 +26,11 @@ const (
 	// cloud, Kubernetes accounts name EKS clusters. Set only when the
 	// stack is given accounts.
 	Accounts = "GENNAKER_ACCOUNTS"
+	// Auth optionally holds the identity configuration, the YAML or JSON
+	// of the file of `gennaker up --auth` without tokens: admins, service
+	// accounts, which JWT claims name the user and their roles, and the
+	// roles of IAM principals. The API always authenticates in the cloud.
+	Auth = "GENNAKER_AUTH"
 )
 
 // The CLI's variables.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -30,6 +31,9 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Auth is the identity configuration; the cloud always authenticates,
+	// with an empty configuration when GENNAKER_AUTH is unset.
+	Auth *auth.Config
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -47,6 +51,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EventBus: getenv(env.EventBusName),
 	}
 	var missing []error
+	c.Auth = &auth.Config{}
+	if raw := getenv(env.Auth); raw != "" {
+		a, err := auth.ParseConfig([]byte(raw))
+		if err != nil {
+			missing = append(missing, fmt.Errorf("%s: %w", env.Auth, err))
+		} else {
+			c.Auth = a
+		}
+	}
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -107,5 +120,6 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		Providers:  []providers.Provider{kubernetes.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Auth:       cfg.Auth,
 	})
 }
