@@ -30,6 +30,10 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		trigger = trigger.Own()
+		// A run started through the API acts as its caller: a runAsUser is
+		// for automated triggers, which check who may use it when the
+		// pipeline is saved.
+		delete(trigger.Extra, "runAsUser")
 	}
 	if _, err := s.application(ctx, app); err != nil {
 		return err
