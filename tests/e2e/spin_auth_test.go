@@ -114,3 +114,27 @@ func sendAs(t *testing.T, s *server, token, method, path string) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// gennaker up refuses to serve beyond this machine without --auth or
+// --insecure-no-auth, and with --auth it does.
+func TestUpListensBeyondLoopbackOnlyWithAuth(t *testing.T) {
+	needBinaries(t)
+	dir := t.TempDir()
+	r := runBinary(t, nil, gennakerBin, "up", "--listen", "0.0.0.0:0", "--data-dir", filepath.Join(dir, "refused"))
+	if r.code == 0 || !strings.Contains(r.stderr, "--auth") || !strings.Contains(r.stderr, "--insecure-no-auth") {
+		t.Fatalf("gennaker up --listen 0.0.0.0:0 without --auth: %s", r)
+	}
+	sum := sha256.Sum256([]byte("deployer-token-1"))
+	authPath := filepath.Join(dir, "auth.yaml")
+	if err := os.WriteFile(authPath, []byte(fmt.Sprintf(authFile, hex.EncodeToString(sum[:]))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(dir, "data"), "--listen", "0.0.0.0:0", "--auth", authPath)
+	if code, _ := sendAs(t, s, "deployer-token-1", "GET", "/auth/user"); code != 200 {
+		t.Fatalf("GET /auth/user on %s: %d", s.url, code)
+	}
+	open := startServer(t, filepath.Join(dir, "open"), "--listen", "0.0.0.0:0", "--insecure-no-auth")
+	if !strings.Contains(open.log.String(), "authentication is off") {
+		t.Errorf("gennaker up --insecure-no-auth does not say authentication is off:\n%s", open.log.String())
+	}
+}
