@@ -71,3 +71,53 @@ func TestRunsDeployOnlyWhereTheirIdentityMay(t *testing.T) {
 		})
 	}
 }
+
+// A child pipeline edited after its parent was triggered still runs as the
+// parent's user, and its stages are checked when they start: the edit
+// cannot take the run to an account that user may not deploy to.
+func TestChildPipelineEditedAfterTriggerCannotReachAForbiddenAccount(t *testing.T) {
+	cfg := &auth.Config{}
+	rt, err := local.Open(context.Background(), local.Options{
+		DataDir: t.TempDir(),
+		Accounts: []providers.Account{
+			{Name: "prod", Provider: "local", Permissions: map[string][]string{"WRITE": {"deployers"}}},
+			{Name: "staging", Provider: "local"},
+		},
+		Auth: cfg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	child := func(account string) string {
+		return `{"id": "child-id", "name": "child", "stages": [{"refId": "1", "type": "destroyServerGroup", "name": "Destroy",
+			"cloudProvider": "local", "credentials": "` + account + `", "regions": ["local"], "serverGroupName": "demo-main-v000"}]}`
+	}
+	savePipeline(t, rt, child("staging"))
+	parent := savePipeline(t, rt, `{"name": "parent", "stages": [
+		{"refId": "1", "type": "manualJudgment", "name": "Approve"},
+		{"refId": "2", "requisiteStageRefIds": ["1"], "type": "pipeline", "name": "Run child", "application": "demo", "pipeline": "child-id"}]}`)
+	dev := auth.WithIdentity(context.Background(), auth.Identity{Name: "dev", Roles: []string{"dev"}})
+	id, err := rt.Orchestrator.TriggerPipeline(dev, parent, model.ExecutionTrigger{Type: "manual", User: "dev"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := waitFor(t, rt, id, 30*time.Second, "the judgment", func(e *model.Execution) bool { return stageStatus(e, "Approve") == model.StatusRunning })
+	savePipeline(t, rt, child("prod")) // edited while the parent waits
+	if _, err := rt.Orchestrator.PatchStage(dev, id, stageNamed(t, e, "Approve").ID, "dev", map[string]any{"judgmentStatus": "continue"}); err != nil {
+		t.Fatal(err)
+	}
+	e = waitDone(t, rt, id, 30*time.Second)
+	childID, _ := stageNamed(t, e, "Run child").Context["executionId"].(string)
+	if childID == "" {
+		t.Fatalf("the parent started no child: %s", describe(e))
+	}
+	c := waitDone(t, rt, model.ExecutionID(childID), 30*time.Second)
+	b, _ := json.Marshal(stageNamed(t, c, "Destroy").Context)
+	if !strings.Contains(string(b), "access denied: dev lacks WRITE permission on account prod") {
+		t.Fatalf("the edited child's deploy to prod was not refused as dev's: %s", b)
+	}
+	if e.Status == model.StatusSucceeded {
+		t.Errorf("the parent succeeded although its child was refused: %s", describe(e))
+	}
+}
