@@ -118,10 +118,13 @@ var access = map[string]rule{
 	"PATCH /pipelines/{id}/stages/{stageId}":              {check: onStagePatch},
 	"PUT /pipelines/{id}/stages/{stageId}/restart":        onExecution(auth.Execute),
 
-	// The deployments read API (shared/deployapi).
-	"GET /serverGroups/{account}/{region}/{name}": {check: onServerGroup},
-	"GET /credentials":                            {check: authenticated.check, why: "every account, authorized: whether the caller may WRITE (deploy to) it"},
-	"GET /credentials/{account}":                  {check: authenticated.check, why: "as GET /credentials"},
+	// The deployments read API (shared/deployapi); its listings leave out
+	// accounts the caller may not READ.
+	"GET /serverGroups/{account}/{region}/{name}":                    {check: onServerGroup},
+	"GET /applications/{app}/serverGroups/{account}/{region}/{name}": {check: onAppAccount},
+	"GET /applications/{app}/clusters/{account}/{cluster}":           {check: onAppAccount},
+	"GET /credentials":           {check: authenticated.check, why: "every account, authorized: whether the caller may WRITE (deploy to) it"},
+	"GET /credentials/{account}": {check: authenticated.check, why: "as GET /credentials"},
 }
 
 // ruleFor returns the rule of a route pattern.
@@ -310,6 +313,14 @@ func onServerGroup(s *server, r *http.Request, id auth.Identity) error {
 		return nil // the handler's 404
 	}
 	return s.allow(r.Context(), id, canonicalApp(n.App), auth.Read)
+}
+
+// onAppAccount needs READ on the application and the account in the path.
+func onAppAccount(s *server, r *http.Request, id auth.Identity) error {
+	if err := s.policy.Account(id, r.PathValue("account"), auth.Read); err != nil {
+		return err
+	}
+	return s.allow(r.Context(), id, canonicalApp(r.PathValue("app")), auth.Read)
 }
 
 // authUser answers GET /auth/user as Gate does: who the caller is, with

@@ -50,6 +50,21 @@ type Handler struct {
 	// account, which /credentials reports as "authorized"; nil means
 	// everyone may.
 	Authorized func(ctx context.Context, account string) bool
+	// Readable reports whether the caller of ctx may READ the account:
+	// listings leave out what the others hold. nil means everyone may.
+	Readable func(ctx context.Context, account string) bool
+}
+
+// readableAccounts are the accounts whose contents the caller of ctx may
+// see.
+func (h *Handler) readableAccounts(ctx context.Context) []providers.Account {
+	var out []providers.Account
+	for _, a := range h.providers.Accounts() {
+		if h.Readable == nil || h.Readable(ctx, a.Name) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // New returns the handler for the accounts in reg.
@@ -342,7 +357,7 @@ type LoadBalancer struct {
 func (h *Handler) loadBalancers(w http.ResponseWriter, r *http.Request) error {
 	app := r.PathValue("app")
 	out := []LoadBalancer{}
-	for _, a := range h.providers.Accounts() {
+	for _, a := range h.readableAccounts(r.Context()) {
 		c, err := h.providers.Cloud(a.Name, "")
 		if err != nil {
 			return err

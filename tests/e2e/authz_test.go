@@ -451,6 +451,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 
+	// Load balancers of the open application in both accounts, for the
+	// listings that leave out accounts a user may not READ (prod: only its
+	// writers, the deployers).
+	for _, acct := range []string{"prod", "staging"} {
+		out := m.admin("POST", "/tasks", map[string]any{"application": "open", "job": []any{map[string]any{
+			"type": "upsertLoadBalancer", "application": "open", "cloudProvider": "local", "account": acct, "region": "local",
+			"name": "open-" + acct, "listenPort": 0}}})
+		var ref, task struct{ Ref string }
+		_ = json.Unmarshal(out, &ref)
+		_ = json.Unmarshal(m.admin("GET", ref.Ref, nil), &task)
+		if v := m.waitRun(strings.TrimPrefix(task.Ref, "/pipelines/"), "finished", runDone); v.Status != "SUCCEEDED" {
+			t.Fatalf("upsert load balancer in %s: %+v", acct, v)
+		}
+	}
+	prodReaders := []string{"admin", "deployer"}
+
 	// Endpoints that name no application.
 	for _, u := range matrixUsers {
 		authn := u != ""
@@ -473,6 +489,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			_, out := m.call(u, "GET", "/credentials/"+acct, nil)
 			_ = json.Unmarshal(out, &a)
 			m.record("GET /credentials/{account} authorized", u, acct, slices.Contains(accountWriters[acct], u), a.Authorized, string(out))
+		}
+		for _, acct := range []string{"prod", "staging"} {
+			canRead := acct == "staging" || slices.Contains(prodReaders, u)
+			m.listed("GET /applications/{app}/loadBalancers in an account", u, acct, canRead, "/applications/open/loadBalancers",
+				func(b []byte) bool { return bytes.Contains(b, []byte(`"name": "open-`+acct+`"`)) })
+			m.check("GET /applications/{app}/serverGroups/{account}/{region}/{name}", u, acct, canRead, "GET", "/applications/open/serverGroups/"+acct+"/local/open-main-v000", nil, 404)
+			m.check("GET /applications/{app}/clusters/{account}/{cluster}", u, acct, canRead, "GET", "/applications/open/clusters/"+acct+"/open-main", nil, 404)
 		}
 		var who struct{ Username string }
 		_, out := m.call(u, "GET", "/auth/user", nil)

@@ -190,6 +190,10 @@ func (p *Platform) API() http.Handler {
 		id, _ := auth.FromContext(ctx)
 		return p.Policy.Account(id, account, auth.Write) == nil
 	}
+	deploy.Readable = func(ctx context.Context, account string) bool {
+		id, _ := auth.FromContext(ctx)
+		return p.Policy.Account(id, account, auth.Read) == nil
+	}
 	var accounts []string
 	for _, a := range p.Providers.Accounts() {
 		accounts = append(accounts, a.Name)
