@@ -85,3 +85,28 @@ admins: [admins]
 		}
 	}
 }
+
+// Permissions that are not lists of roles are refused when the application
+// is saved, with their path, and nothing is stored.
+func TestApplicationPermissionsAreCheckedOnSave(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	h := api.New(api.Options{Store: st})
+	for body, want := range map[string]string{
+		`{"job":[{"type":"createApplication","application":{"name":"shop","permissions":{"READ":"dev"}}}]}`:     "job[0].application.permissions.READ: must be a list of role names",
+		`{"job":[{"type":"createApplication","application":{"name":"shop","permissions":{"DEPLOY":["dev"]}}}]}`: "job[0].application.permissions.DEPLOY: is not a permission",
+	} {
+		req := httptest.NewRequest("POST", "/tasks", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%s: %d %s, want 400 with %q", body, rec.Code, rec.Body, want)
+		}
+	}
+	if apps, _ := st.Applications().List(context.Background()); len(apps) != 0 {
+		t.Errorf("a refused save stored %v", apps)
+	}
+}

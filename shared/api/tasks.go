@@ -317,6 +317,9 @@ func (s *server) checkApplicationJob(ctx context.Context, path, kind string, raw
 	if msg := checkAppName(app.Name); msg != "" {
 		return job{}, badRequest("%s.name: %s", apath, msg)
 	}
+	if _, err := auth.ParsePermissions(app.Permissions); err != nil {
+		return job{}, badRequest("%s.%v", apath, err)
+	}
 	// An application that exists needs WRITE; anyone may create one.
 	if err := s.allow(ctx, caller(ctx), app.Name, auth.Write); err != nil {
 		return job{}, err

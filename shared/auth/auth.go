@@ -113,20 +113,21 @@ func ParsePermissions(raw map[string]any) (Permissions, error) {
 		perm := Permission(strings.ToUpper(k))
 		switch perm {
 		case Read, Write, Execute:
+		case "CREATE":
+			continue // fiat's, for creating applications under a prefix; gennaker lets anyone create one
 		default:
 			return nil, fmt.Errorf("permissions.%s: is not a permission; use READ, WRITE or EXECUTE", k)
 		}
-		list, ok := v.([]any)
-		if v == nil {
-			list, ok = []any{}, true
-		}
-		if strs, isStrs := v.([]string); isStrs {
-			for _, s := range strs {
+		var list []any
+		switch x := v.(type) {
+		case nil:
+		case []any:
+			list = x
+		case []string:
+			for _, s := range x {
 				list = append(list, s)
 			}
-			ok = true
-		}
-		if !ok {
+		default:
 			return nil, fmt.Errorf("permissions.%s: must be a list of role names", k)
 		}
 		roles := []string{}
@@ -257,11 +258,6 @@ func (p *Policy) Account(id Identity, account string, perm Permission) error {
 		return nil
 	}
 	return check(id, p.Accounts[account], perm, "account", account)
-}
-
-// Restricted reports whether the account has permissions at all.
-func (p *Policy) AccountRestricted(account string) bool {
-	return p != nil && p.Enabled && p.Accounts[account].Restricted()
 }
 
 func check(id Identity, perms Permissions, perm Permission, kind, name string) error {
