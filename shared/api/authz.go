@@ -32,7 +32,7 @@ type rule struct {
 	// public routes need no authentication.
 	public bool
 	// check returns nil when id may make the request, a *auth.Denied when
-	// not. nil means the default rule.
+	// not.
 	check func(s *server, r *http.Request, id auth.Identity) error
 	// why says, for a route whose handler authorizes what its body names or
 	// filters what it lists, what it checks there. Documentation only.
@@ -44,6 +44,11 @@ var (
 	authenticated = rule{check: func(*server, *http.Request, auth.Identity) error { return nil }}
 	admins        = rule{check: func(s *server, r *http.Request, id auth.Identity) error { return s.requireAdmin(id, r) }}
 )
+
+// inHandler needs authentication here; the handler authorizes what the
+// body names, or leaves out of a listing what the caller may not READ, as
+// why says.
+func inHandler(why string) rule { return rule{check: authenticated.check, why: why} }
 
 // onApp needs perm on the application in the path.
 func onApp(perm auth.Permission) rule {
@@ -85,20 +90,20 @@ var access = map[string]rule{
 	"GET /version":   public,
 	"GET /auth/user": authenticated,
 
-	"GET /applications":                  {check: authenticated.check, why: "lists only applications the caller may READ"},
+	"GET /applications":                  inHandler("lists only applications the caller may READ"),
 	"GET /applications/{app}":            onApp(auth.Read),
-	"POST /tasks":                        {check: authenticated.check, why: "checkJob authorizes each job: WRITE on the application it changes (any user may create one), EXECUTE for a stage run"},
-	"POST /applications/{app}/tasks":     {check: authenticated.check, why: "as POST /tasks"},
+	"POST /tasks":                        inHandler("checkJob authorizes each job: WRITE on the application it changes (any user may create one), EXECUTE for a stage run"),
+	"POST /applications/{app}/tasks":     inHandler("as POST /tasks"),
 	"GET /tasks/{id}":                    {check: onTask},
 	"GET /applications/{app}/tasks/{id}": {check: onTask},
 
 	"GET /applications/{app}/pipelineConfigs":              onApp(auth.Read),
 	"GET /applications/{app}/pipelineConfigs/{name}":       onApp(auth.Read),
-	"GET /pipelineConfigs":                                 {check: authenticated.check, why: "lists only pipelines of applications the caller may READ"},
-	"POST /pipelines":                                      {check: authenticated.check, why: "planSave: WRITE on the pipeline's application, and its roles and runAsUsers held by the saver"},
+	"GET /pipelineConfigs":                                 inHandler("lists only pipelines of applications the caller may READ"),
+	"POST /pipelines":                                      inHandler("planSave: WRITE on the pipeline's application, and its roles and runAsUsers held by the saver"),
 	"PUT /pipelines/{id}":                                  onPipelineConfig(auth.Write),
 	"DELETE /pipelines/{app}/{name}":                       onApp(auth.Write),
-	"POST /pipelines/validate":                             {check: authenticated.check, why: "changes nothing"},
+	"POST /pipelines/validate":                             inHandler("changes nothing"),
 	"POST /pipelines/import":                               admins,
 	"GET /pipelineConfigs/{id}/history":                    onPipelineConfig(auth.Read),
 	"GET /pipelineConfigs/{id}/history/{version}":          onPipelineConfig(auth.Read),
@@ -110,7 +115,7 @@ var access = map[string]rule{
 	"GET /pipelines/{id}":                                 onExecution(auth.Read),
 	"DELETE /pipelines/{id}":                              onExecution(auth.Write),
 	"GET /applications/{app}/pipelines":                   onApp(auth.Read),
-	"GET /executions":                                     {check: authenticated.check, why: "lists only runs of applications the caller may READ"},
+	"GET /executions":                                     inHandler("lists only runs of applications the caller may READ"),
 	"PUT /pipelines/{id}/cancel":                          onExecution(auth.Execute),
 	"PUT /applications/{app}/pipelines/{id}/cancel":       onExecution(auth.Execute),
 	"PUT /pipelines/{id}/pause":                           onExecution(auth.Execute),
@@ -123,8 +128,8 @@ var access = map[string]rule{
 	"GET /serverGroups/{account}/{region}/{name}":                    {check: onServerGroup},
 	"GET /applications/{app}/serverGroups/{account}/{region}/{name}": {check: onAppAccount},
 	"GET /applications/{app}/clusters/{account}/{cluster}":           {check: onAppAccount},
-	"GET /credentials":           {check: authenticated.check, why: "every account, authorized: whether the caller may WRITE (deploy to) it"},
-	"GET /credentials/{account}": {check: authenticated.check, why: "as GET /credentials"},
+	"GET /credentials":           inHandler("every account, authorized: whether the caller may WRITE (deploy to) it"),
+	"GET /credentials/{account}": inHandler("as GET /credentials"),
 }
 
 // ruleFor returns the rule of a route pattern.
