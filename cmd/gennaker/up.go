@@ -83,6 +83,9 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 		if authCfg, err = auth.LoadConfig(o.auth); err != nil {
 			return fmt.Errorf("--auth: %w", err)
 		}
+		if fi, err := os.Stat(o.auth); err == nil && fi.Mode().Perm()&0o077 != 0 && holdsTokens(authCfg) {
+			fmt.Fprintf(g.stderr, "warning: %s holds tokens and other users may read it (mode %v); chmod 600 it, or store tokenSha256 instead\n", o.auth, fi.Mode().Perm())
+		}
 	} else if !o.insecureNoAuth {
 		if err := loopbackOnly(o.listen); err != nil {
 			return err
@@ -135,6 +138,16 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	}
 	log.Info("stopped; executions in progress resume at the next 'gennaker up'")
 	return nil
+}
+
+// holdsTokens reports whether the identity file holds tokens in the clear.
+func holdsTokens(cfg *auth.Config) bool {
+	for _, u := range cfg.Users {
+		if u.Token != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // loopbackOnly refuses an address other machines can reach: without --auth
