@@ -94,6 +94,10 @@ func TestCLIWithToken(t *testing.T) {
 	if err := json.Unmarshal(body, &app); code != 200 || err != nil || app.Attributes.User != "writer" {
 		t.Fatalf("the application saved with the writer's token: %d %s", code, body)
 	}
+	r = ok(t, cli("deployer-token-1", "whoami"), "gennaker whoami")
+	if !strings.Contains(r.stdout, "user:     deployer") || !strings.Contains(r.stdout, "deployers") {
+		t.Errorf("gennaker whoami as the deployer printed:\n%s", r.stdout)
+	}
 	if r := cli("not-a-token", "app", "list"); r.code == 0 || !strings.Contains(r.stderr, "GENNAKER_TOKEN was refused") {
 		t.Fatalf("gennaker app list with a wrong token: %s", r)
 	}
