@@ -41,13 +41,14 @@ func (o *Orchestrator) Trigger(ctx context.Context, req stages.TriggerRequest) (
 		return "", fmt.Errorf("pipeline %s of application %s: %w", req.PipelineID, req.Application, store.ErrNotFound)
 	}
 	if parentID := req.Trigger.ParentExecutionID; parentID != "" {
-		// A child run acts as its parent does, so that a pipeline stage
-		// cannot reach what its run may not.
-		parent, err := o.store.Executions().GetHeader(ctx, parentID)
+		// A child run acts as the stage that starts it — its run's
+		// identity, or whoever restarted it — so that a pipeline stage
+		// cannot reach what its runner may not.
+		parent, err := o.store.Executions().Get(ctx, parentID)
 		if err != nil {
 			return "", fmt.Errorf("parent execution %s: %w", parentID, err)
 		}
-		ctx = auth.WithIdentity(ctx, identityOf(parent.Orchestration.RunAs))
+		ctx = auth.WithIdentity(ctx, RunIdentity(parent, parent.StageByID(req.Trigger.ParentStageID)))
 	}
 	return o.TriggerPipeline(ctx, p, req.Trigger, req.IdempotencyKey)
 }

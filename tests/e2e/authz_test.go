@@ -417,6 +417,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 				m.deployCell("POST /tasks ad-hoc destroyServerGroup", u, where, execute, want, "POST", "/tasks", map[string]any{
 					"application": app, "job": []any{func() map[string]any { j := destroy(app, acct); j["application"] = app; return j }()}})
 				m.deployCell("child pipeline deploy", u, where, execute, want, "POST", "/pipelines/"+app+"/parent-"+acct, map[string]any{})
+				// A parent the admin started, its pipeline stage restarted
+				// by the user: the new child acts as the user.
+				parentRun := m.fixture(app, "parent-"+acct, runDone)
+				pst := m.get(parentRun).Stages[0].ID
+				if code, _ := m.check("PUT restart of a pipeline stage", u, app, execute, "PUT", "/pipelines/"+parentRun+"/stages/"+pst+"/restart", map[string]any{}); code == 200 {
+					v := m.waitRun(parentRun, "finished", runDone)
+					child, _ := v.Stages[0].Context["executionId"].(string)
+					got, detail := m.deployedBy(child, "destroyServerGroup")
+					m.record("restarted child pipeline deploy", u, where, want, got, detail)
+				}
 				// A run the admin started, restarted by the user.
 				run := m.fixture(app, "deploy-"+acct, runDone)
 				st := m.get(run).Stages[0].ID
