@@ -149,6 +149,7 @@ func doSynthesize() (s *synthesized, err error) {
 		}
 		if kind == "jwt" {
 			props.Accounts = eksAccountsYAML
+			props.Auth = "admins: [platform]\njwt: {userClaim: email, rolesClaim: 'cognito:groups'}\n"
 		}
 		stacks[kind] = stack.NewGennakerStack(app, name, props)
 	}
@@ -283,8 +284,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
-		if s.name == "GennakerJwt" { // the stack given deployment accounts
-			want = append(want, env.Accounts)
+		if s.name == "GennakerJwt" { // the stack given deployment accounts and an identity configuration
+			want = append(want, env.Accounts, env.Auth)
 		}
 		sort.Strings(want)
 		machines := machineNames(t, s.template)

@@ -13,6 +13,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -35,6 +36,9 @@ type Config struct {
 	// Metrics are the canary analysis's metrics accounts, from the same
 	// document.
 	Metrics *canary.Sources
+	// Auth is the identity configuration; the cloud always authenticates,
+	// with an empty configuration when GENNAKER_AUTH is unset.
+	Auth *auth.Config
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -52,6 +56,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EventBus: getenv(env.EventBusName),
 	}
 	var missing []error
+	c.Auth = &auth.Config{}
+	if raw := getenv(env.Auth); raw != "" {
+		a, err := auth.ParseConfig([]byte(raw))
+		if err != nil {
+			missing = append(missing, fmt.Errorf("%s: %w", env.Auth, err))
+		} else {
+			c.Auth = a
+		}
+	}
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -114,5 +127,6 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Auth:       cfg.Auth,
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -67,6 +68,9 @@ type Options struct {
 	// Version is what the API's GET /version reports.
 	Version string
 	Logger  *slog.Logger
+	// Auth turns authentication on (the file of `gennaker up --auth`); nil
+	// means one user with every right.
+	Auth *auth.Config
 }
 
 // Runtime is the whole platform in one process.
@@ -144,6 +148,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
 		Version:    opts.Version,
 		Logger:     log,
+		Auth:       opts.Auth,
 	})
 	if err != nil {
 		_ = r.local.Close()
