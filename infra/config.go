@@ -21,6 +21,7 @@ type config struct {
 	throttle     api.ThrottleProps
 	logRetention awslogs.RetentionDays
 	accounts     string
+	auth         string
 }
 
 const contextPrefix = "gennaker:"
@@ -106,6 +107,13 @@ func readConfig(app awscdk.App) (config, error) {
 			return config{}, fmt.Errorf("context %saccountsFile: %w", contextPrefix, err)
 		}
 		cfg.accounts = string(b)
+	}
+	if v, ok := get("authFile"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return config{}, fmt.Errorf("context %sauthFile: %w", contextPrefix, err)
+		}
+		cfg.auth = string(b)
 	}
 	if err := cfg.authorizer.Validate(); err != nil {
 		return config{}, fmt.Errorf("context %sauthorizer: %w", contextPrefix, err)

@@ -14,6 +14,7 @@
 //	gennaker:throttleBurstLimit  API burst (default 100)
 //	gennaker:logRetentionDays    days every log group keeps (default 30)
 //	gennaker:accountsFile        an accounts file (YAML) of Kubernetes accounts on EKS clusters the functions deploy to
+//	gennaker:authFile            the identity configuration (YAML, docs/auth.md): admins, service accounts, JWT claims, IAM principals' roles
 //
 // The synth fails, naming the cause, when a function does not build or a
 // cdk-nag check reports an unsuppressed error.
@@ -78,6 +79,7 @@ func synth(ctx context.Context) (err error) {
 		Throttle:     cfg.throttle,
 		LogRetention: cfg.logRetention,
 		Accounts:     cfg.accounts,
+		Auth:         cfg.auth,
 	}
 	if err := props.Validate(); err != nil {
 		return err

@@ -15,7 +15,8 @@ import (
 // context in CDK_CONTEXT_JSON — with nothing on PATH but sh, go and node, so
 // it proves the synth needs no npm, Docker or network tool. It checks the
 // cloud assembly it writes: every stack template parses, and every Lambda
-// asset is an arm64 Linux executable named bootstrap.
+// asset is an arm64 Linux executable named bootstrap, and the API serves
+// the web UI.
 func TestSynth(t *testing.T) {
 	root, err := repoRoot()
 	if err != nil {
@@ -91,6 +92,7 @@ func TestSynth(t *testing.T) {
 			}
 			f.Close()
 		}
+		checkAPIServesUI(t, root, filepath.Join(out, a.Properties.TemplateFile), out, assets)
 		t.Logf("stack %s: %d resources, %d functions, each an arm64 bootstrap", name, len(tpl.Resources), functions)
 		if functions == 0 {
 			t.Errorf("stack %s has no Lambda functions", name)

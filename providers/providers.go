@@ -48,6 +48,8 @@ type Cloud struct {
 	// Managers lists the objects that manage server groups, such as
 	// Kubernetes Deployments.
 	Managers Managers
+	// Functions manages serverless functions (AWS Lambda).
+	Functions Functions
 }
 
 // ServerGroups reads and changes an account's server groups: versions of a

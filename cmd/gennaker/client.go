@@ -23,6 +23,8 @@ type client struct {
 	base string
 	http *http.Client
 	user string
+	// token authenticates the requests (Authorization: Bearer).
+	token string
 	// warn receives the warnings an answer carries (HTTP Warning headers),
 	// one line each; nil drops them.
 	warn io.Writer
@@ -34,9 +36,10 @@ func newClient(base string) *client {
 		u = os.Getenv("USER")
 	}
 	return &client{
-		base: strings.TrimRight(base, "/"),
-		http: &http.Client{Timeout: 60 * time.Second},
-		user: u,
+		base:  strings.TrimRight(base, "/"),
+		http:  &http.Client{Timeout: 60 * time.Second},
+		user:  u,
+		token: strings.TrimSpace(os.Getenv(env.Token)),
 	}
 }
 
@@ -103,6 +106,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	if c.user != "" {
 		req.Header.Set("X-SPINNAKER-USER", c.user)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var op *net.OpError
@@ -121,6 +127,13 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		ae := &apiError{Status: resp.StatusCode}
 		if json.Unmarshal(data, ae) != nil || ae.Message == "" {
 			ae.Message = strings.TrimSpace(string(data))
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			if c.token == "" {
+				ae.Message += "; set " + env.Token + " to your token from the file of gennaker up --auth"
+			} else {
+				ae.Message += "; the token in " + env.Token + " was refused"
+			}
 		}
 		return ae
 	}

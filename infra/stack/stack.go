@@ -69,6 +69,11 @@ type GennakerStackProps struct {
 	// namespaces}); the functions may describe those clusters and assume
 	// those roles, nothing more.
 	Accounts string
+	// Auth is the identity configuration (YAML, as GENNAKER_AUTH reads it:
+	// admins, service accounts, which JWT claims name the user and roles,
+	// the roles of IAM principals); empty means none, and the API still
+	// authenticates every caller through the authorizer.
+	Auth string
 }
 
 // maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
@@ -127,6 +132,9 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 func (p *GennakerStackProps) Validate() error {
 	if _, err := eksAccounts(p.Accounts); err != nil {
 		return err
+	}
+	if n := len(p.Accounts) + len(p.Auth); n > maxAccountsBytes {
+		return fmt.Errorf("accounts and auth: %d bytes together is more than the %d that fit in the functions' environment", n, maxAccountsBytes)
 	}
 	if err := p.Authorizer.Validate(); err != nil {
 		return err
@@ -248,6 +256,11 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	}
 	if len(accounts) > 0 {
 		machineEnv[env.Accounts] = jsii.String(props.Accounts)
+	}
+	if props.Auth != "" {
+		// Every function that builds the platform applies it: the api to
+		// requests, the orchestrator and tasks before each stage starts.
+		machineEnv[env.Auth] = jsii.String(props.Auth)
 	}
 	s.Functions.AddEnvironment(machineEnv)
 	for _, name := range s.Functions.Names() {

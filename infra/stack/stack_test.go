@@ -149,6 +149,7 @@ func doSynthesize() (s *synthesized, err error) {
 		}
 		if kind == "jwt" {
 			props.Accounts = eksAccountsYAML
+			props.Auth = "admins: [platform]\njwt: {userClaim: email, rolesClaim: 'cognito:groups'}\n"
 		}
 		stacks[kind] = stack.NewGennakerStack(app, name, props)
 	}
@@ -283,8 +284,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
-		if s.name == "GennakerJwt" { // the stack given deployment accounts
-			want = append(want, env.Accounts)
+		if s.name == "GennakerJwt" { // the stack given deployment accounts and an identity configuration
+			want = append(want, env.Accounts, env.Auth)
 		}
 		sort.Strings(want)
 		machines := machineNames(t, s.template)
@@ -693,9 +694,21 @@ func TestApi(t *testing.T) {
 			if len(routes) == 0 {
 				t.Fatal("no routes")
 			}
+			keys := map[string]bool{}
 			for id, r := range routes {
-				if got := r.Properties["AuthorizationType"]; got != wantAuth {
-					t.Errorf("route %s: AuthorizationType = %v, want %s", id, got, wantAuth)
+				key, _ := r.Properties["RouteKey"].(string)
+				keys[key] = true
+				want := wantAuth
+				if slices.Contains(api.UIRouteKeys, key) {
+					want = "NONE" // the web UI's static page and assets
+				}
+				if got := r.Properties["AuthorizationType"]; got != want {
+					t.Errorf("route %s (%s): AuthorizationType = %v, want %s", id, key, got, want)
+				}
+			}
+			for _, key := range append([]string{"$default"}, api.UIRouteKeys...) {
+				if !keys[key] {
+					t.Errorf("no route %q; routes: %v", key, keys)
 				}
 			}
 			for id, r := range s.template.ofType("AWS::ApiGatewayV2::Integration") {

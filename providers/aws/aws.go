@@ -197,8 +197,11 @@ func (s *Sessions) HasRegion(region string) bool {
 
 // Cloud implements providers.Provider: the account's abilities.
 func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
-	if _, err := p.Sessions(acct); err != nil {
+	s, err := p.Sessions(acct)
+	if err != nil {
 		return nil, err
 	}
-	return &providers.Cloud{Account: acct}, nil
+	return &providers.Cloud{Account: acct,
+		Functions: NewFunctions(s),
+	}, nil
 }

@@ -30,6 +30,10 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		trigger = trigger.Own()
+		// A run started through the API acts as its caller: a runAsUser is
+		// for automated triggers, which check who may use it when the
+		// pipeline is saved.
+		delete(trigger.Extra, "runAsUser")
 	}
 	if _, err := s.application(ctx, app); err != nil {
 		return err
@@ -38,7 +42,9 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if trigger.User == "" {
+	if trigger.User == "" || s.policy.Enabled {
+		// With authentication on, a run records who started it, never who
+		// the body claims.
 		trigger.User = user(r)
 	}
 	if trigger.Type == "" {
@@ -239,7 +245,14 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		}
 		runs = append(runs, got...)
 	}
-	return writeJSON(w, http.StatusOK, renderExecutions(runs, expand))
+	visible := s.readable(ctx)
+	kept := runs[:0]
+	for _, e := range runs {
+		if visible.ok(e.Application) {
+			kept = append(kept, e)
+		}
+	}
+	return writeJSON(w, http.StatusOK, renderExecutions(kept, expand))
 }
 
 func splitList(raw string) []string {

@@ -81,6 +81,17 @@ type Orchestration struct {
 	// Imported records a finished run imported from another Spinnaker
 	// (POST /pipelines/import): it is history, and nothing runs it again.
 	Imported bool `json:"imported,omitempty"`
+	// RunAs is who the run acts as: the user who started it, the service
+	// account of an automated trigger, or the run that started it as a
+	// child. Each stage is authorized for it before it starts.
+	RunAs *RunAs `json:"runAs,omitempty"`
+}
+
+// RunAs is an identity a run acts as, with the roles it held when the run
+// started.
+type RunAs struct {
+	User  string   `json:"user"`
+	Roles []string `json:"roles,omitempty"`
 }
 
 // PausedDetails records who paused a run and for how long.
@@ -219,6 +230,9 @@ type StageOrchestration struct {
 	// Config is the stage as configured, before expressions were evaluated;
 	// a restarted stage starts again from it.
 	Config map[string]any `json:"config,omitempty"`
+	// RunAs is who restarted the stage, when someone did: the stage acts as
+	// them rather than as the run's RunAs.
+	RunAs *RunAs `json:"runAs,omitempty"`
 }
 
 // LastModified records who last acted on a stage (a manual judgment, a skip).

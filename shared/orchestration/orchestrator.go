@@ -39,6 +39,7 @@ type Orchestrator struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onRunEnd func(ctx context.Context, e *model.Execution) error
+	guard    func(ctx context.Context, e *model.Execution, s *model.StageExecution) error
 
 	idMu      sync.Mutex
 	idEntropy *ulid.MonotonicEntropy
@@ -57,6 +58,11 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Guard decides whether a run may start a stage, seeing the stage with
+	// its expressions evaluated and the identity it acts as (the stage's
+	// Orchestration.RunAs, else the run's). An error fails the stage before
+	// its first task, with the error's message. nil lets every stage start.
+	Guard func(ctx context.Context, e *model.Execution, s *model.StageExecution) error
 }
 
 // New returns an orchestrator.
@@ -68,6 +74,7 @@ func New(opts Options) *Orchestrator {
 		registry:  opts.Registry,
 		now:       opts.Now,
 		log:       opts.Logger,
+		guard:     opts.Guard,
 		idEntropy: ulid.Monotonic(rand.Reader, 0),
 	}
 	if o.now == nil {

@@ -72,7 +72,7 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, req Request) (Response,
 			s.EndTime = o.nowMs()
 			return o.putAndFinish(ctx, e, s)
 		}
-		if finished := o.startStage(e, s); finished {
+		if finished := o.startStage(ctx, e, s); finished {
 			return o.putAndFinish(ctx, e, s)
 		}
 	}
@@ -118,7 +118,7 @@ func seconds(d time.Duration) int {
 // startStage decides whether the stage runs at all, evaluates its
 // expressions and plans its tasks. It reports true when the stage ended
 // without running (skipped, or failed before its first task).
-func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) bool {
+func (o *Orchestrator) startStage(ctx context.Context, e *model.Execution, s *model.StageExecution) bool {
 	now := o.nowMs()
 	s.StartTime = now
 	cfg := s.Orchestration.Config
@@ -173,6 +173,14 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 		s.Context["expressionEvaluationSummary"] = exprErrs
 		if fail, ok := cfg["failOnFailedExpressions"].(bool); !ok || fail {
 			o.failStart(s, "failed to evaluate expressions: "+joinLines(exprErrs))
+			return true
+		}
+	}
+	if o.guard != nil {
+		// After expressions, so that an account named by one is the account
+		// checked.
+		if err := o.guard(ctx, e, s); err != nil {
+			o.failStart(s, err.Error())
 			return true
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/artifacts"
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -69,6 +70,10 @@ type Starter interface {
 type Handler struct {
 	Store   store.Store
 	Starter Starter
+	// Policy names who an automated run acts as (the trigger's runAsUser,
+	// or the pipeline's managed service account); nil starts runs as no
+	// one in particular, as when authentication is off.
+	Policy *auth.Policy
 	// Logger receives one line per run started or refused; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -180,7 +185,7 @@ func (h *Handler) handle(ctx context.Context, ev *Event, start bool) ([]Outcome,
 			out = append(out, o)
 			continue
 		}
-		o.ExecutionID, o.Duplicate, err = h.start(ctx, p, tr, ev)
+		o.ExecutionID, o.Duplicate, err = h.start(ctx, p, tr, ev, e.Trigger.Field("runAsUser"))
 		if err != nil {
 			o.Reason = err.Error()
 			h.log().WarnContext(ctx, "trigger could not start a run", "event", ev.ID, "pipeline", p.ID, "application", p.Application, "error", err)
@@ -200,7 +205,10 @@ func deliveryKey(ev *Event, id model.PipelineID) string {
 }
 
 // start starts the run, or finds the one an earlier delivery started.
-func (h *Handler) start(ctx context.Context, p *model.Pipeline, tr model.ExecutionTrigger, ev *Event) (model.ExecutionID, bool, error) {
+func (h *Handler) start(ctx context.Context, p *model.Pipeline, tr model.ExecutionTrigger, ev *Event, runAsUser string) (model.ExecutionID, bool, error) {
+	if h.Policy != nil {
+		ctx = auth.WithIdentity(ctx, h.Policy.AutomatedIdentity(p, runAsUser))
+	}
 	key := deliveryKey(ev, p.ID)
 	if v, found, err := h.Store.Records().Get(ctx, key); err != nil {
 		return "", false, err

@@ -177,6 +177,11 @@ func callAPI(t *testing.T, fn lambda.Handler, method, path string, body any) (in
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			DomainName: "api.example.com",
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: rawPath, SourceIP: "198.51.100.1"},
+			// The stack's IAM authorizer names the caller; the API takes
+			// the user from it.
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/ci"},
+			},
 		},
 	}
 	if body != nil {

@@ -36,14 +36,22 @@ const (
 	ScheduleRoleArn = "GENNAKER_SCHEDULE_ROLE_ARN"
 	// TriggersFunctionArn is the triggers function, the schedules' target.
 	TriggersFunctionArn = "GENNAKER_TRIGGERS_FUNCTION_ARN"
+	// Auth optionally holds the identity configuration, the YAML or JSON
+	// of the file of `gennaker up --auth` without tokens: admins, service
+	// accounts, which JWT claims name the user and their roles, and the
+	// roles of IAM principals. The API always authenticates in the cloud.
+	Auth = "GENNAKER_AUTH"
 )
 
 // The CLI's variables.
 const (
 	// API is the gennaker API URL the CLI talks to; --api overrides it.
 	API = "GENNAKER_API"
-	// User is who the CLI says it is to a gennaker on loopback.
+	// User is who the CLI says it is to a gennaker without authentication.
 	User = "GENNAKER_USER"
+	// Token is the token the CLI authenticates with (Authorization:
+	// Bearer) to a gennaker started with --auth.
+	Token = "GENNAKER_TOKEN"
 )
 
 // Dynalite is the dynalite executable the DynamoDB tests run, if set.

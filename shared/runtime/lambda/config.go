@@ -13,6 +13,8 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -33,6 +35,12 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts, from the same
+	// document.
+	Metrics *canary.Sources
+	// Auth is the identity configuration; the cloud always authenticates,
+	// with an empty configuration when GENNAKER_AUTH is unset.
+	Auth *auth.Config
 	// Schedules says where the cron triggers' schedules go; zero when the
 	// function saves no pipelines.
 	Schedules ScheduleConfig
@@ -67,6 +75,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("%s is set, so %s and %s must be too", env.ScheduleGroup, env.ScheduleRoleArn, env.TriggersFunctionArn)
 	}
 	var missing []error
+	c.Auth = &auth.Config{}
+	if raw := getenv(env.Auth); raw != "" {
+		a, err := auth.ParseConfig([]byte(raw))
+		if err != nil {
+			missing = append(missing, fmt.Errorf("%s: %w", env.Auth, err))
+		} else {
+			c.Auth = a
+		}
+	}
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -75,6 +92,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			missing = append(missing, err)
 		}
 		c.StageTypes = doc.StageTypes
+		c.Metrics = doc.MetricsAccounts
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -131,8 +149,10 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
+		Metrics:    cfg.Metrics,
 		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Auth:       cfg.Auth,
 	})
 }

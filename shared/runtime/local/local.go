@@ -23,6 +23,8 @@ import (
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -55,6 +57,8 @@ type Options struct {
 	Accounts []providers.Account
 	// StageTypes are the installation's own stage types (see LoadConfig).
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts (see LoadConfig).
+	Metrics *canary.Sources
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
 	HealthInterval time.Duration
@@ -64,6 +68,9 @@ type Options struct {
 	// Version is what the API's GET /version reports.
 	Version string
 	Logger  *slog.Logger
+	// Auth turns authentication on (the file of `gennaker up --auth`); nil
+	// means one user with every right.
+	Auth *auth.Config
 }
 
 // Runtime is the whole platform in one process.
@@ -138,9 +145,11 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		HTTP:       opts.HTTP,
 		Accounts:   accts,
 		StageTypes: opts.StageTypes,
+		Metrics:    opts.Metrics,
 		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
 		Version:    opts.Version,
 		Logger:     log,
+		Auth:       opts.Auth,
 	})
 	if err != nil {
 		_ = r.local.Close()

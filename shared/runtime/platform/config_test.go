@@ -62,7 +62,7 @@ func TestParseConfig(t *testing.T) {
 // both with one message, which gives the path of what is wrong.
 func TestBadStageTypesStopBothRuntimesWithOneMessage(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
-		{"unknown section", "stagetypes: []", "stagetypes: is not a section of the configuration (accounts, stageTypes)"},
+		{"unknown section", "stagetypes: []", "stagetypes: is not a section of the configuration (accounts, stageTypes, metricsAccounts)"},
 		{"not a list", "stageTypes: {type: jenkins}", "stageTypes: must be a list of stage types"},
 		{"no url", "stageTypes: [{type: jenkins, webhook: {method: POST}}]", "stageTypes[0].webhook.url: is required"},
 		{"no webhook", "stageTypes: [{type: jenkins}]", "stageTypes[0].webhook: is required"},

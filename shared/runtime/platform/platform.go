@@ -7,6 +7,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,15 +15,22 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/canary/canaryapi"
 	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/triggers"
+	"github.com/gennaker/gennaker/web"
 )
 
 // Options are what a runtime brings.
@@ -51,9 +59,16 @@ type Options struct {
 	// Targets, when set, is used instead of the registry built from
 	// Accounts and Providers; tests use it to stand in for a cloud.
 	Targets *providers.Registry
+	// Metrics are the canary analysis's metrics accounts (see ParseConfig);
+	// nil means none.
+	Metrics *canary.Sources
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
+	// Auth turns authentication and authorization on with this identity
+	// configuration (users, admins, service accounts, how to read API
+	// Gateway's principal); nil leaves them off: one user with every right.
+	Auth *auth.Config
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -68,7 +83,12 @@ type Platform struct {
 	// Triggers start pipelines from events, webhooks and other runs' ends.
 	Triggers *triggers.Handler
 	Logger   *slog.Logger
-	version  string
+	// Policy decides what identities may do; disabled when the platform
+	// was built without Auth.
+	Policy  *auth.Policy
+	authn   *auth.Authenticator
+	version string
+	metrics *canary.Sources
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -121,7 +141,22 @@ func New(opts Options) (*Platform, error) {
 		return nil, &AccountsError{Err: err}
 	}
 	cluster.UseProviders(reg, targets)
+	awslambda.UseProviders(reg, targets)
+	kayenta.UseMetrics(reg, opts.Metrics)
+	policy := &auth.Policy{}
+	if opts.Auth != nil {
+		perms := map[string]auth.Permissions{}
+		for _, a := range targets.Accounts() {
+			p := auth.Permissions{}
+			for k, roles := range a.Permissions {
+				p[auth.Permission(k)] = roles
+			}
+			perms[a.Name] = p
+		}
+		policy = opts.Auth.Policy(perms)
+	}
 	orch := orchestration.New(orchestration.Options{
+		Guard:     stageGuard(opts.Store, policy),
 		Store:     opts.Store,
 		Engine:    opts.Engine,
 		Machines:  opts.Machines,
@@ -130,7 +165,7 @@ func New(opts Options) (*Platform, error) {
 		Providers: targets,
 		Logger:    log,
 	})
-	trig := &triggers.Handler{Store: opts.Store, Starter: orch, Logger: log}
+	trig := &triggers.Handler{Store: opts.Store, Starter: orch, Policy: policy, Logger: log}
 	orch.OnRunEnd(trig.RunEnded)
 	return &Platform{
 		Store:        opts.Store,
@@ -139,8 +174,29 @@ func New(opts Options) (*Platform, error) {
 		Providers:    targets,
 		Triggers:     trig,
 		Logger:       log,
+		Policy:       policy,
+		authn:        auth.NewAuthenticator(opts.Auth),
 		version:      opts.Version,
+		metrics:      opts.Metrics,
 	}, nil
+}
+
+// stageGuard is the orchestrator's check before each stage starts: the
+// identity the stage acts as needs EXECUTE on the run's application and
+// WRITE on every account the stage names.
+func stageGuard(st store.Store, policy *auth.Policy) func(ctx context.Context, e *model.Execution, s *model.StageExecution) error {
+	if !policy.Enabled {
+		return nil
+	}
+	return func(ctx context.Context, e *model.Execution, s *model.StageExecution) error {
+		app, err := st.Applications().Get(ctx, e.Application)
+		if errors.Is(err, store.ErrNotFound) {
+			app = nil
+		} else if err != nil {
+			return fmt.Errorf("application %s: %w", e.Application, err)
+		}
+		return policy.Stage(orchestration.RunIdentity(e, s), app, s)
+	}
 }
 
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
@@ -148,16 +204,33 @@ func New(opts Options) (*Platform, error) {
 // Gateway.
 func (p *Platform) API() http.Handler {
 	deploy := deployapi.New(p.Providers, p.Logger)
+	deploy.Authorized = func(ctx context.Context, account string) bool {
+		id, _ := auth.FromContext(ctx)
+		return p.Policy.Account(id, account, auth.Write) == nil
+	}
+	deploy.Readable = func(ctx context.Context, account string) bool {
+		id, _ := auth.FromContext(ctx)
+		return p.Policy.Account(id, account, auth.Read) == nil
+	}
+	var accounts []string
+	for _, a := range p.Providers.Accounts() {
+		accounts = append(accounts, a.Name)
+	}
 	return api.New(api.Options{
-		Store:        p.Store,
-		Orchestrator: p.Orchestrator,
-		Registry:     p.Registry,
-		Version:      p.version,
-		Logger:       p.Logger,
-		Clusters:     deploy.Clusters,
+		Policy:        p.Policy,
+		Authenticator: p.authn,
+		Accounts:      accounts,
+		Store:         p.Store,
+		Orchestrator:  p.Orchestrator,
+		Registry:      p.Registry,
+		Version:       p.version,
+		Logger:        p.Logger,
+		Clusters:      deploy.Clusters,
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: triggers.Patterns, Handler: p.Triggers.HTTP()},
+			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
+			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
 	})
 }
