@@ -85,7 +85,10 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Version: version, Logger: log})
+	if cfg.Notifications.BaseURL == "" {
+		cfg.Notifications.BaseURL = "http://" + ln.Addr().String()
+	}
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Notifications: cfg.Notifications, Version: version, Logger: log})
 	if errors.As(err, &bad) {
 		_ = srv.Close()
 		return err

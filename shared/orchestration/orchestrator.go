@@ -56,6 +56,8 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// StatusHook, when set, sees every status change as it is written.
+	StatusHook StatusHook
 }
 
 // New returns an orchestrator.
@@ -74,6 +76,9 @@ func New(opts Options) *Orchestrator {
 	}
 	if o.log == nil {
 		o.log = slog.Default()
+	}
+	if opts.StatusHook != nil {
+		o.store = hookedStore{Store: opts.Store, hook: opts.StatusHook}
 	}
 	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store, Providers: opts.Providers}
 	return o

@@ -15,6 +15,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -53,6 +54,12 @@ type Options struct {
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
+	// Events takes the lifecycle and configuration events onward: the
+	// in-process bus locally, EventBridge in the cloud; nil records them in
+	// runs' outboxes only.
+	Events notify.Publisher
+	// Notifications configures links and the notification channels.
+	Notifications notify.Config
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -66,6 +73,8 @@ type Platform struct {
 	Providers *providers.Registry
 	Logger    *slog.Logger
 	version   string
+	events    notify.Publisher
+	notifyCfg notify.Config
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -126,6 +135,9 @@ func New(opts Options) (*Platform, error) {
 		HTTP:      opts.HTTP,
 		Providers: targets,
 		Logger:    log,
+		StatusHook: &notify.Outbox{
+			Store: opts.Store, Publisher: opts.Events, LinkBase: opts.Notifications.LinkBase(), Log: log,
+		},
 	})
 	return &Platform{
 		Store:        opts.Store,
@@ -134,6 +146,8 @@ func New(opts Options) (*Platform, error) {
 		Providers:    targets,
 		Logger:       log,
 		version:      opts.Version,
+		events:       opts.Events,
+		notifyCfg:    opts.Notifications,
 	}, nil
 }
 
@@ -142,13 +156,18 @@ func New(opts Options) (*Platform, error) {
 // Gateway.
 func (p *Platform) API() http.Handler {
 	deploy := deployapi.New(p.Providers, p.Logger)
-	return api.New(api.Options{
-		Store:        p.Store,
+	events := notify.Handler{Store: p.Store, Types: notify.NewSenders(p.notifyCfg, nil, nil, nil).Types(), Log: p.Logger}
+	h := api.New(api.Options{
+		Store:        notify.ConfigEvents{Store: p.Store, Publisher: p.events},
 		Orchestrator: p.Orchestrator,
 		Registry:     p.Registry,
 		Version:      p.version,
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+		Mounts: []api.Mount{
+			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: notify.Patterns, Handler: events},
+		},
 	})
+	return notify.UserContext(h)
 }
