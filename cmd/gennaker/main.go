@@ -104,6 +104,7 @@ Start the platform with 'gennaker up', then manage it with the other commands
 		newAppCmd(g),
 		newPipelineCmd(g),
 		newExecutionCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
