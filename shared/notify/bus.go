@@ -3,7 +3,9 @@ package notify
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -254,11 +256,16 @@ func Unaccepted(ctx context.Context, n *Notifier) ([]Event, error) {
 // runs' outboxes hold that were never accepted; the notifier function runs
 // it on a schedule in the cloud, where a lost PutEvents has no other
 // second chance.
+//
+// Events younger than a minute are left alone: their publication may still
+// be on its way, and its own invocation sends them.
 func SweepOnce(ctx context.Context, n *Notifier) (int, error) {
 	events, err := Unaccepted(ctx, n)
 	if err != nil {
 		return 0, err
 	}
+	settled := time.Now().Add(-time.Minute).UnixMilli()
+	events = slices.DeleteFunc(events, func(ev Event) bool { return ev.Time > settled })
 	for _, ev := range events {
 		jobs, err := n.Accept(ctx, ev)
 		if err != nil {

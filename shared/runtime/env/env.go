@@ -26,6 +26,9 @@ const (
 	// cloud, Kubernetes accounts name EKS clusters. Set only when the
 	// stack is given accounts.
 	Accounts = "GENNAKER_ACCOUNTS"
+	// EmailFrom is the stack's SES identity: when set, email
+	// notifications go through Amazon SES v2 from this address.
+	EmailFrom = "GENNAKER_EMAIL_FROM"
 )
 
 // The CLI's variables.

@@ -13,6 +13,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -31,6 +32,10 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Notifications configures links and the notification channels, from
+	// the same document, with email through SES when the stack has an SES
+	// identity (GENNAKER_EMAIL_FROM).
+	Notifications notify.Config
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -56,6 +61,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			missing = append(missing, err)
 		}
 		c.StageTypes = doc.StageTypes
+		c.Notifications = doc.Notifications
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -63,6 +69,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Accounts = append(c.Accounts, a)
 			}
 		}
+	}
+	if from := getenv(env.EmailFrom); from != "" {
+		c.Notifications.Email.From, c.Notifications.Email.SES = from, true
 	}
 	for name, v := range map[string]string{
 		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
@@ -91,6 +100,8 @@ type Deps struct {
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
 	Logger    *slog.Logger
+	// Events takes lifecycle events onward: the stack's EventBridge bus.
+	Events notify.Publisher
 }
 
 // New builds the platform the functions share. Kubernetes is the provider
@@ -108,5 +119,8 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+
+		Events:        d.Events,
+		Notifications: cfg.Notifications,
 	})
 }
