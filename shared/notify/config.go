@@ -39,6 +39,11 @@ type Slack struct {
 	Token string `yaml:"token"`
 	// BaseURL is the API's address; empty means https://slack.com.
 	BaseURL string `yaml:"baseUrl"`
+	// SigningSecret is the Slack app's signing secret. When set, manual
+	// judgment messages carry Continue and Stop buttons, and the app's
+	// interactivity Request URL, POST /notifications/slack/interactions,
+	// records the judgment of whoever pressed one.
+	SigningSecret string `yaml:"signingSecret"`
 }
 
 // Email says how email notifications leave: through SMTP, or through

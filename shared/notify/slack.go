@@ -25,12 +25,15 @@ func (s slackSender) Send(ctx context.Context, j Job) error {
 		base = "https://slack.com"
 	}
 	channel := j.Address
-	if !strings.HasPrefix(channel, "#") && !strings.HasPrefix(channel, "@") && strings.ToLower(channel) != channel {
-		// A channel id (C0123…) is used as it is.
-	} else if !strings.HasPrefix(channel, "#") && !strings.HasPrefix(channel, "@") {
+	// A channel name gets its "#"; a channel id (C0123…) is used as it is.
+	if !strings.HasPrefix(channel, "#") && !strings.HasPrefix(channel, "@") && strings.ToLower(channel) == channel {
 		channel = "#" + channel
 	}
-	body, _ := json.Marshal(map[string]any{"channel": channel, "text": j.Text, "unfurl_links": false})
+	msg := map[string]any{"channel": channel, "text": j.Text, "unfurl_links": false}
+	if j.Event.Type == JudgmentWaiting && j.Event.Stage != nil && s.cfg.SigningSecret != "" {
+		msg["blocks"] = judgmentBlocks(j)
+	}
+	body, _ := json.Marshal(msg)
 	answer, err := postJSON(ctx, s.client, strings.TrimRight(base, "/")+"/api/chat.postMessage",
 		map[string]string{"Authorization": "Bearer " + s.cfg.Token, "Content-Type": "application/json; charset=utf-8"}, body)
 	if err != nil {
@@ -50,4 +53,31 @@ func (s slackSender) Send(ctx context.Context, j Job) error {
 		return permanent("slack: %s", res.Error)
 	}
 	return nil
+}
+
+// Action ids of the judgment buttons.
+const (
+	actionContinue = "gennaker.judgment.continue"
+	actionStop     = "gennaker.judgment.stop"
+)
+
+// judgmentBlocks is a judgment's message with Continue and Stop buttons,
+// whose value names the run and the stage.
+func judgmentBlocks(j Job) []any {
+	value := string(j.Event.ExecutionID) + "/" + string(j.Event.Stage.ID)
+	button := func(text, action, style string) map[string]any {
+		b := map[string]any{"type": "button", "text": map[string]any{"type": "plain_text", "text": text},
+			"action_id": action, "value": value}
+		if style != "" {
+			b["style"] = style
+		}
+		return b
+	}
+	return []any{
+		map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": j.Text}},
+		map[string]any{"type": "actions", "block_id": "gennaker.judgment", "elements": []any{
+			button("Continue", actionContinue, "primary"),
+			button("Stop", actionStop, "danger"),
+		}},
+	}
 }

@@ -7,6 +7,7 @@
 package platform
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
 	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -151,6 +153,12 @@ func New(opts Options) (*Platform, error) {
 	}, nil
 }
 
+// judge records a manual judgment made outside the API (a Slack button).
+func (p *Platform) judge(ctx context.Context, id model.ExecutionID, stage model.StageID, user, judgment string) error {
+	_, err := p.Orchestrator.PatchStage(ctx, id, stage, user, map[string]any{"judgmentStatus": judgment})
+	return err
+}
+
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
 // as `gennaker up` serves it and the api function serves it behind API
 // Gateway.
@@ -167,6 +175,9 @@ func (p *Platform) API() http.Handler {
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: notify.Patterns, Handler: events},
+			{Patterns: []string{notify.SlackInteractionsPattern}, Handler: notify.SlackInteractions{
+				SigningSecret: p.notifyCfg.Slack.SigningSecret, Judge: p.judge,
+			}},
 		},
 	})
 	return notify.UserContext(h)
