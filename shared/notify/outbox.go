@@ -124,9 +124,9 @@ func (o *Outbox) Header(ctx context.Context, e *model.Execution) (func(context.C
 		if err != nil {
 			return nil, fmt.Errorf("record the event of run %s: %w", e.ID, err)
 		}
-		if s := failedStage(full); s != nil {
+		if s, errs := failedStage(full); s != nil {
 			ev.FailedStage = s.Name
-			ev.Error = strings.Join(stages.Errors(s.Context), "; ")
+			ev.Error = strings.Join(errs, "; ")
 		}
 	}
 	return o.add(&e.Orchestration.Outbox, []Event{ev})
@@ -217,21 +217,30 @@ func (o *Outbox) add(outbox *[]json.RawMessage, events []Event) (func(context.Co
 	}, nil
 }
 
-// failedStage is the stage that failed the run: a TERMINAL or STOPPED top
-// level stage, the one that ended first.
-func failedStage(e *model.Execution) *model.StageExecution {
+// failedStage is the top-level stage that failed the run (TERMINAL or
+// STOPPED; the first to end if several did), and its errors: its own, or
+// those of the stages it ran as, where the failure happened.
+func failedStage(e *model.Execution) (*model.StageExecution, []string) {
 	var found *model.StageExecution
 	for i := range e.Stages {
 		s := &e.Stages[i]
-		if s.Status != model.StatusTerminal && s.Status != model.StatusStopped {
+		if s.ParentStageID != "" || (s.Status != model.StatusTerminal && s.Status != model.StatusStopped) {
 			continue
 		}
-		if found == nil || (found.ParentStageID != "" && s.ParentStageID == "") ||
-			(s.EndTime > 0 && s.EndTime < found.EndTime && (s.ParentStageID == "") == (found.ParentStageID == "")) {
+		if found == nil || s.EndTime < found.EndTime {
 			found = s
 		}
 	}
-	return found
+	if found == nil {
+		return nil, nil
+	}
+	errs := stages.Errors(found.Context)
+	for i := range e.Stages {
+		if s := &e.Stages[i]; len(errs) == 0 && s.ParentStageID == found.ID {
+			errs = stages.Errors(s.Context)
+		}
+	}
+	return found, errs
 }
 
 // Pending returns the events in a run's outboxes (header and stages),

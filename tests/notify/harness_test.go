@@ -36,7 +36,7 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-func gennakerBin(t *testing.T) string {
+func gennakerBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gennaker-notify-bin")
@@ -57,7 +57,7 @@ func gennakerBin(t *testing.T) string {
 	return binPath
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +69,7 @@ func freeAddr(t *testing.T) string {
 
 // server is one `gennaker up` process.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	base    string
 	logs    *syncBuffer
@@ -95,7 +95,7 @@ func (s *syncBuffer) String() string {
 }
 
 // up starts gennaker with the configuration file's content.
-func up(t *testing.T, config string) *server {
+func up(t testing.TB, config string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gennaker.yaml")
@@ -254,7 +254,7 @@ type recorder struct {
 	answer   func(r *http.Request, n int) int
 }
 
-func newRecorder(t *testing.T, answer func(r *http.Request, n int) int) *recorder {
+func newRecorder(t testing.TB, answer func(r *http.Request, n int) int) *recorder {
 	rec := &recorder{answer: answer}
 	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
