@@ -48,4 +48,3 @@ func BenchmarkRunTime(b *testing.B) {
 		})
 	}
 }
-
