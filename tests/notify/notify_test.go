@@ -352,3 +352,22 @@ func TestSIGKILLNeitherLosesNorDuplicatesNotifications(t *testing.T) {
 		}
 	}
 }
+
+// A canceled run says who canceled it and why.
+func TestCancelSaysWhoCanceled(t *testing.T) {
+	slack := newRecorder(t, nil)
+	s := up(t, fmt.Sprintf("notifications: {slack: {token: t, baseUrl: %s}}\n", slack.URL))
+	s.createApp("shop")
+	s.savePipeline("", map[string]any{
+		"application": "shop", "name": "deploy",
+		"notifications": []any{map[string]any{"type": "slack", "address": "#deploys", "when": []any{"pipeline.canceled"}}},
+		"stages":        []any{map[string]any{"refId": "1", "type": "manualJudgment", "name": "Approve"}},
+	})
+	id := s.trigger("shop", "deploy", map[string]any{"type": "manual", "user": "alice"})
+	s.waitFor(id, "the judgment to wait", func(e map[string]any) bool { return stageOf(e, "Approve")["status"] == "RUNNING" })
+	s.do("PUT", "/pipelines/"+id+"/cancel?reason=wrong+branch", "frank", nil)
+	s.waitStatus(id, "CANCELED")
+	msgs := slack.waitAccepted(t, 1, s.logs)
+	assertTexts(t, "#deploys", slackTexts(msgs, "#deploys"),
+		[]string{"Pipeline deploy of shop was canceled by frank: wrong branch", "/executions/details/" + id})
+}
