@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gennaker/gennaker/shared/model"
@@ -33,6 +34,41 @@ type Outbox struct {
 	Log      interface {
 		WarnContext(ctx context.Context, msg string, args ...any)
 	}
+
+	// runs caches what events say of a run that never changes (its
+	// application, pipeline and trigger), so a stage's event costs no read
+	// of the run's header after the first.
+	mu   sync.Mutex
+	runs map[model.ExecutionID]*model.Execution
+}
+
+// maxCachedRuns bounds the cache of runs.
+const maxCachedRuns = 1000
+
+// run returns the fixed part of a run's header.
+func (o *Outbox) run(ctx context.Context, id model.ExecutionID) (*model.Execution, error) {
+	o.mu.Lock()
+	e, ok := o.runs[id]
+	o.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	h, err := o.Store.Executions().GetHeader(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	fixed := &model.Execution{
+		ID: h.ID, Application: h.Application, Name: h.Name, PipelineConfigID: h.PipelineConfigID,
+		Trigger:       model.ExecutionTrigger{Type: h.Trigger.Type, User: h.Trigger.User},
+		Orchestration: model.Orchestration{Imported: h.Orchestration.Imported},
+	}
+	o.mu.Lock()
+	if o.runs == nil || len(o.runs) >= maxCachedRuns {
+		o.runs = map[model.ExecutionID]*model.Execution{}
+	}
+	o.runs[id] = fixed
+	o.mu.Unlock()
+	return fixed, nil
 }
 
 var _ orchestration.StatusHook = (*Outbox)(nil)
@@ -143,7 +179,7 @@ func (o *Outbox) Stage(ctx context.Context, id model.ExecutionID, s *model.Stage
 			continue
 		}
 		if header == nil {
-			h, err := o.Store.Executions().GetHeader(ctx, id)
+			h, err := o.run(ctx, id)
 			if err != nil {
 				return nil, fmt.Errorf("record the event of stage %s of run %s: %w", s.ID, id, err)
 			}
