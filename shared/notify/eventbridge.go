@@ -85,8 +85,15 @@ func HandleEventBridge(n *Notifier) func(ctx context.Context, in events.CloudWat
 		if err != nil {
 			return err
 		}
+		var pending []string
 		for _, j := range jobs {
-			n.Deliver(ctx, j)
+			if d := n.Deliver(ctx, j); d.Status != "sent" && d.Status != "failed" {
+				pending = append(pending, j.ID)
+			}
+		}
+		if len(pending) > 0 {
+			// EventBridge invokes again later; what was sent is not resent.
+			return fmt.Errorf("event %s: notifications not sent yet: %v", ev.Key, pending)
 		}
 		return nil
 	}

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +39,11 @@ type Notifier struct {
 	Log     *slog.Logger
 	// Sleep waits between attempts; nil means a timer that ctx cuts short.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Exclusive makes deliverers of one notification take turns through a
+	// lease, where several may run at once (the notifier function); a job
+	// another holds comes back "pending". The local bus, one process with
+	// one sender per destination, needs none.
+	Exclusive bool
 }
 
 // NewSenders returns the sender of every notification type, set up from
@@ -142,13 +149,23 @@ func (n *Notifier) PendingJobs(ctx context.Context) ([]Job, error) {
 // sent is not sent again.
 func (n *Notifier) Deliver(ctx context.Context, j Job) model.NotificationDelivery {
 	recs := n.Store.Records()
+	d := model.NotificationDelivery{ID: j.ID, Event: j.Event.Type, Type: j.Type, Address: j.Address}
+	if n.Exclusive {
+		// Two deliverers of one job (an event delivered twice at once)
+		// take turns: the second finds it sent.
+		lease, owner := "notify/"+j.ID, newOwner()
+		hold := time.Duration(n.Config.attempts())*(n.Config.timeout()+n.Config.backoff()<<n.Config.attempts()) + time.Minute
+		if err := n.Store.Leases().Acquire(ctx, lease, owner, hold); err != nil {
+			d.Status, d.Reason = "pending", "another deliverer holds it: "+err.Error()
+			return d
+		}
+		defer func() { _ = n.Store.Leases().Release(context.WithoutCancel(ctx), lease, owner) }()
+	}
 	if v, found, err := recs.Get(ctx, donePrefix+j.ID); err == nil && found {
-		var d model.NotificationDelivery
 		_ = json.Unmarshal(v, &d)
 		_ = recs.Delete(ctx, jobKey(j))
 		return d
 	}
-	d := model.NotificationDelivery{ID: j.ID, Event: j.Event.Type, Type: j.Type, Address: j.Address}
 	sender, ok := n.Senders[j.Type]
 	var err error
 	if !ok {
@@ -192,6 +209,12 @@ func (n *Notifier) Deliver(ctx context.Context, j Job) model.NotificationDeliver
 		}
 	}
 	return d
+}
+
+func newOwner() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func (n *Notifier) sleep(ctx context.Context, d time.Duration) error {

@@ -114,7 +114,7 @@ func TestLifecycleEventsOnTheBusReachTheNotifier(t *testing.T) {
 	}
 
 	// The notifier function, handed each event twice.
-	n := &notify.Notifier{Store: h.store, Senders: notify.NewSenders(notify.Config{}, http.DefaultClient, nil, nil)}
+	n := &notify.Notifier{Store: h.store, Senders: notify.NewSenders(notify.Config{}, http.DefaultClient, nil, nil), Exclusive: true}
 	handle := notify.HandleEventBridge(n)
 	for range 2 {
 		for _, ev := range delivered {

@@ -132,6 +132,8 @@ func NotifierFromEnvironment(ctx context.Context) (*notify.Notifier, error) {
 		Config:  cfg.Notifications,
 		Senders: notify.NewSendersAWS(cfg.Notifications, nil, awsCfg),
 		Log:     Logger(),
+		// EventBridge may deliver an event twice at once.
+		Exclusive: true,
 	}, nil
 }
 
