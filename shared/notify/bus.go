@@ -206,6 +206,9 @@ func (b *Bus) Close() error {
 	return nil
 }
 
+// sweepRuns is how many of each application's latest runs a sweep reads.
+const sweepRuns = 200
+
 // Unaccepted returns the events in runs' outboxes that were never
 // accepted, oldest first: what a process that died after a status change
 // and before its event was taken onward left behind. Runs whose events
@@ -218,7 +221,9 @@ func Unaccepted(ctx context.Context, n *Notifier) ([]Event, error) {
 	}
 	var out []Event
 	for _, app := range apps {
-		runs, err := n.Store.Executions().ListByApplication(ctx, app.Name, store.ListOptions{})
+		// Events are lost only by a process that died just after writing
+		// them: the application's latest runs hold them.
+		runs, err := n.Store.Executions().ListByApplication(ctx, app.Name, store.ListOptions{Limit: sweepRuns})
 		if err != nil {
 			return nil, err
 		}
