@@ -121,7 +121,7 @@ func (s *server) start() {
 	cmd := s.cmd
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	s.base = "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		resp, err := http.Get(s.base + "/health")
 		if err == nil {
@@ -197,7 +197,7 @@ func (s *server) execution(id string) map[string]any {
 // waitFor polls until cond holds for the run, or fails.
 func (s *server) waitFor(id, what string, cond func(e map[string]any) bool) map[string]any {
 	s.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		e := s.execution(id)
 		if cond(e) {
@@ -305,7 +305,7 @@ func (r *recorder) all() []request {
 // waitAccepted waits until n requests were accepted.
 func (r *recorder) waitAccepted(t *testing.T, n int, logs fmt.Stringer) []request {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		got := r.accepted()
 		if len(got) >= n {
@@ -397,7 +397,7 @@ func (s *smtpServer) messages(t *testing.T) []*mail.Message {
 
 func (s *smtpServer) waitMessages(t *testing.T, n int) []*mail.Message {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		got := s.messages(t)
 		if len(got) >= n {
