@@ -332,14 +332,16 @@ func TestSIGKILLNeitherLosesNorDuplicatesNotifications(t *testing.T) {
 		"notifications": []any{map[string]any{"type": "webhook", "address": hook.URL, "when": []any{"pipeline.starting", "pipeline.complete"}}},
 		"stages": []any{
 			map[string]any{"refId": "1", "type": "wait", "name": "One", "waitTime": 0, "sendNotifications": true, "notifications": stageHook},
-			map[string]any{"refId": "2", "type": "wait", "name": "Two", "waitTime": 2, "requisiteStageRefIds": []any{"1"}, "sendNotifications": true, "notifications": stageHook},
+			map[string]any{"refId": "2", "type": "wait", "name": "Two", "waitTime": 8, "requisiteStageRefIds": []any{"1"}, "sendNotifications": true, "notifications": stageHook},
 		},
 	})
 	id := s.trigger("shop", "deploy", map[string]any{"type": "manual", "user": "alice"})
 	<-holding
 	// Status changes happen and are recorded while their notifications wait.
-	s.waitFor(id, "stage One to succeed", func(e map[string]any) bool {
-		return stageOf(e, "One")["status"] == "SUCCEEDED"
+	// The kill comes while Two waits, not in the instant between One's end
+	// and Two's start.
+	s.waitFor(id, "stage Two to wait", func(e map[string]any) bool {
+		return stageOf(e, "One")["status"] == "SUCCEEDED" && stageOf(e, "Two")["status"] == "RUNNING"
 	})
 	s.kill()
 	close(killed)
