@@ -105,6 +105,7 @@ Start the platform with 'gennaker up', then manage it with the other commands
 		newPipelineCmd(g),
 		newExecutionCmd(g),
 		newWhoamiCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

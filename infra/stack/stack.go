@@ -39,6 +39,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/api"
 	"github.com/gennaker/gennaker/infra/constructs/events"
 	"github.com/gennaker/gennaker/infra/constructs/functions"
+	"github.com/gennaker/gennaker/infra/constructs/notifications"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -70,6 +71,13 @@ type GennakerStackProps struct {
 	// the roles of IAM principals); empty means none, and the API still
 	// authenticates every caller through the authorizer.
 	Auth string
+	// SESIdentity is an email address or domain the stack creates as an
+	// SES identity, for email notifications sent through SES from it
+	// (the address, or gennaker@ the domain). Empty: no SES.
+	SESIdentity string
+	// NotificationTopics are the SNS topic ARNs sns notifications may
+	// publish to; the notifier may publish to no other.
+	NotificationTopics []string
 }
 
 // maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
@@ -94,6 +102,9 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 	}
 	var doc struct {
 		Accounts []map[string]any `yaml:"accounts"`
+		// The functions read these sections of the same document.
+		StageTypes    any `yaml:"stageTypes"`
+		Notifications any `yaml:"notifications"`
 	}
 	dec := yaml.NewDecoder(strings.NewReader(raw))
 	dec.KnownFields(true)
@@ -161,6 +172,8 @@ var machineEnvironment = map[string]string{
 const (
 	apiFunction          = "api"
 	orchestratorFunction = "orchestrator"
+	// notifierFunction delivers notifications from the event bus.
+	notifierFunction = "notifier"
 )
 
 // functionSettings size the functions gennaker knows; others get the
@@ -172,6 +185,9 @@ var functionSettings = map[string]functions.Settings{
 	// A task does one thing, but that thing may be a slow cloud call (a
 	// Kubernetes apply, an Auto Scaling group update).
 	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+	// A notification is retried with growing pauses on 5xx answers and
+	// timeouts; the rule retries the invocation too.
+	notifierFunction: {MemorySize: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 }
 
 // GennakerStack is the deployment.
@@ -182,6 +198,8 @@ type GennakerStack struct {
 	Functions     *functions.Functions
 	Orchestration *orchestration.Orchestration
 	API           *api.API
+	// Notifications routes the bus to the notifier function.
+	Notifications *notifications.Notifications
 }
 
 // NewGennakerStack composes the deployment. It panics on props that do not
@@ -244,7 +262,7 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	if err != nil {
 		panic(err) // Validate reports it first
 	}
-	if len(accounts) > 0 {
+	if props.Accounts != "" {
 		machineEnv[env.Accounts] = jsii.String(props.Accounts)
 	}
 	if props.Auth != "" {
@@ -256,6 +274,11 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	for _, name := range s.Functions.Names() {
 		fn, _ := s.Functions.Get(name)
 		s.Storage.GrantData(fn)
+		if name == notifierFunction {
+			// It reads runs, records notifications and sends them: it
+			// neither drives runs nor deploys.
+			continue
+		}
 		s.Events.GrantPut(fn)
 		s.Orchestration.GrantControl(fn.Role())
 		grantAccounts(stack, fn, accounts)
@@ -266,6 +289,16 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	// deterministic, so the sweep never starts a run twice.
 	if orch, ok := s.Functions.Get(orchestratorFunction); ok {
 		s.Events.Schedule("Reconcile", awscdk.Duration_Minutes(jsii.Number(5)), orch, map[string]any{"action": "reconcile"})
+	}
+
+	// Every lifecycle event reaches the notifier through a rule on the bus.
+	if notifier, ok := s.Functions.Get(notifierFunction); ok {
+		s.Notifications = notifications.NewNotifications(stack, "Notifications", &notifications.NotificationsProps{
+			Bus: s.Events.Bus, Notifier: notifier, SESIdentity: props.SESIdentity, Topics: props.NotificationTopics,
+		})
+		if from := notifications.EmailFrom(props.SESIdentity); from != "" {
+			notifier.AddEnvironment(jsii.String(env.EmailFrom), jsii.String(from), nil)
+		}
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)

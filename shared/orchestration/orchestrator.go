@@ -62,6 +62,8 @@ type Options struct {
 	// Orchestration.RunAs, else the run's). An error fails the stage before
 	// its first task, with the error's message. nil lets every stage start.
 	Guard func(ctx context.Context, e *model.Execution, s *model.StageExecution) error
+	// StatusHook, when set, sees every status change as it is written.
+	StatusHook StatusHook
 }
 
 // New returns an orchestrator.
@@ -81,6 +83,9 @@ func New(opts Options) *Orchestrator {
 	}
 	if o.log == nil {
 		o.log = slog.Default()
+	}
+	if opts.StatusHook != nil {
+		o.store = hookedStore{Store: opts.Store, hook: opts.StatusHook}
 	}
 	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store, Providers: opts.Providers}
 	return o

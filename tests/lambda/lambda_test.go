@@ -24,6 +24,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
@@ -49,12 +50,16 @@ type cloudHarness struct {
 	calls    *invocations
 	rt       *asl.Runtime
 	capacity *capacity
+	// store is the functions' store, through an unmeasured client.
+	store store.Store
 }
 
 // harnessOptions vary the harness.
 type harnessOptions struct {
 	// providers builds deployment targets on the harness's records.
 	providers func(t *testing.T, records store.Records) *providers.Registry
+	// events takes the lifecycle events onward, as the stack's bus does.
+	events notify.Publisher
 }
 
 func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
@@ -87,7 +92,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if opts.providers != nil {
 		provs = opts.providers(t, unmeasured.Records())
 	}
-	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log})
+	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log, Events: opts.events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +145,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa}
+	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa, store: unmeasured}
 }
 
 // call sends one API Gateway HTTP API event through the api function.

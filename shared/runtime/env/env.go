@@ -31,6 +31,9 @@ const (
 	// accounts, which JWT claims name the user and their roles, and the
 	// roles of IAM principals. The API always authenticates in the cloud.
 	Auth = "GENNAKER_AUTH"
+	// EmailFrom is the stack's SES identity: when set, email
+	// notifications go through Amazon SES v2 from this address.
+	EmailFrom = "GENNAKER_EMAIL_FROM"
 )
 
 // The CLI's variables.

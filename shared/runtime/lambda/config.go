@@ -15,6 +15,7 @@ import (
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -39,6 +40,10 @@ type Config struct {
 	// Auth is the identity configuration; the cloud always authenticates,
 	// with an empty configuration when GENNAKER_AUTH is unset.
 	Auth *auth.Config
+	// Notifications configures links and the notification channels, from
+	// the same document, with email through SES when the stack has an SES
+	// identity (GENNAKER_EMAIL_FROM).
+	Notifications notify.Config
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -74,6 +79,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.StageTypes = doc.StageTypes
 		c.Metrics = doc.MetricsAccounts
+		c.Notifications = doc.Notifications
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -81,6 +87,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Accounts = append(c.Accounts, a)
 			}
 		}
+	}
+	if from := getenv(env.EmailFrom); from != "" {
+		c.Notifications.Email.From, c.Notifications.Email.SES = from, true
 	}
 	for name, v := range map[string]string{
 		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
@@ -109,6 +118,8 @@ type Deps struct {
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
 	Logger    *slog.Logger
+	// Events takes lifecycle events onward: the stack's EventBridge bus.
+	Events notify.Publisher
 }
 
 // New builds the platform the functions share. Kubernetes is the provider
@@ -128,5 +139,8 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		Targets:    d.Providers,
 		Logger:     d.Logger,
 		Auth:       cfg.Auth,
+
+		Events:        d.Events,
+		Notifications: cfg.Notifications,
 	})
 }

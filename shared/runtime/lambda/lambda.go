@@ -12,9 +12,11 @@ import (
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,11 +103,38 @@ func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	Trace(&awsCfg)
-	return New(cfg, Deps{
+	deps := Deps{
 		DB:     awsdynamodb.NewFromConfig(awsCfg),
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
-	})
+	}
+	if cfg.EventBus != "" {
+		deps.Events = notify.NewEventBridge(awsCfg, cfg.EventBus)
+	}
+	return New(cfg, deps)
+}
+
+// NotifierFromEnvironment builds the notifier function's notifier once per
+// cold start: the DynamoDB store, and the notification channels of the
+// configuration (email through SES when the stack has an SES identity).
+func NotifierFromEnvironment(ctx context.Context) (*notify.Notifier, error) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	Trace(&awsCfg)
+	return &notify.Notifier{
+		Store:   dynamodb.New(awsdynamodb.NewFromConfig(awsCfg), cfg.Tables),
+		Config:  cfg.Notifications,
+		Senders: notify.NewSendersAWS(cfg.Notifications, nil, awsCfg),
+		Log:     Logger(),
+		// EventBridge may deliver an event twice at once.
+		Exclusive: true,
+	}, nil
 }
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's

@@ -18,6 +18,9 @@ import (
 	"strings"
 	"time"
 
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
@@ -25,6 +28,7 @@ import (
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -71,6 +75,9 @@ type Options struct {
 	// Auth turns authentication on (the file of `gennaker up --auth`); nil
 	// means one user with every right.
 	Auth *auth.Config
+	// Notifications configures links and the notification channels (the
+	// configuration file's notifications section).
+	Notifications notify.Config
 }
 
 // Runtime is the whole platform in one process.
@@ -82,7 +89,10 @@ type Runtime struct {
 	Providers *providers.Registry
 	platform  *platform.Platform
 	local     *localprovider.Provider
-	ownStore  bool
+	// Events is the in-process event bus: lifecycle events and the
+	// notifications they ask for.
+	Events   *notify.Bus
+	ownStore bool
 }
 
 // LoadAccounts reads the accounts of the file of `gennaker up --accounts`
@@ -138,17 +148,25 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		r.closeStore()
 		return nil, err
 	}
+	r.Events = notify.NewBus(&notify.Notifier{
+		Store:   r.Store,
+		Config:  opts.Notifications,
+		Senders: notify.NewSendersAWS(opts.Notifications, nil, awsConfig(ctx)),
+		Log:     log,
+	})
 	p, err := platform.New(platform.Options{
-		Store:      r.Store,
-		Stages:     opts.Registry,
-		HTTP:       opts.HTTP,
-		Accounts:   accts,
-		StageTypes: opts.StageTypes,
-		Metrics:    opts.Metrics,
-		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
-		Version:    opts.Version,
-		Logger:     log,
-		Auth:       opts.Auth,
+		Events:        r.Events,
+		Notifications: opts.Notifications,
+		Store:         r.Store,
+		Stages:        opts.Registry,
+		HTTP:          opts.HTTP,
+		Accounts:      accts,
+		StageTypes:    opts.StageTypes,
+		Providers:     []providers.Provider{r.local, kubernetes.New(), aws.New()},
+		Version:       opts.Version,
+		Logger:        log,
+		Metrics:       opts.Metrics,
+		Auth:          opts.Auth,
 	})
 	if err != nil {
 		_ = r.local.Close()
@@ -205,7 +223,22 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	} else if len(started) > 0 {
 		log.Info("started the state machines of runs that had none", "executions", started)
 	}
+	// Events recorded with status changes and never sent (the process died
+	// first) are sent now, as are notifications stored and not sent.
+	if err := r.Events.Start(ctx); err != nil {
+		log.Warn("resume notifications", "error", err)
+	}
 	return r, nil
+}
+
+// awsConfig is the AWS configuration of the environment, for sns and
+// SES notifications; without one, those notifications fail with the reason.
+func awsConfig(ctx context.Context) sdkaws.Config {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return sdkaws.Config{}
+	}
+	return cfg
 }
 
 // API is the HTTP API `gennaker up` serves: the handler the api function
@@ -226,7 +259,7 @@ func Substitute(def []byte) []byte {
 // recorded and resume at the next Open.
 func (r *Runtime) Close() error {
 	err := r.ASL.Close()
-	return errors.Join(err, r.local.Close(), r.closeStore())
+	return errors.Join(err, r.Events.Close(), r.local.Close(), r.closeStore())
 }
 
 // openLocalProvider starts the local provider, which brings back the

@@ -20,6 +20,7 @@ import (
 	"github.com/gennaker/gennaker/shared/canary/canaryapi"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -68,6 +69,12 @@ type Options struct {
 	// configuration (users, admins, service accounts, how to read API
 	// Gateway's principal); nil leaves them off: one user with every right.
 	Auth *auth.Config
+	// Events takes the lifecycle and configuration events onward: the
+	// in-process bus locally, EventBridge in the cloud; nil records them in
+	// runs' outboxes only.
+	Events notify.Publisher
+	// Notifications configures links and the notification channels.
+	Notifications notify.Config
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -86,6 +93,8 @@ type Platform struct {
 	authn   *auth.Authenticator
 	version string
 	metrics *canary.Sources
+	events    notify.Publisher
+	notifyCfg notify.Config
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -161,6 +170,9 @@ func New(opts Options) (*Platform, error) {
 		HTTP:      opts.HTTP,
 		Providers: targets,
 		Logger:    log,
+		StatusHook: &notify.Outbox{
+			Store: opts.Store, Publisher: opts.Events, LinkBase: opts.Notifications.LinkBase(), Log: log,
+		},
 	})
 	return &Platform{
 		Store:        opts.Store,
@@ -172,6 +184,8 @@ func New(opts Options) (*Platform, error) {
 		authn:        auth.NewAuthenticator(opts.Auth),
 		version:      opts.Version,
 		metrics:      opts.Metrics,
+		events:       opts.Events,
+		notifyCfg:    opts.Notifications,
 	}, nil
 }
 
@@ -193,6 +207,12 @@ func stageGuard(st store.Store, policy *auth.Policy) func(ctx context.Context, e
 	}
 }
 
+// judge records a manual judgment made outside the API (a Slack button).
+func (p *Platform) judge(ctx context.Context, id model.ExecutionID, stage model.StageID, user, judgment string) error {
+	_, err := p.Orchestrator.PatchStage(ctx, id, stage, user, map[string]any{"judgmentStatus": judgment})
+	return err
+}
+
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
 // as `gennaker up` serves it and the api function serves it behind API
 // Gateway.
@@ -210,11 +230,12 @@ func (p *Platform) API() http.Handler {
 	for _, a := range p.Providers.Accounts() {
 		accounts = append(accounts, a.Name)
 	}
-	return api.New(api.Options{
+	events := notify.Handler{Store: p.Store, Types: notify.NewSenders(p.notifyCfg, nil, nil, nil).Types(), Log: p.Logger}
+	h := api.New(api.Options{
 		Policy:        p.Policy,
 		Authenticator: p.authn,
 		Accounts:      accounts,
-		Store:         p.Store,
+		Store:         notify.ConfigEvents{Store: p.Store, Publisher: p.events},
 		Orchestrator:  p.Orchestrator,
 		Registry:      p.Registry,
 		Version:       p.version,
@@ -223,7 +244,12 @@ func (p *Platform) API() http.Handler {
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
+			{Patterns: notify.Patterns, Handler: events},
+			{Patterns: []string{notify.SlackInteractionsPattern}, Handler: notify.SlackInteractions{
+				SigningSecret: p.notifyCfg.Slack.SigningSecret, Judge: p.judge,
+			}},
 			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
 	})
+	return notify.UserContext(h)
 }
