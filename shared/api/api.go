@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -82,6 +83,11 @@ type Options struct {
 	// Clusters lists an application's clusters by account for
 	// GET /applications/{app}; nil means none are known.
 	Clusters func(ctx context.Context, app string) (any, error)
+	// Prices price each run's usage (GET /pipelines/{id} "cost"); nil
+	// means AWS's list prices.
+	Prices *cost.Table
+	// Region is the AWS region whose prices apply; "" means us-east-1.
+	Region string
 	// Mounts are other packages' handlers served on the API's address, such
 	// as the deployments read API (shared/deployapi). Their patterns must not
 	// clash with the API's own; New panics if they do.
@@ -106,6 +112,8 @@ type server struct {
 	maxBody  int64
 	now      func() time.Time
 	mux      *http.ServeMux
+	prices   *cost.Table
+	region   string
 }
 
 // New returns the API handler.
@@ -120,6 +128,11 @@ func New(opts Options) http.Handler {
 		maxBody:  opts.MaxBodyBytes,
 		now:      opts.Now,
 		mux:      http.NewServeMux(),
+		prices:   opts.Prices,
+		region:   opts.Region,
+	}
+	if s.prices == nil {
+		s.prices = cost.ListPrices()
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -193,6 +206,7 @@ func (s *server) routes() {
 	h("PUT /pipelines/{id}/resume", s.resumeExecution)
 	h("PATCH /pipelines/{id}/stages/{stageId}", s.patchStage)
 	h("PUT /pipelines/{id}/stages/{stageId}/restart", s.restartStage)
+	h("GET /applications/{app}/cost", s.applicationCost) // ours
 }
 
 // ServeHTTP answers unknown paths and methods in the API's error shape, and

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -62,7 +63,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
 	capa := &capacity{}
-	db := dynalitetest.Client(endpoint, capa.measure)
+	db := dynalitetest.Client(endpoint, capa.measure, dynamodb.MeterCapacity)
 	tables := dynamodb.TablesWithPrefix(fmt.Sprintf("gennaker-%d-", time.Now().UnixNano()))
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
@@ -95,8 +96,8 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
 	// way the Lambda runtime calls it: JSON bytes in, JSON bytes out.
-	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
-	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
+	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.OrchestratorFunction, cost.OrchestratorMemoryMB)))
+	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.TasksFunction, cost.TasksMemoryMB)))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
 	observer, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
 	if err != nil {
@@ -117,6 +118,9 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 			local.OrchestratorFunction: invoke(orchestratorFn, &calls.orchestrator),
 			local.TasksFunction:        invoke(tasksFn, &calls.tasks),
 		},
+		// Step Functions counts transitions in the cloud; here the ASL
+		// runtime does, and its ledger entries are not the cloud's writes.
+		Ended:  local.StatesLedger(unmeasured.Records(), log),
 		Logger: log,
 	})
 	if err != nil {

@@ -26,6 +26,9 @@ const (
 	// cloud, Kubernetes accounts name EKS clusters. Set only when the
 	// stack is given accounts.
 	Accounts = "GENNAKER_ACCOUNTS"
+	// Prices optionally overrides the list prices runs are priced at: a
+	// JSON object from region to prices (see shared/cost.ParsePrices).
+	Prices = "GENNAKER_PRICES"
 )
 
 // The CLI's variables.
@@ -46,4 +49,9 @@ const (
 	LambdaFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
 	// TraceHeader is the X-Ray trace header of the current invocation.
 	TraceHeader = "_X_AMZN_TRACE_ID"
+	// Region is the function's AWS region; runs are priced at its prices.
+	Region = "AWS_REGION"
+	// LambdaMemory is the function's memory in MB, what its compute is
+	// billed by.
+	LambdaMemory = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 )

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/kubernetes"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -30,6 +31,9 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Prices price runs, at Region's prices.
+	Prices *cost.Table
+	Region string
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -45,8 +49,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			Stage:    getenv(env.StageMachineArn),
 		},
 		EventBus: getenv(env.EventBusName),
+		Region:   getenv(env.Region),
 	}
 	var missing []error
+	prices, err := cost.ParsePrices([]byte(getenv(env.Prices)))
+	if err != nil {
+		missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Prices, err))
+	}
+	c.Prices = prices
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -107,5 +117,7 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		Providers:  []providers.Provider{kubernetes.New()},
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Prices:     cfg.Prices,
+		Region:     cfg.Region,
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,6 +16,7 @@ import (
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,10 +104,19 @@ func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 	}
 	Trace(&awsCfg)
 	return New(cfg, Deps{
-		DB:     awsdynamodb.NewFromConfig(awsCfg),
+		DB:     awsdynamodb.NewFromConfig(awsCfg, dynamodb.MeterCapacity),
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
 	})
+}
+
+// MemoryMB is the function's memory as Lambda reports it, or def outside
+// Lambda.
+func MemoryMB(def int) int {
+	if n, err := strconv.Atoi(os.Getenv(env.LambdaMemory)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's

@@ -22,6 +22,7 @@ import (
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -62,7 +63,11 @@ type Options struct {
 	Definitions map[string][]byte
 	// Version is what the API's GET /version reports.
 	Version string
-	Logger  *slog.Logger
+	// Prices and Region price what each run would cost on AWS (see
+	// platform.Options).
+	Prices *cost.Table
+	Region string
+	Logger *slog.Logger
 }
 
 // Runtime is the whole platform in one process.
@@ -139,6 +144,8 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		Providers:  []providers.Provider{r.local, kubernetes.New()},
 		Version:    opts.Version,
 		Logger:     log,
+		Prices:     opts.Prices,
+		Region:     opts.Region,
 	})
 	if err != nil {
 		_ = r.local.Close()
@@ -150,9 +157,10 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	rt, err := asl.New(asl.Options{
 		Journal: r.Store.Records(),
 		Functions: map[string]asl.Function{
-			OrchestratorFunction: orch.HandleJSON,
-			TasksFunction:        orch.HandleJSON,
+			OrchestratorFunction: p.Step(OrchestratorFunction, cost.OrchestratorMemoryMB),
+			TasksFunction:        p.Step(TasksFunction, cost.TasksMemoryMB),
 		},
+		Ended:  StatesLedger(r.Store.Records(), log),
 		Logger: log,
 	})
 	if err != nil {
@@ -201,6 +209,21 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 // API is the HTTP API `gennaker up` serves: the handler the api function
 // serves in the cloud.
 func (r *Runtime) API() http.Handler { return r.platform.API() }
+
+// StatesLedger adds each state machine run's transitions, as the ASL
+// runtime counts them, to the cost ledger of the gennaker run its input
+// names: what Step Functions would bill for it.
+func StatesLedger(recs cost.Records, log *slog.Logger) func(asl.ExecutionEnd) {
+	return func(end asl.ExecutionEnd) {
+		var in struct {
+			ExecutionID string `json:"executionId"`
+		}
+		_ = json.Unmarshal(end.Input, &in)
+		if err := cost.Record(context.Background(), recs, in.ExecutionID, "states", cost.Usage{Transitions: end.Transitions}); err != nil {
+			log.Warn("cost not recorded", "execution", end.Arn, "error", err)
+		}
+	}
+}
 
 // Substitute applies the definition substitutions the CDK app applies in the
 // cloud, naming the local functions instead of Lambda ARNs.

@@ -7,6 +7,8 @@
 package platform
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -53,6 +56,10 @@ type Options struct {
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
+	// Prices price every run's usage; nil means AWS's list prices. Region
+	// is the AWS region whose prices apply; "" means us-east-1.
+	Prices *cost.Table
+	Region string
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -66,6 +73,8 @@ type Platform struct {
 	Providers *providers.Registry
 	Logger    *slog.Logger
 	version   string
+	prices    *cost.Table
+	region    string
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -134,6 +143,8 @@ func New(opts Options) (*Platform, error) {
 		Providers:    targets,
 		Logger:       log,
 		version:      opts.Version,
+		prices:       opts.Prices,
+		region:       opts.Region,
 	}, nil
 }
 
@@ -142,7 +153,7 @@ func New(opts Options) (*Platform, error) {
 // Gateway.
 func (p *Platform) API() http.Handler {
 	deploy := deployapi.New(p.Providers, p.Logger)
-	return api.New(api.Options{
+	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, api.New(api.Options{
 		Store:        p.Store,
 		Orchestrator: p.Orchestrator,
 		Registry:     p.Registry,
@@ -150,5 +161,13 @@ func (p *Platform) API() http.Handler {
 		Logger:       p.Logger,
 		Clusters:     deploy.Clusters,
 		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
-	})
+		Prices:       p.prices,
+		Region:       p.region,
+	}))
+}
+
+// Step is the orchestrator as the function named function serves it, with
+// memoryMB of memory: each invocation counted on its run's cost ledger.
+func (p *Platform) Step(function string, memoryMB int) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return cost.Step(p.Store.Records(), function, memoryMB, p.Logger, p.Orchestrator.HandleJSON)
 }
