@@ -1,6 +1,7 @@
 // Command tasks is the Lambda function the stage state machine calls: it
 // starts stages, runs their tasks, parks them while they wait, and starts the
-// stages that may follow.
+// stages that may follow. Stages that act through a cloud provider with a
+// function of its own (statemachines.Families) run there instead.
 package main
 
 import (

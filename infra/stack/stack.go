@@ -164,6 +164,9 @@ var functionSettings = map[string]functions.Settings{
 	// A task does one thing, but that thing may be a slow cloud call (a
 	// Kubernetes apply, an Auto Scaling group update).
 	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+	// The tasks of stages acting on Kubernetes clusters: the one function
+	// that links client-go.
+	"tasks-kubernetes": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 }
 
 // GennakerStack is the deployment.
@@ -231,6 +234,13 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	machineEnv := map[string]*string{}
 	for name, v := range machineEnvironment {
 		machineEnv[v] = s.Orchestration.Arn(name)
+	}
+	// A provider family's stage machine ("stage-kubernetes") runs the
+	// stages whose tasks run in that family's function.
+	for name := range props.Definitions {
+		if family, ok := strings.CutPrefix(name, "stage-"); ok {
+			machineEnv[env.StageFamilyMachineArn(family)] = s.Orchestration.Arn(name)
+		}
 	}
 	accounts, err := eksAccounts(props.Accounts)
 	if err != nil {

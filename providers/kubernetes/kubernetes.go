@@ -17,11 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gennaker/gennaker/providers"
@@ -163,7 +160,7 @@ type Cluster struct {
 	// Lambda function.
 	rest   rest.Interface
 	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	mapper *discoveryMapper
 }
 
 var _ manifest.Cluster = (*Cluster)(nil)
@@ -214,12 +211,12 @@ func (c *Cluster) clients(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(rc)
+	raw, err := rawClient(rc)
 	if err != nil {
 		return err
 	}
-	c.rest, c.dyn = disc.RESTClient(), dyn
-	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	c.rest, c.dyn = raw, dyn
+	c.mapper = &discoveryMapper{client: raw}
 	return nil
 }
 

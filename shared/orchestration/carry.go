@@ -28,6 +28,10 @@ type stageCall struct {
 	view *model.Execution
 	// carry is the stage the machine goes on with.
 	carry *model.StageExecution
+	// current is the stage the call runs, which a carried stage must share
+	// a machine with.
+	current *model.StageExecution
+	o       *Orchestrator
 }
 
 // carrier names the machine run that may carry a stage, or "" when the
@@ -219,6 +223,15 @@ func requires(f *model.StageExecution, ref string) bool {
 		}
 	}
 	return false
+}
+
+// carrierFor is the machine run that may carry s: the calling one, when s
+// runs on the same stage machine as the stage it ran.
+func (c *stageCall) carrierFor(s *model.StageExecution) string {
+	if c.carrier() == "" || c.carry != nil || c.current == nil || !c.o.sameMachine(c.current, s) {
+		return ""
+	}
+	return c.req.Name
 }
 
 // claim records that s is being dispatched, by carrier when it is not "",

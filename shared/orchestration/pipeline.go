@@ -372,7 +372,7 @@ const redispatchAfter = time.Minute
 // another caller dispatched a moment ago is left to it, so no stage runs
 // twice at once.
 func (o *Orchestrator) dispatch(ctx context.Context, c *stageCall, id model.ExecutionID, s *model.StageExecution) error {
-	st, claimed, err := o.claim(ctx, id, s, c.carrier())
+	st, claimed, err := o.claim(ctx, id, s, c.carrierFor(s))
 	if err != nil || !claimed {
 		return err
 	}
@@ -418,7 +418,7 @@ func (o *Orchestrator) startStageMachine(ctx context.Context, id model.Execution
 		"generation":  0,
 		"polls":       0,
 	})
-	if _, err := o.engine.StartExecution(ctx, o.machines.Stage, name, input); err != nil {
+	if _, err := o.engine.StartExecution(ctx, o.stageMachine(s), name, input); err != nil {
 		return transient("start stage %q (%s) of %s: %w", s.Name, s.ID, id, err)
 	}
 	return nil

@@ -32,7 +32,7 @@ const maxTasksPerCall = 16
 // may follow, and carries on with one of those stages itself (see
 // stageCall).
 func (o *Orchestrator) runStage(ctx context.Context, req Request) (Response, error) {
-	c := &stageCall{req: req, budget: maxTasksPerCall}
+	c := &stageCall{req: req, budget: maxTasksPerCall, o: o}
 	for {
 		resp, err := o.runStageRetrying(ctx, c)
 		if err != nil {
@@ -76,6 +76,7 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, c *stageCall) (Response
 	if s.Orchestration.Attempt != req.Attempt {
 		return done, nil // a restart superseded this run of the stage
 	}
+	c.current = s
 	if s.Status.IsComplete() {
 		return done, o.afterStageOf(ctx, c, e.ID)
 	}

@@ -98,7 +98,7 @@ func TestCostOfARedBlackPipeline(t *testing.T) {
 	}
 	rruSetup, wruSetup, _ := h.capacity.snapshot()
 	transitionsSetup := h.rt.StateTransitions()
-	apiSetup := h.calls.api.Load()
+	apiSetup, apiBusySetup := h.calls.api.Load(), h.calls.apiBusy.Load()
 	_, body := h.call(t, "POST", "/pipelines/hello/release", map[string]any{"type": "manual", "parameters": map[string]any{"version": "v2"}})
 	id := strings.TrimPrefix(body["ref"].(string), "/pipelines/")
 
@@ -157,8 +157,8 @@ func TestCostOfARedBlackPipeline(t *testing.T) {
 	// Compute is billed per invocation by its own duration; the harness
 	// times each invocation from outside, so its total bounds the ledger's
 	// (up to the millisecond Lambda rounds each invocation up to).
-	busy := time.Duration(h.calls.busy.Load())
-	if most := cost.Compute(busy, cost.TasksMemoryMB) + float64(invocations)*0.001; c.GBSeconds > most {
+	busy, apiBusy := time.Duration(h.calls.busy.Load()), time.Duration(h.calls.apiBusy.Load()-apiBusySetup)
+	if most := cost.Compute(busy, cost.TasksMemoryMB) + cost.Compute(apiBusy, cost.APIMemoryMB) + float64(invocations)*0.001; c.GBSeconds > most {
 		t.Errorf("the run reports %.3f GB-s, more than its invocations took (%.3f GB-s at most)", c.GBSeconds, most)
 	}
 	var ops []string

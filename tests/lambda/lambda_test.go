@@ -40,6 +40,7 @@ import (
 type invocations struct {
 	orchestrator, tasks, api atomic.Int64
 	busy                     atomic.Int64 // nanoseconds spent in the orchestrator and tasks functions
+	apiBusy                  atomic.Int64 // nanoseconds spent in the api function
 }
 
 type cloudHarness struct {
@@ -132,9 +133,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name == "pipeline" {
+		switch name {
+		case "pipeline":
 			machines.Pipeline = arn
-		} else {
+		case "stage":
 			machines.Stage = arn
 		}
 	}
@@ -151,6 +153,8 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 func (h *cloudHarness) call(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	h.calls.api.Add(1)
+	start := time.Now()
+	defer func() { h.calls.apiBusy.Add(int64(time.Since(start))) }()
 	return callAPI(t, h.api, method, path, body)
 }
 

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/providers/kubernetes"
 	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -19,6 +18,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
+	"github.com/gennaker/gennaker/statemachines"
 )
 
 // Config is what a function learns from its environment.
@@ -47,9 +47,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Machines: orchestration.Machines{
 			Pipeline: getenv(env.PipelineMachineArn),
 			Stage:    getenv(env.StageMachineArn),
+			Families: map[string]string{},
 		},
 		EventBus: getenv(env.EventBusName),
 		Region:   getenv(env.Region),
+	}
+	for _, f := range statemachines.Families {
+		if arn := getenv(env.StageFamilyMachineArn(f)); arn != "" {
+			c.Machines.Families[f] = arn
+		}
 	}
 	var missing []error
 	prices, err := cost.ParsePrices([]byte(getenv(env.Prices)))
@@ -99,14 +105,30 @@ type Deps struct {
 	// Providers replace the registry built from the configuration's
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
-	Logger    *slog.Logger
+	// Clouds are the providers this function links and serves. Accounts
+	// of any other provider are known by name (a pipeline naming them
+	// validates) and their tasks run in that provider's own function.
+	Clouds []providers.Provider
+	Logger *slog.Logger
 }
 
-// New builds the platform the functions share. Kubernetes is the provider
-// the cloud runtime can reach (EKS clusters through IAM tokens); an account
-// of any other provider is the *platform.AccountsError `gennaker up` gives
-// for it, and the function does not start.
+// New builds the platform the functions share. Each function links only
+// the cloud providers it serves (Deps.Clouds): the tasks of every other
+// provider run in a function of their own (statemachines.Families), and
+// here its accounts are only known by name. An account of a provider no
+// function serves is the *platform.AccountsError `gennaker up` gives for
+// it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
+	linked := map[string]bool{}
+	for _, p := range d.Clouds {
+		linked[p.Name()] = true
+	}
+	provs := append([]providers.Provider(nil), d.Clouds...)
+	for _, f := range statemachines.Families {
+		if !linked[f] {
+			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f)))
+		}
+	}
 	return platform.New(platform.Options{
 		Store:      dynamodb.New(d.DB, cfg.Tables),
 		Engine:     d.Engine,
@@ -114,7 +136,7 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
-		Providers:  []providers.Provider{kubernetes.New()},
+		Providers:  provs,
 		Targets:    d.Providers,
 		Logger:     d.Logger,
 		Prices:     cfg.Prices,

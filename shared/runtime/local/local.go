@@ -227,12 +227,16 @@ func StatesLedger(recs cost.Records, log *slog.Logger) func(asl.ExecutionEnd) {
 
 // Substitute applies the definition substitutions the CDK app applies in the
 // cloud, naming the local functions instead of Lambda ARNs.
+// Every provider family's tasks run in the one tasks function here.
 func Substitute(def []byte) []byte {
-	s := strings.NewReplacer(
-		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+OrchestratorFunction,
-		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction,
-	).Replace(string(def))
-	return []byte(s)
+	pairs := []string{
+		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + OrchestratorFunction,
+		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + TasksFunction,
+	}
+	for _, f := range statemachines.Families {
+		pairs = append(pairs, "${"+statemachines.FunctionSubstitution(statemachines.FamilyFunction(f))+"}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction)
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(def)))
 }
 
 // Close stops the state-machine runtime and the store. Runs in progress stay
