@@ -11,6 +11,7 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
+	k8saccount "github.com/gennaker/gennaker/providers/kubernetes/account"
 	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -112,6 +113,12 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
+// accountChecks refuse a bad account of a provider a function does not
+// link, with the provider's own message.
+var accountChecks = map[string]func(providers.Account) error{
+	"kubernetes": func(a providers.Account) error { _, err := k8saccount.Parse(a); return err },
+}
+
 // New builds the platform the functions share. Each function links only
 // the cloud providers it serves (Deps.Clouds): the tasks of every other
 // provider run in a function of their own (statemachines.Families), and
@@ -126,7 +133,7 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 	provs := append([]providers.Provider(nil), d.Clouds...)
 	for _, f := range statemachines.Families {
 		if !linked[f] {
-			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f)))
+			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f), accountChecks[f]))
 		}
 	}
 	return platform.New(platform.Options{

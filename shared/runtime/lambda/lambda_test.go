@@ -74,7 +74,7 @@ func TestTracedStepSendsASubsegmentToTheDaemon(t *testing.T) {
 		TraceID     string            `json:"trace_id"`
 		ParentID    string            `json:"parent_id"`
 		Type        string            `json:"type"`
-		Start, End  float64           `json:"start_time"`
+		Start       float64           `json:"start_time"`
 		Annotations map[string]string `json:"annotations"`
 	}
 	if err := json.Unmarshal([]byte(body), &seg); err != nil || !strings.Contains(header, `"format": "json"`) {
