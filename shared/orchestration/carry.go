@@ -185,7 +185,9 @@ func (o *Orchestrator) startFollowers(ctx context.Context, c *stageCall, e *mode
 // after s was stored: that stage advances the run when it ends.
 func (o *Orchestrator) anotherRunning(ctx context.Context, e *model.Execution, s *model.StageExecution) (bool, error) {
 	probes := 0
-	for i := range e.Stages {
+	// Later stages first: what a view shows as running, and still runs, is
+	// most likely among the stages that started last.
+	for i := len(e.Stages) - 1; i >= 0; i-- {
 		r := &e.Stages[i]
 		if r.ID == s.ID || !scheduled(r) || !activeStage(r) {
 			continue
