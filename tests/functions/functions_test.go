@@ -78,9 +78,22 @@ func TestFunctionSizes(t *testing.T) {
 }
 
 // buildNative builds the functions for this machine, with the CDK app's
-// flags, so they can be run here.
+// flags, so they can be run here. GENNAKER_FUNCTION_BINARIES names a
+// directory of binaries built elsewhere (say, from another commit) to
+// measure instead.
 func buildNative(tb testing.TB) map[string]string {
 	tb.Helper()
+	if dir := os.Getenv("GENNAKER_FUNCTION_BINARIES"); dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range entries {
+			out[e.Name()] = filepath.Join(dir, e.Name())
+		}
+		return out
+	}
 	root := repoRoot(tb)
 	names, err := gobuild.Discover(root)
 	if err != nil {
