@@ -18,10 +18,12 @@ import (
 // through the kubernetes provider, and its one task succeeds at once.
 type fakeClusterStage struct{}
 
-func (fakeClusterStage) Type() string                                 { return "fakeCluster" }
-func (fakeClusterStage) Validate(*model.Stage) []model.Problem        { return nil }
-func (fakeClusterStage) Plan(*model.StageExecution) ([]string, error) { return []string{"FakeApply"}, nil }
-func (fakeClusterStage) CloudProvider() string                        { return "kubernetes" }
+func (fakeClusterStage) Type() string                          { return "fakeCluster" }
+func (fakeClusterStage) Validate(*model.Stage) []model.Problem { return nil }
+func (fakeClusterStage) Plan(*model.StageExecution) ([]string, error) {
+	return []string{"FakeApply"}, nil
+}
+func (fakeClusterStage) CloudProvider() string { return "kubernetes" }
 
 type fakeApplyTask struct{}
 
