@@ -32,10 +32,13 @@ const budgetBytes = 20 << 20
 // overBudget are functions allowed more than budgetBytes, each with its own
 // bound and the reason; keep it empty.
 var overBudget = map[string]int64{
-	// client-go's REST client links apimachinery's serializers (protobuf,
-	// CBOR, json-iterator); only a Kubernetes client of our own would bring
-	// it under 20 MB.
+	// The two functions that link the Kubernetes provider: client-go's REST
+	// client links apimachinery's serializers (protobuf, CBOR,
+	// json-iterator), and only a Kubernetes client of our own would bring
+	// them under 20 MB. The api function reads Kubernetes accounts for the
+	// deployments read API.
 	"tasks-kubernetes": 26 << 20,
+	"api":              26 << 20,
 }
 
 func repoRoot(tb testing.TB) string {
