@@ -25,9 +25,9 @@ import (
 	"github.com/gennaker/gennaker/statemachines"
 )
 
-// budgetBytes is the most a function binary may weigh: its size is what
-// each cold start downloads and maps.
-const budgetBytes = 20 << 20
+// budgetBytes is the most a function binary may weigh (20 MB): its size is
+// what each cold start downloads and maps.
+const budgetBytes = 20_000_000
 
 // overBudget are functions allowed more than budgetBytes, each with its own
 // bound and the reason; keep it empty.
@@ -37,8 +37,8 @@ var overBudget = map[string]int64{
 	// json-iterator), and only a Kubernetes client of our own would bring
 	// them under 20 MB. The api function reads Kubernetes accounts for the
 	// deployments read API.
-	"tasks-kubernetes": 26 << 20,
-	"api":              26 << 20,
+	"tasks-kubernetes": 26_000_000,
+	"api":              26_000_000,
 }
 
 func repoRoot(tb testing.TB) string {
@@ -71,9 +71,9 @@ func TestFunctionSizes(t *testing.T) {
 		if !ok {
 			limit = budgetBytes
 		}
-		report = append(report, fmt.Sprintf("%-18s %5.1f MB (budget %.0f MB)", f.Name, float64(fi.Size())/(1<<20), float64(limit)/(1<<20)))
+		report = append(report, fmt.Sprintf("%-18s %5.1f MB (budget %.0f MB)", f.Name, float64(fi.Size())/1e6, float64(limit)/1e6))
 		if fi.Size() > limit {
-			t.Errorf("function %s is %.1f MB, over its budget of %.0f MB: see what it links with `go version -m` and `go tool nm -size`", f.Name, float64(fi.Size())/(1<<20), float64(limit)/(1<<20))
+			t.Errorf("function %s is %.1f MB, over its budget of %.0f MB: see what it links with `go version -m` and `go tool nm -size`", f.Name, float64(fi.Size())/1e6, float64(limit)/1e6)
 		}
 	}
 	sort.Strings(report)
@@ -237,7 +237,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ReportMetric(float64(toNext.Microseconds())/1000/float64(b.N), "ms-to-next")
 			b.ReportMetric(float64(first.Microseconds())/1000/float64(b.N), "ms-first-invoke")
 			if fi, err := os.Stat(bins[name]); err == nil {
-				b.ReportMetric(float64(fi.Size())/(1<<20), "MB")
+				b.ReportMetric(float64(fi.Size())/1e6, "MB")
 			}
 		})
 	}
