@@ -35,6 +35,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./shared/orchestration/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./shared/api/
 	$(GO) test -run '^$$' -bench RedBlack -benchtime 5x ./tests/deploy/
+	$(GO) test -run '^$$' -bench ColdStart -benchtime 5x ./tests/functions/
 
 demo: build
 	$(BIN)/gennaker demo
