@@ -188,6 +188,9 @@ var functionSettings = map[string]functions.Settings{
 	// A notification is retried with growing pauses on 5xx answers and
 	// timeouts; the rule retries the invocation too.
 	notifierFunction: {MemorySize: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+	// The tasks of stages acting on Kubernetes clusters: the one function
+	// that links client-go.
+	"tasks-kubernetes": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 }
 
 // GennakerStack is the deployment.
@@ -257,6 +260,13 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	machineEnv := map[string]*string{}
 	for name, v := range machineEnvironment {
 		machineEnv[v] = s.Orchestration.Arn(name)
+	}
+	// A provider family's stage machine ("stage-kubernetes") runs the
+	// stages whose tasks run in that family's function.
+	for name := range props.Definitions {
+		if family, ok := strings.CutPrefix(name, "stage-"); ok {
+			machineEnv[env.StageFamilyMachineArn(family)] = s.Orchestration.Arn(name)
+		}
 	}
 	accounts, err := eksAccounts(props.Accounts)
 	if err != nil {

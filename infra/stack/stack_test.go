@@ -284,6 +284,9 @@ func TestEveryFunctionIsArm64OnProvidedAL2023WithActiveTracing(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	base := []string{env.ConfigTable, env.EventBusName, env.ExecutionsTable,
 		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
+	for _, f := range statemachines.Families {
+		base = append(base, env.StageFamilyMachineArn(f))
+	}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
 		if s.name == "GennakerJwt" { // the stack given deployment accounts and an identity configuration
@@ -326,6 +329,11 @@ func TestFunctionEnvironment(t *testing.T) {
 			}
 			if got, want := cfg.Machines.Stage, arn+machines["stage"]; got != want {
 				t.Errorf("%s: stage machine ARN = %s, want %s (built from the machine's own name)", id, got, want)
+			}
+			for _, f := range statemachines.Families {
+				if got, want := cfg.Machines.Families[f], arn+machines[statemachines.FamilyMachine(f)]; got != want {
+					t.Errorf("%s: %s stage machine ARN = %s, want %s", id, f, got, want)
+				}
 			}
 		}
 	})
@@ -377,10 +385,10 @@ func TestStateMachinesCarryTheASL(t *testing.T) {
 			resolved := map[string]string{}
 			for name, v := range subs {
 				target := getAttOf(v, "Arn")
-				fn, isFn := strings.CutSuffix(name, "FunctionArn")
-				want := fnIDs[strings.ToLower(fn)]
+				fn, isFn := definition.FunctionName(name)
+				want := fnIDs[fn]
 				if !isFn || target == "" || target != want {
-					t.Errorf("%s: substitution %s = %v, want the Arn of functions/%s (%s)", id, name, v, strings.ToLower(fn), want)
+					t.Errorf("%s: substitution %s = %v, want the Arn of functions/%s (%s)", id, name, v, fn, want)
 				}
 				resolved[name] = "resolved:" + target
 			}
@@ -615,7 +623,8 @@ func TestStateMachineRolesInvokeOnlyTheirFunctions(t *testing.T) {
 			}
 			var want []string
 			for sub := range r.Properties["DefinitionSubstitutions"].(map[string]any) {
-				want = append(want, fnIDs[strings.ToLower(strings.TrimSuffix(sub, "FunctionArn"))])
+				fn, _ := definition.FunctionName(sub)
+				want = append(want, fnIDs[fn])
 			}
 			sameSet(t, physical+" invokes", invokes, want)
 			// A machine may start runs of itself (the stage machine continues

@@ -248,6 +248,10 @@ type StageOrchestration struct {
 	// machine (ms); until the stage records that it runs, this is what says
 	// it will.
 	DispatchedAt int64 `json:"dispatchedAt,omitempty"`
+	// Carrier names the stage machine run that took the stage on when the
+	// stage before it ended, instead of a machine of its own; "" means the
+	// stage has (or will have) its own.
+	Carrier string `json:"carrier,omitempty"`
 	// TaskStartTime is when the current task started, for task timeouts.
 	TaskStartTime int64 `json:"taskStartTime,omitempty"`
 	// WakePending records a change (a judgment, a skip, a cancel, a pause or

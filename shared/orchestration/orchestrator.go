@@ -110,6 +110,13 @@ type Request struct {
 	Attempt     int               `json:"attempt,omitempty"`
 	TaskToken   string            `json:"taskToken,omitempty"`
 	Error       *StateError       `json:"error,omitempty"`
+	// Name, Generation and Polls are the stage machine's own state: the
+	// name of its run, how many fresh runs continued it, and the polls and
+	// sleeps of this run. A request without a name comes from a machine of
+	// an earlier definition, which can neither carry a stage nor count.
+	Name       string `json:"name,omitempty"`
+	Generation int    `json:"generation,omitempty"`
+	Polls      int    `json:"polls,omitempty"`
 }
 
 // StateError is the error a state machine caught.
@@ -121,9 +128,20 @@ type StateError struct {
 // Response tells the stage machine what to do next: "run" the stage again
 // now, "poll" after backoff seconds, "sleep" for backoff seconds unless woken,
 // wait for a "callback", or "done".
+//
+// A runStage answer to a machine that sent its name is the machine's whole
+// next state: the stage it now carries (a stage that ended may hand the
+// machine one of the stages that follow it) and its counters.
 type Response struct {
 	Next    string `json:"next"`
 	Backoff int    `json:"backoff"`
+
+	ExecutionID model.ExecutionID `json:"executionId,omitempty"`
+	StageID     model.StageID     `json:"stageId,omitempty"`
+	Attempt     int               `json:"attempt,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	Generation  int               `json:"generation"`
+	Polls       int               `json:"polls"`
 }
 
 // The actions of the two functions.

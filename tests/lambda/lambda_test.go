@@ -23,6 +23,7 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
 	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
@@ -40,6 +41,7 @@ import (
 type invocations struct {
 	orchestrator, tasks, api atomic.Int64
 	busy                     atomic.Int64 // nanoseconds spent in the orchestrator and tasks functions
+	apiBusy                  atomic.Int64 // nanoseconds spent in the api function
 }
 
 type cloudHarness struct {
@@ -67,7 +69,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
 	capa := &capacity{}
-	db := dynalitetest.Client(endpoint, capa.measure)
+	db := dynalitetest.Client(endpoint, capa.measure, dynamodb.MeterCapacity)
 	tables := dynamodb.TablesWithPrefix(fmt.Sprintf("gennaker-%d-", time.Now().UnixNano()))
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
@@ -100,8 +102,8 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
 	// way the Lambda runtime calls it: JSON bytes in, JSON bytes out.
-	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
-	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
+	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.OrchestratorFunction, cost.OrchestratorMemoryMB)))
+	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.TasksFunction, cost.TasksMemoryMB)))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
 	observer, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
 	if err != nil {
@@ -122,6 +124,9 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 			local.OrchestratorFunction: invoke(orchestratorFn, &calls.orchestrator),
 			local.TasksFunction:        invoke(tasksFn, &calls.tasks),
 		},
+		// Step Functions counts transitions in the cloud; here the ASL
+		// runtime does, and its ledger entries are not the cloud's writes.
+		Ended:  local.StatesLedger(unmeasured.Records(), log),
 		Logger: log,
 	})
 	if err != nil {
@@ -133,9 +138,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name == "pipeline" {
+		switch name {
+		case "pipeline":
 			machines.Pipeline = arn
-		} else {
+		case "stage":
 			machines.Stage = arn
 		}
 	}
@@ -152,6 +158,8 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 func (h *cloudHarness) call(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	h.calls.api.Add(1)
+	start := time.Now()
+	defer func() { h.calls.apiBusy.Add(int64(time.Since(start))) }()
 	return callAPI(t, h.api, method, path, body)
 }
 

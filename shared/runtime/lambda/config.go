@@ -11,10 +11,10 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/providers/aws"
-	"github.com/gennaker/gennaker/providers/kubernetes"
+	k8saccount "github.com/gennaker/gennaker/providers/kubernetes/account"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -22,6 +22,7 @@ import (
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
+	"github.com/gennaker/gennaker/statemachines"
 )
 
 // Config is what a function learns from its environment.
@@ -44,6 +45,9 @@ type Config struct {
 	// the same document, with email through SES when the stack has an SES
 	// identity (GENNAKER_EMAIL_FROM).
 	Notifications notify.Config
+	// Prices price runs, at Region's prices.
+	Prices *cost.Table
+	Region string
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -57,8 +61,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Machines: orchestration.Machines{
 			Pipeline: getenv(env.PipelineMachineArn),
 			Stage:    getenv(env.StageMachineArn),
+			Families: map[string]string{},
 		},
 		EventBus: getenv(env.EventBusName),
+		Region:   getenv(env.Region),
+	}
+	for _, f := range statemachines.Families {
+		if arn := getenv(env.StageFamilyMachineArn(f)); arn != "" {
+			c.Machines.Families[f] = arn
+		}
 	}
 	var missing []error
 	c.Auth = &auth.Config{}
@@ -70,6 +81,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Auth = a
 		}
 	}
+	prices, err := cost.ParsePrices([]byte(getenv(env.Prices)))
+	if err != nil {
+		missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Prices, err))
+	}
+	c.Prices = prices
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -117,16 +133,38 @@ type Deps struct {
 	// Providers replace the registry built from the configuration's
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
-	Logger    *slog.Logger
+	// Clouds are the providers this function links and serves. Accounts
+	// of any other provider are known by name (a pipeline naming them
+	// validates) and their tasks run in that provider's own function.
+	Clouds []providers.Provider
+	Logger *slog.Logger
 	// Events takes lifecycle events onward: the stack's EventBridge bus.
 	Events notify.Publisher
 }
 
-// New builds the platform the functions share. Kubernetes is the provider
-// the cloud runtime can reach (EKS clusters through IAM tokens); an account
-// of any other provider is the *platform.AccountsError `gennaker up` gives
-// for it, and the function does not start.
+// accountChecks refuse a bad account of a provider a function does not
+// link, with the provider's own message.
+var accountChecks = map[string]func(providers.Account) error{
+	"kubernetes": func(a providers.Account) error { _, err := k8saccount.Parse(a); return err },
+}
+
+// New builds the platform the functions share. Each function links only
+// the cloud providers it serves (Deps.Clouds): the tasks of every other
+// provider run in a function of their own (statemachines.Families), and
+// here its accounts are only known by name. An account of a provider no
+// function serves is the *platform.AccountsError `gennaker up` gives for
+// it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
+	linked := map[string]bool{}
+	for _, p := range d.Clouds {
+		linked[p.Name()] = true
+	}
+	provs := append([]providers.Provider(nil), d.Clouds...)
+	for _, f := range statemachines.Families {
+		if !linked[f] {
+			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f), accountChecks[f]))
+		}
+	}
 	return platform.New(platform.Options{
 		Store:      dynamodb.New(d.DB, cfg.Tables),
 		Engine:     d.Engine,
@@ -134,10 +172,12 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
-		Metrics:    cfg.Metrics,
-		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
+		Providers:  provs,
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Prices:     cfg.Prices,
+		Region:     cfg.Region,
+		Metrics:    cfg.Metrics,
 		Auth:       cfg.Auth,
 
 		Events:        d.Events,

@@ -28,6 +28,7 @@ import (
 	"github.com/gennaker/gennaker/shared/asl"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -71,13 +72,17 @@ type Options struct {
 	Definitions map[string][]byte
 	// Version is what the API's GET /version reports.
 	Version string
-	Logger  *slog.Logger
 	// Auth turns authentication on (the file of `gennaker up --auth`); nil
 	// means one user with every right.
 	Auth *auth.Config
 	// Notifications configures links and the notification channels (the
 	// configuration file's notifications section).
 	Notifications notify.Config
+	// Prices and Region price what each run would cost on AWS (see
+	// platform.Options).
+	Prices *cost.Table
+	Region string
+	Logger *slog.Logger
 }
 
 // Runtime is the whole platform in one process.
@@ -167,6 +172,8 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		Logger:        log,
 		Metrics:       opts.Metrics,
 		Auth:          opts.Auth,
+		Prices:        opts.Prices,
+		Region:        opts.Region,
 	})
 	if err != nil {
 		_ = r.local.Close()
@@ -178,9 +185,10 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	rt, err := asl.New(asl.Options{
 		Journal: r.Store.Records(),
 		Functions: map[string]asl.Function{
-			OrchestratorFunction: orch.HandleJSON,
-			TasksFunction:        orch.HandleJSON,
+			OrchestratorFunction: p.Step(OrchestratorFunction, cost.OrchestratorMemoryMB),
+			TasksFunction:        p.Step(TasksFunction, cost.TasksMemoryMB),
 		},
+		Ended:  StatesLedger(r.Store.Records(), log),
 		Logger: log,
 	})
 	if err != nil {
@@ -245,14 +253,33 @@ func awsConfig(ctx context.Context) sdkaws.Config {
 // serves in the cloud.
 func (r *Runtime) API() http.Handler { return r.platform.API() }
 
+// StatesLedger adds each state machine run's transitions, as the ASL
+// runtime counts them, to the cost ledger of the gennaker run its input
+// names: what Step Functions would bill for it.
+func StatesLedger(recs cost.Records, log *slog.Logger) func(asl.ExecutionEnd) {
+	return func(end asl.ExecutionEnd) {
+		var in struct {
+			ExecutionID string `json:"executionId"`
+		}
+		_ = json.Unmarshal(end.Input, &in)
+		if err := cost.Record(context.Background(), recs, in.ExecutionID, "states", cost.Usage{Transitions: end.Transitions}); err != nil {
+			log.Warn("cost not recorded", "execution", end.Arn, "error", err)
+		}
+	}
+}
+
 // Substitute applies the definition substitutions the CDK app applies in the
 // cloud, naming the local functions instead of Lambda ARNs.
+// Every provider family's tasks run in the one tasks function here.
 func Substitute(def []byte) []byte {
-	s := strings.NewReplacer(
-		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+OrchestratorFunction,
-		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction,
-	).Replace(string(def))
-	return []byte(s)
+	pairs := []string{
+		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + OrchestratorFunction,
+		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + TasksFunction,
+	}
+	for _, f := range statemachines.Families {
+		pairs = append(pairs, "${"+statemachines.FunctionSubstitution(statemachines.FamilyFunction(f))+"}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction)
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(def)))
 }
 
 // Close stops the state-machine runtime and the store. Runs in progress stay

@@ -8,6 +8,7 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/canary/canaryapi"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/notify"
@@ -75,6 +77,10 @@ type Options struct {
 	Events notify.Publisher
 	// Notifications configures links and the notification channels.
 	Notifications notify.Config
+	// Prices price every run's usage; nil means AWS's list prices. Region
+	// is the AWS region whose prices apply; "" means us-east-1.
+	Prices *cost.Table
+	Region string
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -89,12 +95,14 @@ type Platform struct {
 	Logger    *slog.Logger
 	// Policy decides what identities may do; disabled when the platform
 	// was built without Auth.
-	Policy  *auth.Policy
-	authn   *auth.Authenticator
-	version string
-	metrics *canary.Sources
+	Policy    *auth.Policy
+	authn     *auth.Authenticator
+	version   string
+	metrics   *canary.Sources
 	events    notify.Publisher
 	notifyCfg notify.Config
+	prices    *cost.Table
+	region    string
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -186,6 +194,8 @@ func New(opts Options) (*Platform, error) {
 		metrics:      opts.Metrics,
 		events:       opts.Events,
 		notifyCfg:    opts.Notifications,
+		prices:       opts.Prices,
+		region:       opts.Region,
 	}, nil
 }
 
@@ -241,6 +251,8 @@ func (p *Platform) API() http.Handler {
 		Version:       p.version,
 		Logger:        p.Logger,
 		Clusters:      deploy.Clusters,
+		Prices:        p.prices,
+		Region:        p.region,
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
@@ -251,5 +263,11 @@ func (p *Platform) API() http.Handler {
 			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
 	})
-	return notify.UserContext(h)
+	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, notify.UserContext(h))
+}
+
+// Step is the orchestrator as the function named function serves it, with
+// memoryMB of memory: each invocation counted on its run's cost ledger.
+func (p *Platform) Step(function string, memoryMB int) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return cost.Step(p.Store.Records(), function, memoryMB, p.Logger, p.Orchestrator.HandleJSON)
 }
