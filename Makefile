@@ -57,6 +57,7 @@ bench:
 	$(GO) test -run '^$$' -bench RedBlack -benchtime 5x ./tests/deploy/
 	$(GO) test -run '^$$' -bench Match10000 -benchtime 2000x ./shared/triggers/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./shared/canary/judge/
+	$(GO) test -run '^$$' -bench ColdStart -benchtime 5x ./tests/functions/
 
 # The demo's data stays in DEMO_DIR so that `gennaker up --data-dir` can show
 # its runs and server groups in the web UI afterwards.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
@@ -187,6 +188,9 @@ type execution struct {
 	EndTime          int64          `json:"endTime"`
 	Trigger          map[string]any `json:"trigger"`
 	Stages           []stage        `json:"stages"`
+	// Cost is what the run cost (or would cost) on AWS; nil from a server
+	// that does not report it.
+	Cost *cost.Cost `json:"cost"`
 }
 
 type stage struct {

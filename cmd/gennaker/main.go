@@ -106,6 +106,7 @@ Start the platform with 'gennaker up', then manage it with the other commands
 		newExecutionCmd(g),
 		newTriggerCmd(g),
 		newWhoamiCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

@@ -103,7 +103,10 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Metrics: cfg.MetricsAccounts, Version: version, Logger: log, Auth: authCfg})
+	if cfg.Notifications.BaseURL == "" {
+		cfg.Notifications.BaseURL = "http://" + ln.Addr().String()
+	}
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Metrics: cfg.MetricsAccounts, Notifications: cfg.Notifications, Version: version, Logger: log, Auth: authCfg})
 	if errors.As(err, &bad) {
 		_ = srv.Close()
 		return err

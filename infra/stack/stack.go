@@ -42,6 +42,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/api"
 	"github.com/gennaker/gennaker/infra/constructs/events"
 	"github.com/gennaker/gennaker/infra/constructs/functions"
+	"github.com/gennaker/gennaker/infra/constructs/notifications"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
 	"github.com/gennaker/gennaker/infra/constructs/triggers"
@@ -74,6 +75,13 @@ type GennakerStackProps struct {
 	// the roles of IAM principals); empty means none, and the API still
 	// authenticates every caller through the authorizer.
 	Auth string
+	// SESIdentity is an email address or domain the stack creates as an
+	// SES identity, for email notifications sent through SES from it
+	// (the address, or gennaker@ the domain). Empty: no SES.
+	SESIdentity string
+	// NotificationTopics are the SNS topic ARNs sns notifications may
+	// publish to; the notifier may publish to no other.
+	NotificationTopics []string
 }
 
 // maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
@@ -98,6 +106,9 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 	}
 	var doc struct {
 		Accounts []map[string]any `yaml:"accounts"`
+		// The functions read these sections of the same document.
+		StageTypes    any `yaml:"stageTypes"`
+		Notifications any `yaml:"notifications"`
 	}
 	dec := yaml.NewDecoder(strings.NewReader(raw))
 	dec.KnownFields(true)
@@ -166,6 +177,8 @@ const (
 	apiFunction          = "api"
 	orchestratorFunction = "orchestrator"
 	triggersFunction     = "triggers"
+	// notifierFunction delivers notifications from the event bus.
+	notifierFunction = "notifier"
 )
 
 // functionSettings size the functions gennaker knows; others get the
@@ -179,6 +192,12 @@ var functionSettings = map[string]functions.Settings{
 	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 	// Matching an event is a few reads; starting its runs a few writes.
 	triggersFunction: {MemorySize: 512, Timeout: awscdk.Duration_Minutes(jsii.Number(1))},
+	// A notification is retried with growing pauses on 5xx answers and
+	// timeouts; the rule retries the invocation too.
+	notifierFunction: {MemorySize: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+	// The tasks of stages acting on Kubernetes clusters: the one function
+	// that links client-go.
+	"tasks-kubernetes": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 }
 
 // GennakerStack is the deployment.
@@ -192,6 +211,8 @@ type GennakerStack struct {
 	// Triggers are the event rules and the cron schedules' group, when
 	// there is a triggers function.
 	Triggers *triggers.Triggers
+	// Notifications routes the bus to the notifier function.
+	Notifications *notifications.Notifications
 }
 
 // NewGennakerStack composes the deployment. It panics on props that do not
@@ -250,11 +271,18 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	for name, v := range machineEnvironment {
 		machineEnv[v] = s.Orchestration.Arn(name)
 	}
+	// A provider family's stage machine ("stage-kubernetes") runs the
+	// stages whose tasks run in that family's function.
+	for name := range props.Definitions {
+		if family, ok := strings.CutPrefix(name, "stage-"); ok {
+			machineEnv[env.StageFamilyMachineArn(family)] = s.Orchestration.Arn(name)
+		}
+	}
 	accounts, err := eksAccounts(props.Accounts)
 	if err != nil {
 		panic(err) // Validate reports it first
 	}
-	if len(accounts) > 0 {
+	if props.Accounts != "" {
 		machineEnv[env.Accounts] = jsii.String(props.Accounts)
 	}
 	if props.Auth != "" {
@@ -266,6 +294,11 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	for _, name := range s.Functions.Names() {
 		fn, _ := s.Functions.Get(name)
 		s.Storage.GrantData(fn)
+		if name == notifierFunction {
+			// It reads runs, records notifications and sends them: it
+			// neither drives runs nor deploys.
+			continue
+		}
 		s.Events.GrantPut(fn)
 		s.Orchestration.GrantControl(fn.Role())
 		grantAccounts(stack, fn, accounts)
@@ -285,6 +318,15 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 		s.Triggers = triggers.NewTriggers(stack, "Triggers", &triggers.TriggersProps{Function: fn})
 		apiFn, _ := s.Functions.Get(apiFunction)
 		s.Triggers.GrantSchedules(apiFn, env.ScheduleGroup, env.ScheduleRoleArn, env.TriggersFunctionArn)
+	}
+	// Every lifecycle event reaches the notifier through a rule on the bus.
+	if notifier, ok := s.Functions.Get(notifierFunction); ok {
+		s.Notifications = notifications.NewNotifications(stack, "Notifications", &notifications.NotificationsProps{
+			Bus: s.Events.Bus, Notifier: notifier, SESIdentity: props.SESIdentity, Topics: props.NotificationTopics,
+		})
+		if from := notifications.EmailFrom(props.SESIdentity); from != "" {
+			notifier.AddEnvironment(jsii.String(env.EmailFrom), jsii.String(from), nil)
+		}
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
 	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -83,6 +84,11 @@ type Options struct {
 	// Clusters lists an application's clusters by account for
 	// GET /applications/{app}; nil means none are known.
 	Clusters func(ctx context.Context, app string) (any, error)
+	// Prices price each run's usage (GET /pipelines/{id} "cost"); nil
+	// means AWS's list prices.
+	Prices *cost.Table
+	// Region is the AWS region whose prices apply; "" means us-east-1.
+	Region string
 	// Mounts are other packages' handlers served on the API's address, such
 	// as the deployments read API (shared/deployapi). Their patterns must not
 	// clash with the API's own; New panics if they do. They are authorized
@@ -118,6 +124,8 @@ type server struct {
 	policy   *auth.Policy
 	authn    *auth.Authenticator
 	accounts []string
+	prices   *cost.Table
+	region   string
 }
 
 // New returns the API handler.
@@ -132,6 +140,8 @@ func New(opts Options) http.Handler {
 		maxBody:  opts.MaxBodyBytes,
 		now:      opts.Now,
 		mux:      http.NewServeMux(),
+		prices:   opts.Prices,
+		region:   opts.Region,
 		policy:   opts.Policy,
 		authn:    opts.Authenticator,
 		accounts: opts.Accounts,
@@ -141,6 +151,9 @@ func New(opts Options) http.Handler {
 	}
 	if s.authn == nil {
 		s.authn = auth.NewAuthenticator(nil)
+	}
+	if s.prices == nil {
+		s.prices = cost.ListPrices()
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -215,6 +228,7 @@ func (s *server) routes() {
 	h("PUT /pipelines/{id}/resume", s.resumeExecution)
 	h("PATCH /pipelines/{id}/stages/{stageId}", s.patchStage)
 	h("PUT /pipelines/{id}/stages/{stageId}/restart", s.restartStage)
+	h("GET /applications/{app}/cost", s.applicationCost) // ours
 }
 
 // handle serves h for pattern behind the route's authorization (see access).

@@ -156,6 +156,19 @@ var access = map[string]rule{
 	"POST /v2/canaryConfig":               admins,
 	"PUT /v2/canaryConfig/{id}":           admins,
 	"DELETE /v2/canaryConfig/{id}":        admins,
+
+	// The audit log (shared/notify): one application's events need READ on
+	// it; every application's, admin.
+	"GET /audit": {check: func(s *server, r *http.Request, id auth.Identity) error {
+		if app := r.URL.Query().Get("application"); app != "" {
+			return s.allow(r.Context(), id, canonicalApp(app), auth.Read)
+		}
+		return s.requireAdmin(id, r)
+	}},
+	// Slack's judgment buttons carry Slack's signature, not a gennaker
+	// identity: with authentication on they are refused (401), and
+	// judgments are made where the judge authenticates.
+	"POST /notifications/slack/interactions": inHandler("verifies Slack's signature; needs authentication when it is on"),
 }
 
 // ruleFor returns the rule of a route pattern.

@@ -11,10 +11,11 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/providers/aws"
-	"github.com/gennaker/gennaker/providers/kubernetes"
+	k8saccount "github.com/gennaker/gennaker/providers/kubernetes/account"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/cost"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
@@ -23,6 +24,7 @@ import (
 	"github.com/gennaker/gennaker/shared/store"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
 	"github.com/gennaker/gennaker/shared/triggers"
+	"github.com/gennaker/gennaker/statemachines"
 )
 
 // Config is what a function learns from its environment.
@@ -41,6 +43,13 @@ type Config struct {
 	// Auth is the identity configuration; the cloud always authenticates,
 	// with an empty configuration when GENNAKER_AUTH is unset.
 	Auth *auth.Config
+	// Notifications configures links and the notification channels, from
+	// the same document, with email through SES when the stack has an SES
+	// identity (GENNAKER_EMAIL_FROM).
+	Notifications notify.Config
+	// Prices price runs, at Region's prices.
+	Prices *cost.Table
+	Region string
 	// Schedules says where the cron triggers' schedules go; zero when the
 	// function saves no pipelines.
 	Schedules ScheduleConfig
@@ -63,8 +72,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Machines: orchestration.Machines{
 			Pipeline: getenv(env.PipelineMachineArn),
 			Stage:    getenv(env.StageMachineArn),
+			Families: map[string]string{},
 		},
 		EventBus: getenv(env.EventBusName),
+		Region:   getenv(env.Region),
 		Schedules: ScheduleConfig{
 			Group:     getenv(env.ScheduleGroup),
 			RoleARN:   getenv(env.ScheduleRoleArn),
@@ -73,6 +84,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if sc := c.Schedules; sc.Group != "" && (sc.RoleARN == "" || sc.TargetARN == "") {
 		return Config{}, fmt.Errorf("%s is set, so %s and %s must be too", env.ScheduleGroup, env.ScheduleRoleArn, env.TriggersFunctionArn)
+	}
+	for _, f := range statemachines.Families {
+		if arn := getenv(env.StageFamilyMachineArn(f)); arn != "" {
+			c.Machines.Families[f] = arn
+		}
 	}
 	var missing []error
 	c.Auth = &auth.Config{}
@@ -84,6 +100,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Auth = a
 		}
 	}
+	prices, err := cost.ParsePrices([]byte(getenv(env.Prices)))
+	if err != nil {
+		missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Prices, err))
+	}
+	c.Prices = prices
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -93,6 +114,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.StageTypes = doc.StageTypes
 		c.Metrics = doc.MetricsAccounts
+		c.Notifications = doc.Notifications
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -100,6 +122,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Accounts = append(c.Accounts, a)
 			}
 		}
+	}
+	if from := getenv(env.EmailFrom); from != "" {
+		c.Notifications.Email.From, c.Notifications.Email.SES = from, true
 	}
 	for name, v := range map[string]string{
 		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
@@ -130,17 +155,41 @@ type Deps struct {
 	// Scheduler keeps the cron triggers' schedules when the configuration
 	// names a schedule group.
 	Scheduler triggers.SchedulerAPI
-	Logger    *slog.Logger
+	// Clouds are the providers this function links and serves. Accounts
+	// of any other provider are known by name (a pipeline naming them
+	// validates) and their tasks run in that provider's own function.
+	Clouds []providers.Provider
+	Logger *slog.Logger
+	// Events takes lifecycle events onward: the stack's EventBridge bus.
+	Events notify.Publisher
 }
 
-// New builds the platform the functions share. Kubernetes is the provider
-// the cloud runtime can reach (EKS clusters through IAM tokens); an account
-// of any other provider is the *platform.AccountsError `gennaker up` gives
-// for it, and the function does not start.
+// accountChecks refuse a bad account of a provider a function does not
+// link, with the provider's own message.
+var accountChecks = map[string]func(providers.Account) error{
+	"kubernetes": func(a providers.Account) error { _, err := k8saccount.Parse(a); return err },
+}
+
+// New builds the platform the functions share. Each function links only
+// the cloud providers it serves (Deps.Clouds): the tasks of every other
+// provider run in a function of their own (statemachines.Families), and
+// here its accounts are only known by name. An account of a provider no
+// function serves is the *platform.AccountsError `gennaker up` gives for
+// it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
 	var st store.Store = dynamodb.New(d.DB, cfg.Tables)
 	if sc := cfg.Schedules; sc.Group != "" && d.Scheduler != nil {
 		st = triggers.WithSchedules(st, &triggers.Schedules{Client: d.Scheduler, Group: sc.Group, RoleARN: sc.RoleARN, TargetARN: sc.TargetARN})
+	}
+	linked := map[string]bool{}
+	for _, p := range d.Clouds {
+		linked[p.Name()] = true
+	}
+	provs := append([]providers.Provider(nil), d.Clouds...)
+	for _, f := range statemachines.Families {
+		if !linked[f] {
+			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f), accountChecks[f]))
+		}
 	}
 	return platform.New(platform.Options{
 		Store:      st,
@@ -149,10 +198,15 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
-		Metrics:    cfg.Metrics,
-		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
+		Providers:  provs,
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Prices:     cfg.Prices,
+		Region:     cfg.Region,
+		Metrics:    cfg.Metrics,
 		Auth:       cfg.Auth,
+
+		Events:        d.Events,
+		Notifications: cfg.Notifications,
 	})
 }

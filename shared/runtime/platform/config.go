@@ -12,6 +12,7 @@ import (
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/canary/sources"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 )
 
@@ -22,6 +23,7 @@ import (
 //	accounts:   [{name, provider, …}]                 # deployment accounts
 //	stageTypes: [{type, label, webhook: {url, …}, parameters}]
 //	metricsAccounts: [{name, type: prometheus|cloudwatch, …}]  # canary metrics
+//	notifications: {baseUrl, slack: {token, baseUrl}, email: {…}, …}   # see notify.Config
 //
 // Every section is optional.
 type Config struct {
@@ -32,10 +34,12 @@ type Config struct {
 	StageTypes []preconfigured.Type
 	// MetricsAccounts are the canary analysis's metric sources.
 	MetricsAccounts *canary.Sources
+	// Notifications configures the channels notifications go through.
+	Notifications notify.Config
 }
 
 // configSections are the top-level keys of a configuration file.
-var configSections = []string{"accounts", "stageTypes", "metricsAccounts"}
+var configSections = []string{"accounts", "stageTypes", "metricsAccounts", "notifications"}
 
 // ParseConfig reads a configuration file. A document either runtime cannot
 // start with is an *AccountsError whose message gives the path of what is
@@ -83,5 +87,9 @@ func ParseConfig(doc []byte) (Config, error) {
 	if err != nil {
 		return Config{}, &AccountsError{Err: err}
 	}
-	return Config{Accounts: accts, StageTypes: types, MetricsAccounts: metrics}, nil
+	notifications, err := notify.ParseConfig(top["notifications"])
+	if err != nil {
+		return Config{}, &AccountsError{Err: err}
+	}
+	return Config{Accounts: accts, StageTypes: types, MetricsAccounts: metrics, Notifications: notifications}, nil
 }

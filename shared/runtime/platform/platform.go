@@ -8,6 +8,7 @@ package platform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +19,10 @@ import (
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/canary/canaryapi"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/deployapi"
 	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -69,6 +72,16 @@ type Options struct {
 	// configuration (users, admins, service accounts, how to read API
 	// Gateway's principal); nil leaves them off: one user with every right.
 	Auth *auth.Config
+	// Events takes the lifecycle and configuration events onward: the
+	// in-process bus locally, EventBridge in the cloud; nil records them in
+	// runs' outboxes only.
+	Events notify.Publisher
+	// Notifications configures links and the notification channels.
+	Notifications notify.Config
+	// Prices price every run's usage; nil means AWS's list prices. Region
+	// is the AWS region whose prices apply; "" means us-east-1.
+	Prices *cost.Table
+	Region string
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -85,10 +98,14 @@ type Platform struct {
 	Logger   *slog.Logger
 	// Policy decides what identities may do; disabled when the platform
 	// was built without Auth.
-	Policy  *auth.Policy
-	authn   *auth.Authenticator
-	version string
-	metrics *canary.Sources
+	Policy    *auth.Policy
+	authn     *auth.Authenticator
+	version   string
+	metrics   *canary.Sources
+	events    notify.Publisher
+	notifyCfg notify.Config
+	prices    *cost.Table
+	region    string
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -164,6 +181,9 @@ func New(opts Options) (*Platform, error) {
 		HTTP:      opts.HTTP,
 		Providers: targets,
 		Logger:    log,
+		StatusHook: &notify.Outbox{
+			Store: opts.Store, Publisher: opts.Events, LinkBase: opts.Notifications.LinkBase(), Log: log,
+		},
 	})
 	trig := &triggers.Handler{Store: opts.Store, Starter: orch, Policy: policy, Logger: log}
 	orch.OnRunEnd(trig.RunEnded)
@@ -178,6 +198,10 @@ func New(opts Options) (*Platform, error) {
 		authn:        auth.NewAuthenticator(opts.Auth),
 		version:      opts.Version,
 		metrics:      opts.Metrics,
+		events:       opts.Events,
+		notifyCfg:    opts.Notifications,
+		prices:       opts.Prices,
+		region:       opts.Region,
 	}, nil
 }
 
@@ -199,6 +223,12 @@ func stageGuard(st store.Store, policy *auth.Policy) func(ctx context.Context, e
 	}
 }
 
+// judge records a manual judgment made outside the API (a Slack button).
+func (p *Platform) judge(ctx context.Context, id model.ExecutionID, stage model.StageID, user, judgment string) error {
+	_, err := p.Orchestrator.PatchStage(ctx, id, stage, user, map[string]any{"judgmentStatus": judgment})
+	return err
+}
+
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
 // as `gennaker up` serves it and the api function serves it behind API
 // Gateway.
@@ -216,21 +246,35 @@ func (p *Platform) API() http.Handler {
 	for _, a := range p.Providers.Accounts() {
 		accounts = append(accounts, a.Name)
 	}
-	return api.New(api.Options{
+	events := notify.Handler{Store: p.Store, Types: notify.NewSenders(p.notifyCfg, nil, nil, nil).Types(), Log: p.Logger}
+	h := api.New(api.Options{
 		Policy:        p.Policy,
 		Authenticator: p.authn,
 		Accounts:      accounts,
-		Store:         p.Store,
+		Store:         notify.ConfigEvents{Store: p.Store, Publisher: p.events},
 		Orchestrator:  p.Orchestrator,
 		Registry:      p.Registry,
 		Version:       p.version,
 		Logger:        p.Logger,
 		Clusters:      deploy.Clusters,
+		Prices:        p.prices,
+		Region:        p.region,
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: triggers.Patterns, Handler: p.Triggers.HTTP()},
 			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
+			{Patterns: notify.Patterns, Handler: events},
+			{Patterns: []string{notify.SlackInteractionsPattern}, Handler: notify.SlackInteractions{
+				SigningSecret: p.notifyCfg.Slack.SigningSecret, Judge: p.judge,
+			}},
 			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
 	})
+	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, notify.UserContext(h))
+}
+
+// Step is the orchestrator as the function named function serves it, with
+// memoryMB of memory: each invocation counted on its run's cost ledger.
+func (p *Platform) Step(function string, memoryMB int) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return cost.Step(p.Store.Records(), function, memoryMB, p.Logger, p.Orchestrator.HandleJSON)
 }
