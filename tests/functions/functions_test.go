@@ -159,6 +159,22 @@ func firstEvent(name string) (any, string) {
 		}, `"statusCode":200`
 	case "orchestrator":
 		return map[string]any{"action": "reconcile"}, `"next":"done"`
+	case "notifier":
+		// The lifecycle event of a run that does not exist: nothing to
+		// notify.
+		return map[string]any{
+			"version": "0", "id": "cold-1", "source": "gennaker", "detail-type": "pipeline.complete",
+			"account": "123456789012", "region": "us-east-1", "time": "2026-12-07T00:00:00Z", "resources": []string{},
+			"detail": map[string]any{"key": "01COLDSTART/pipeline.complete", "type": "pipeline.complete", "executionId": "01COLDSTART", "application": "shop"},
+		}, "null"
+	case "triggers":
+		// An ECR push no pipeline listens to: the answer lists the event
+		// and starts nothing.
+		return map[string]any{
+			"version": "0", "id": "cold-2", "source": "aws.ecr", "detail-type": "ECR Image Action",
+			"account": "123456789012", "region": "us-east-1", "time": "2026-12-07T00:00:00Z", "resources": []string{},
+			"detail": map[string]any{"action-type": "PUSH", "result": "SUCCESS", "repository-name": "shop", "image-tag": "v1", "image-digest": "sha256:00"},
+		}, `"events":[{`
 	default:
 		// A stage of a run that does not exist: the function reads the
 		// store and answers the error the state machine retries on.

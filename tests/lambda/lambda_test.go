@@ -36,6 +36,10 @@ import (
 	"github.com/gennaker/gennaker/statemachines"
 )
 
+// ciPrincipal is the IAM principal every API request of the harness comes
+// from, as API Gateway's IAM authorizer reports it.
+const ciPrincipal = "arn:aws:iam::123456789012:user/ci"
+
 // invocations counts calls per function, as Lambda would bill them, and how
 // long they took.
 type invocations struct {
@@ -193,7 +197,7 @@ func callAPI(t *testing.T, fn lambda.Handler, method, path string, body any) (in
 			// The stack's IAM authorizer names the caller; the API takes
 			// the user from it.
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/ci"},
+				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: ciPrincipal},
 			},
 		},
 	}
