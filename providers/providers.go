@@ -213,7 +213,30 @@ type ServerGroupSpec struct {
 	// up; empty means the instance is up as soon as it accepts connections.
 	HealthCheckPath string     `json:"healthCheckPath,omitempty"`
 	Provenance      Provenance `json:"provenance"`
+	// Settings are the cluster's fields as the stage holds them, for a
+	// provider that reads more than the fields above (aws: instanceType,
+	// securityGroups, targetGroups, ...). A provider ignores what it does
+	// not know; save-time checks (FieldChecker) say which those are.
+	Settings map[string]any `json:"settings,omitempty"`
+	// Source is the cluster's newest server group that served before the
+	// deploy, or "": what a provider copies from when Settings ask it to
+	// (copySourceCustomBlockDeviceMappings).
+	Source string `json:"source,omitempty"`
 }
+
+// FieldChecker is what a Provider may also be: it names the fields of a
+// cluster to deploy that it does not apply, so that saving a pipeline that
+// sets them warns instead of ignoring them.
+type FieldChecker interface {
+	// UnappliedFields returns the keys of cluster the provider would not
+	// apply, sorted; none is an empty list.
+	UnappliedFields(cluster map[string]any) []string
+}
+
+// ErrThrottled is what a provider's error wraps when the cloud kept refusing
+// calls for their rate after retries: the work is not failed, only to be
+// tried again later.
+var ErrThrottled = errors.New("throttled by the cloud provider")
 
 // ServerGroup is a server group as it is now.
 type ServerGroup struct {
@@ -233,6 +256,10 @@ type ServerGroup struct {
 	LoadBalancers   []string       `json:"loadBalancers"`
 	HealthCheckPath string         `json:"healthCheckPath,omitempty"`
 	Provenance      Provenance     `json:"provenance"`
+	// Settings are the provider's own deploy fields as the server group has
+	// them (aws: instanceType, securityGroups, targetGroups, ...), with the
+	// names a deploy stage uses: what a clone copies.
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // Up reports whether every one of the desired instances is up, and there is

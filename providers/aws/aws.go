@@ -40,7 +40,9 @@ const Name = "aws"
 
 // Provider builds AWS accounts' views.
 type Provider struct {
-	base BaseConfig
+	base      BaseConfig
+	newClient func(aws.Config) client
+	retry     retryPolicy
 }
 
 // BaseConfig returns the SDK configuration for a region before any role is
@@ -56,14 +58,17 @@ func WithBaseConfig(f BaseConfig) Option { return func(p *Provider) { p.base = f
 
 // New returns the AWS provider.
 func New(opts ...Option) *Provider {
-	p := &Provider{base: defaultConfig}
+	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) client { return newSDKClient(cfg) }, retry: defaultRetry}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.FieldChecker = (*Provider)(nil)
+)
 
 // Name implements providers.Provider.
 func (*Provider) Name() string { return Name }
@@ -197,8 +202,10 @@ func (s *Sessions) HasRegion(region string) bool {
 
 // Cloud implements providers.Provider: the account's abilities.
 func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
-	if _, err := p.Sessions(acct); err != nil {
+	s, err := p.Sessions(acct)
+	if err != nil {
 		return nil, err
 	}
-	return &providers.Cloud{Account: acct}, nil
+	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]client{}}
+	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c}, nil
 }

@@ -1,0 +1,253 @@
+package aws_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/gennaker/gennaker/providers"
+	gaws "github.com/gennaker/gennaker/providers/aws"
+	"github.com/gennaker/gennaker/providers/providertest"
+	"github.com/gennaker/gennaker/shared/mototest"
+)
+
+// fixture is an AWS account in moto with what a deploy needs: an
+// application load balancer with a target group, and an AMI.
+type fixture struct {
+	acct   providers.Account
+	cfg    aws.Config
+	cloud  *providers.Cloud
+	ami    string
+	tgARN  string
+	region string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv := mototest.Shared(t)
+	id := srv.NewAccount()
+	f := &fixture{region: "us-east-1", cfg: srv.Config(id)}
+	p := gaws.New(gaws.WithBaseConfig(func(ctx context.Context, region string) (aws.Config, error) {
+		cfg := srv.Config(id)
+		cfg.Region = region
+		return cfg, nil
+	}))
+	f.acct = providers.Account{Name: "prod", Provider: "aws", Regions: []string{"us-east-1", "us-west-2"}, Fields: map[string]any{"accountId": id}}
+	var err error
+	if f.cloud, err = p.Cloud(f.acct); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := ec2.NewFromConfig(f.cfg)
+	imgs, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"amzn2-ami-*"}}}})
+	if err != nil || len(imgs.Images) == 0 {
+		t.Fatalf("an AMI to launch: %v (%d images)", err, len(imgs.Images))
+	}
+	f.ami = aws.ToString(imgs.Images[0].ImageId)
+	f.tgARN = createTargetGroup(t, f.cfg, "conf-tg")
+	return f
+}
+
+// createTargetGroup creates an application load balancer forwarding to a
+// new target group named name, and returns the target group's ARN.
+func createTargetGroup(t *testing.T, cfg aws.Config, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	e := ec2.NewFromConfig(cfg)
+	subnets, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	if err != nil || len(subnets.Subnets) < 2 {
+		t.Fatalf("subnets: %v", err)
+	}
+	elb := elbv2.NewFromConfig(cfg)
+	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
+		Name:    aws.String(name + "-lb"),
+		Subnets: []string{aws.ToString(subnets.Subnets[0].SubnetId), aws.ToString(subnets.Subnets[1].SubnetId)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+		Name: aws.String(name), Port: aws.Int32(8080), Protocol: elbtypes.ProtocolEnumHttp,
+		VpcId: subnets.Subnets[0].VpcId, HealthCheckPath: aws.String("/health"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := tg.TargetGroups[0].TargetGroupArn
+	if _, err := elb.CreateListener(ctx, &elbv2.CreateListenerInput{
+		LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Port: aws.Int32(80), Protocol: elbtypes.ProtocolEnumHttp,
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: arn}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(arn)
+}
+
+// settings are a cluster's AWS fields that put it behind the target group.
+func (f *fixture) settings() map[string]any {
+	return map[string]any{
+		"instanceType":      "t3.micro",
+		"targetGroups":      []any{"conf-tg"},
+		"availabilityZones": map[string]any{"us-east-1": []any{"us-east-1a", "us-east-1b"}},
+		"healthCheckType":   "ELB",
+	}
+}
+
+// withSettings creates server groups with the fixture's settings, as a
+// deploy stage of a cluster that sets them does.
+type withSettings struct {
+	f *fixture
+}
+
+func (w withSettings) Create(ctx context.Context, spec providers.ServerGroupSpec) (*providers.ServerGroup, error) {
+	if spec.Settings == nil {
+		spec.Settings = w.f.settings()
+	}
+	return w.f.cloud.ServerGroupCreator.Create(ctx, spec)
+}
+
+func (f *fixture) env() providertest.ServerGroupsEnv {
+	return providertest.ServerGroupsEnv{
+		ServerGroups: f.cloud.ServerGroups,
+		Create: func(ctx context.Context, spec providers.ServerGroupSpec) error {
+			_, err := withSettings{f}.Create(ctx, spec)
+			return err
+		},
+		Region:    f.region,
+		Artifact:  func(string) map[string]any { return map[string]any{"type": gaws.ArtifactType, "reference": f.ami} },
+		UpTimeout: 20 * time.Second,
+	}
+}
+
+func TestAbilities(t *testing.T) {
+	f := newFixture(t)
+	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator")
+}
+
+func TestServerGroupsConformance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	providertest.ServerGroups(t, f.env())
+}
+
+func TestServerGroupCreatorConformance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	providertest.ServerGroupCreator(t, withSettings{f}, f.env())
+}
+
+// targets lists the instances registered in the fixture's target group.
+func (f *fixture) targets(t *testing.T) []string {
+	t.Helper()
+	out, err := elbv2.NewFromConfig(f.cfg).DescribeTargetHealth(context.Background(), &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(f.tgARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, d := range out.TargetHealthDescriptions {
+		ids = append(ids, aws.ToString(d.Target.Id))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// What AWS reports after a deploy, a disable and an enable: the Auto
+// Scaling group with its launch template and settings, AddToLoadBalancer
+// suspended while disabled, and the instances out of the target group.
+func TestServerGroupAsAWSReportsIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	settings := f.settings()
+	settings["tags"] = map[string]any{"team": "checkout"}
+	settings["suspendedProcesses"] = []any{"AZRebalance"}
+	settings["enabledMetrics"] = []any{"GroupInServiceInstances"}
+	settings["cooldown"] = "30"
+	settings["userData"] = "#!/bin/sh\necho hi\n"
+	g, err := f.cloud.ServerGroupCreator.Create(ctx, providers.ServerGroupSpec{
+		Name: "shop-web-canary-v003", Region: f.region, Capacity: providers.Capacity{Min: 2, Max: 3, Desired: 2},
+		Artifact: map[string]any{"type": gaws.ArtifactType, "reference": f.ami}, Settings: settings,
+		Provenance: providers.Provenance{Application: "shop", ExecutionID: "e-1", User: "ann"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Cluster != "shop-web-canary" || g.Application != "shop" || g.Counts.Up != 2 || g.Settings["instanceType"] != "t3.micro" || g.Artifact["reference"] != f.ami {
+		t.Fatalf("created = %+v", g)
+	}
+	asg := autoscaling.NewFromConfig(f.cfg)
+	out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"shop-web-canary-v003"}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("describe: %v", err)
+	}
+	a := out.AutoScalingGroups[0]
+	if aws.ToString(a.LaunchTemplate.LaunchTemplateName) != "shop-web-canary-v003" || aws.ToString(a.LaunchTemplate.Version) != "1" ||
+		aws.ToInt32(a.DefaultCooldown) != 30 || len(a.TargetGroupARNs) != 1 || a.TargetGroupARNs[0] != f.tgARN ||
+		len(a.SuspendedProcesses) != 1 || aws.ToString(a.SuspendedProcesses[0].ProcessName) != "AZRebalance" {
+		t.Fatalf("the Auto Scaling group = %+v", a)
+	}
+	tags := map[string]string{}
+	for _, tg := range a.Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if tags["team"] != "checkout" || tags["gennaker:executionId"] != "e-1" || tags["spinnaker:application"] != "shop" {
+		t.Fatalf("tags = %v", tags)
+	}
+	lt, err := ec2.NewFromConfig(f.cfg).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("shop-web-canary-v003")})
+	if err != nil || len(lt.LaunchTemplateVersions) != 1 {
+		t.Fatalf("launch template: %v", err)
+	}
+	if d := lt.LaunchTemplateVersions[0].LaunchTemplateData; aws.ToString(d.ImageId) != f.ami || d.InstanceType != "t3.micro" || aws.ToString(d.UserData) != "IyEvYmluL3NoCmVjaG8gaGkK" {
+		t.Fatalf("launch template data: image %s, type %s, user data %s", aws.ToString(d.ImageId), d.InstanceType, aws.ToString(d.UserData))
+	}
+	if got := f.targets(t); len(got) != 2 {
+		t.Fatalf("targets registered = %v, want the group's two instances", got)
+	}
+
+	if err := f.cloud.ServerGroups.SetEnabled(ctx, f.region, g.Name, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.targets(t); len(got) != 0 {
+		t.Fatalf("targets after disable = %v, want none", got)
+	}
+	out, _ = asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{g.Name}})
+	var suspended []string
+	for _, p := range out.AutoScalingGroups[0].SuspendedProcesses {
+		suspended = append(suspended, aws.ToString(p.ProcessName))
+	}
+	slices.Sort(suspended)
+	if !slices.Equal(suspended, []string{"AZRebalance", "AddToLoadBalancer"}) {
+		t.Fatalf("suspended after disable = %v", suspended)
+	}
+	// A disabled group scaled up stays out of rotation.
+	if err := f.cloud.ServerGroups.Resize(ctx, f.region, g.Name, providers.Capacity{Min: 3, Max: 3, Desired: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.targets(t); len(got) != 0 {
+		t.Fatalf("targets after resizing the disabled group = %v, want none", got)
+	}
+	if err := f.cloud.ServerGroups.SetEnabled(ctx, f.region, g.Name, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.targets(t); len(got) != 3 {
+		t.Fatalf("targets after enable = %v, want the group's three instances", got)
+	}
+
+	if err := f.cloud.ServerGroups.Destroy(ctx, f.region, g.Name); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.targets(t); len(got) != 0 {
+		t.Fatalf("targets after destroy = %v, want none", got)
+	}
+	if _, err := ec2.NewFromConfig(f.cfg).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String(g.Name)}); err == nil {
+		t.Fatalf("the launch template outlived its server group")
+	}
+}
