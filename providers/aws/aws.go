@@ -41,7 +41,7 @@ const Name = "aws"
 // Provider builds AWS accounts' views.
 type Provider struct {
 	base      BaseConfig
-	newClient func(aws.Config) client
+	newClient func(aws.Config) Client
 	retry     retryPolicy
 }
 
@@ -56,9 +56,14 @@ type Option func(*Provider)
 // AWS-protocol server.
 func WithBaseConfig(f BaseConfig) Option { return func(p *Provider) { p.base = f } }
 
+// WithClient replaces how the provider calls AWS in one account and region;
+// tests wrap NewClient's with fakes of what an AWS-protocol server cannot
+// model.
+func WithClient(f func(cfg aws.Config) Client) Option { return func(p *Provider) { p.newClient = f } }
+
 // New returns the AWS provider.
 func New(opts ...Option) *Provider {
-	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) client { return newSDKClient(cfg) }, retry: defaultRetry}
+	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) Client { return NewClient(cfg) }, retry: defaultRetry}
 	for _, o := range opts {
 		o(p)
 	}
@@ -206,6 +211,6 @@ func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]client{}}
+	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]Client{}}
 	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c}, nil
 }

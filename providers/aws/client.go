@@ -16,10 +16,12 @@ import (
 	"github.com/gennaker/gennaker/providers"
 )
 
-// client is every AWS call the provider makes in one account and region:
-// Auto Scaling, EC2 and ELBv2. Tests of what an AWS-protocol server cannot
-// model (a target that never turns healthy, throttling) stand in for it.
-type client interface {
+// Client is every AWS call the provider makes in one account and region:
+// Auto Scaling, EC2 and ELBv2, each returning what the SDK returns. It is
+// exported only so that tests of what an AWS-protocol server cannot model
+// (a target that never turns healthy, throttling) can stand in for part of
+// it (WithClient).
+type Client interface {
 	// Auto Scaling.
 	DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	CreateAutoScalingGroup(ctx context.Context, in *autoscaling.CreateAutoScalingGroupInput) error
@@ -52,11 +54,12 @@ type sdkClient struct {
 	elb *elbv2.Client
 }
 
-func newSDKClient(cfg aws.Config) *sdkClient {
+// NewClient is Client over the SDK's clients built from cfg.
+func NewClient(cfg aws.Config) Client {
 	return &sdkClient{asg: autoscaling.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg)}
 }
 
-var _ client = (*sdkClient)(nil)
+var _ Client = (*sdkClient)(nil)
 
 func (c *sdkClient) DescribeAutoScalingGroups(ctx context.Context, in *autoscaling.DescribeAutoScalingGroupsInput) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	return c.asg.DescribeAutoScalingGroups(ctx, in)

@@ -97,7 +97,7 @@ func (c *cloud) Create(ctx context.Context, spec providers.ServerGroupSpec) (*pr
 
 // launchTemplate is the launch template of a new group, and the name of its
 // image when known.
-func (c *cloud) launchTemplate(ctx context.Context, cl client, spec providers.ServerGroupSpec, s settings) (*ec2.CreateLaunchTemplateInput, string, error) {
+func (c *cloud) launchTemplate(ctx context.Context, cl Client, spec providers.ServerGroupSpec, s settings) (*ec2.CreateLaunchTemplateInput, string, error) {
 	imageID, imageName, err := c.image(ctx, cl, spec, s)
 	if err != nil {
 		return nil, "", err
@@ -144,7 +144,7 @@ func (c *cloud) launchTemplate(ctx context.Context, cl client, spec providers.Se
 // image is the AMI a new group launches: the cluster's imageId, else the
 // artifact's (an aws/image artifact, or the image a bake or findImage stage
 // chose), else the newest image named amiName.
-func (c *cloud) image(ctx context.Context, cl client, spec providers.ServerGroupSpec, s settings) (string, string, error) {
+func (c *cloud) image(ctx context.Context, cl Client, spec providers.ServerGroupSpec, s settings) (string, string, error) {
 	id, name := s.ImageID, s.AMIName
 	if a := spec.Artifact; a != nil {
 		for _, k := range []string{"imageId", "ami", "reference"} {
@@ -179,7 +179,7 @@ func (c *cloud) image(ctx context.Context, cl client, spec providers.ServerGroup
 }
 
 // securityGroups resolves security group names to ids; ids pass through.
-func (c *cloud) securityGroups(ctx context.Context, cl client, groups []string) ([]string, error) {
+func (c *cloud) securityGroups(ctx context.Context, cl Client, groups []string) ([]string, error) {
 	var ids, names []string
 	for _, g := range groups {
 		if strings.HasPrefix(g, "sg-") {
@@ -213,7 +213,7 @@ func (c *cloud) securityGroups(ctx context.Context, cl client, groups []string) 
 
 // sourceBlockDevices copies the block device mappings of the source
 // group's launch template.
-func (c *cloud) sourceBlockDevices(ctx context.Context, cl client, region, source string) ([]ec2types.LaunchTemplateBlockDeviceMappingRequest, error) {
+func (c *cloud) sourceBlockDevices(ctx context.Context, cl Client, region, source string) ([]ec2types.LaunchTemplateBlockDeviceMappingRequest, error) {
 	_, g, err := c.group(ctx, region, source)
 	if err != nil || g.LaunchTemplate == nil {
 		return nil, err
@@ -246,7 +246,7 @@ func (c *cloud) sourceBlockDevices(ctx context.Context, cl client, region, sourc
 }
 
 // groupInput is the Auto Scaling group of a new server group.
-func (c *cloud) groupInput(ctx context.Context, cl client, spec providers.ServerGroupSpec, s settings, n naming.ServerGroup, imageName string) (*autoscaling.CreateAutoScalingGroupInput, error) {
+func (c *cloud) groupInput(ctx context.Context, cl Client, spec providers.ServerGroupSpec, s settings, n naming.ServerGroup, imageName string) (*autoscaling.CreateAutoScalingGroupInput, error) {
 	in := &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName:   aws.String(spec.Name),
 		LaunchTemplate:         &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(spec.Name), Version: aws.String("1")},
@@ -319,7 +319,7 @@ func (c *cloud) groupInput(ctx context.Context, cl client, spec providers.Server
 // placement is where a new group's instances run: the subnets of the
 // cluster's subnetType (tagged immutable_metadata {"purpose": …}) or, with
 // none, the default subnets, in the cluster's zones of the region.
-func (c *cloud) placement(ctx context.Context, cl client, region string, s settings) ([]string, []string, error) {
+func (c *cloud) placement(ctx context.Context, cl Client, region string, s settings) ([]string, []string, error) {
 	zones := s.Zones[region]
 	in := &ec2.DescribeSubnetsInput{}
 	if s.SubnetType != "" {

@@ -55,11 +55,11 @@ const ArtifactType = "aws/image"
 type cloud struct {
 	acct      providers.Account
 	sessions  *Sessions
-	newClient func(aws.Config) client
+	newClient func(aws.Config) Client
 	retry     retryPolicy
 
 	mu      sync.Mutex
-	clients map[string]client
+	clients map[string]Client
 }
 
 var (
@@ -68,7 +68,7 @@ var (
 )
 
 // client returns the region's client, built once.
-func (c *cloud) client(ctx context.Context, region string) (client, error) {
+func (c *cloud) client(ctx context.Context, region string) (Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.clients[region]; ok {
@@ -84,7 +84,7 @@ func (c *cloud) client(ctx context.Context, region string) (client, error) {
 }
 
 // describe returns the named groups that exist in region.
-func (c *cloud) describe(ctx context.Context, cl client, names ...string) ([]astypes.AutoScalingGroup, error) {
+func (c *cloud) describe(ctx context.Context, cl Client, names ...string) ([]astypes.AutoScalingGroup, error) {
 	var out []astypes.AutoScalingGroup
 	in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: names}
 	for {
@@ -173,7 +173,7 @@ type health struct {
 
 // readHealth reads, in one call per target group and one per hundred
 // instances, the health of every instance of groups.
-func (c *cloud) readHealth(ctx context.Context, cl client, groups []astypes.AutoScalingGroup) (health, error) {
+func (c *cloud) readHealth(ctx context.Context, cl Client, groups []astypes.AutoScalingGroup) (health, error) {
 	h := health{targets: map[string]map[string]elbtypes.TargetHealthStateEnum{}, ec2: map[string]ec2types.SummaryStatus{}}
 	var ec2IDs []string
 	for _, g := range groups {
@@ -223,7 +223,7 @@ func (c *cloud) readHealth(ctx context.Context, cl client, groups []astypes.Auto
 
 // views describes groups as gennaker sees them, reading their health in
 // one batch.
-func (c *cloud) views(ctx context.Context, cl client, region string, groups []astypes.AutoScalingGroup) ([]providers.ServerGroup, error) {
+func (c *cloud) views(ctx context.Context, cl Client, region string, groups []astypes.AutoScalingGroup) ([]providers.ServerGroup, error) {
 	h, err := c.readHealth(ctx, cl, groups)
 	if err != nil {
 		return nil, err
@@ -400,7 +400,7 @@ func (c *cloud) view(region string, g astypes.AutoScalingGroup, h health) provid
 
 // readLaunchTemplate adds what the group's launch template says: its image
 // and instance settings.
-func (c *cloud) readLaunchTemplate(ctx context.Context, cl client, g astypes.AutoScalingGroup, sg *providers.ServerGroup) error {
+func (c *cloud) readLaunchTemplate(ctx context.Context, cl Client, g astypes.AutoScalingGroup, sg *providers.ServerGroup) error {
 	lt := g.LaunchTemplate
 	if lt == nil {
 		return nil
@@ -470,7 +470,7 @@ func toAny(list []string) []any {
 }
 
 // group returns the named group, or an error wrapping ErrNotFound.
-func (c *cloud) group(ctx context.Context, region, name string) (client, astypes.AutoScalingGroup, error) {
+func (c *cloud) group(ctx context.Context, region, name string) (Client, astypes.AutoScalingGroup, error) {
 	cl, err := c.client(ctx, region)
 	if err != nil {
 		return nil, astypes.AutoScalingGroup{}, err
@@ -532,7 +532,7 @@ func inService(g astypes.AutoScalingGroup) []string {
 
 // register puts the group's instances in service into each of its target
 // groups that lacks them.
-func (c *cloud) register(ctx context.Context, cl client, g astypes.AutoScalingGroup) error {
+func (c *cloud) register(ctx context.Context, cl Client, g astypes.AutoScalingGroup) error {
 	ids := inService(g)
 	if len(ids) == 0 || len(g.TargetGroupARNs) == 0 {
 		return nil
@@ -562,7 +562,7 @@ func (c *cloud) register(ctx context.Context, cl client, g astypes.AutoScalingGr
 
 // deregister takes the group's instances out of each of its target groups
 // that has them.
-func (c *cloud) deregister(ctx context.Context, cl client, g astypes.AutoScalingGroup) error {
+func (c *cloud) deregister(ctx context.Context, cl Client, g astypes.AutoScalingGroup) error {
 	if len(g.TargetGroupARNs) == 0 {
 		return nil
 	}
@@ -640,7 +640,7 @@ func (c *cloud) Destroy(ctx context.Context, region, name string) error {
 	return c.deleteLaunchTemplate(ctx, cl, region, name)
 }
 
-func (c *cloud) deleteLaunchTemplate(ctx context.Context, cl client, region, name string) error {
+func (c *cloud) deleteLaunchTemplate(ctx context.Context, cl Client, region, name string) error {
 	if cl == nil {
 		return nil
 	}
