@@ -12,6 +12,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 	"github.com/gennaker/gennaker/shared/model"
@@ -48,6 +49,11 @@ type Cloud struct {
 	// Managers lists the objects that manage server groups, such as
 	// Kubernetes Deployments.
 	Managers Managers
+	// PollInterval is how long stages wait between reads of the account's
+	// server groups while they wait on them; 0 leaves it to the stage (a
+	// second, with quick looks at first). A cloud whose reads are rated
+	// (AWS) sets it.
+	PollInterval time.Duration
 }
 
 // ServerGroups reads and changes an account's server groups: versions of a

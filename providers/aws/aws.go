@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -43,6 +44,7 @@ type Provider struct {
 	base      BaseConfig
 	newClient func(aws.Config) Client
 	retry     retryPolicy
+	poll      time.Duration
 }
 
 // BaseConfig returns the SDK configuration for a region before any role is
@@ -61,9 +63,19 @@ func WithBaseConfig(f BaseConfig) Option { return func(p *Provider) { p.base = f
 // model.
 func WithClient(f func(cfg aws.Config) Client) Option { return func(p *Provider) { p.newClient = f } }
 
+// DefaultPollInterval is how long stages wait between reads of an AWS
+// account's server groups while they wait on them: each read is several
+// calls (the group, its launch template, each target group's health), and
+// AWS rates describe calls per account and region.
+const DefaultPollInterval = 10 * time.Second
+
+// WithPollInterval replaces DefaultPollInterval; tests against an
+// AWS-protocol server on the same machine shorten it.
+func WithPollInterval(d time.Duration) Option { return func(p *Provider) { p.poll = d } }
+
 // New returns the AWS provider.
 func New(opts ...Option) *Provider {
-	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) Client { return NewClient(cfg) }, retry: defaultRetry}
+	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) Client { return NewClient(cfg) }, retry: defaultRetry, poll: DefaultPollInterval}
 	for _, o := range opts {
 		o(p)
 	}
@@ -212,5 +224,5 @@ func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 		return nil, err
 	}
 	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]Client{}}
-	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c}, nil
+	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c, PollInterval: p.poll}, nil
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// Version is what the API's GET /version reports.
 	Version string
 	Logger  *slog.Logger
+	// AWS changes how the aws provider reaches AWS; tests point it at an
+	// AWS-protocol server.
+	AWS []aws.Option
 }
 
 // Runtime is the whole platform in one process.
@@ -137,7 +140,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		HTTP:       opts.HTTP,
 		Accounts:   accts,
 		StageTypes: opts.StageTypes,
-		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New()},
+		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New(opts.AWS...)},
 		Version:    opts.Version,
 		Logger:     log,
 	})

@@ -112,7 +112,13 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	}
 	// The stage's own fields win; the source fills in the rest.
 	own := &d.clusterSpec
-	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(clonedFields{
+	settings := map[string]any{}
+	for k, v := range g.Settings {
+		if _, set := run.Stage.Context[k]; !set {
+			settings[k] = v
+		}
+	}
+	cloned := stages.Record(clonedFields{
 		CloneSource:     fmt.Sprintf("%s/%s/%s", l.Account, l.Region, g.Name),
 		Account:         fillIf(own.Account == "", l.Account),
 		Region:          fillIf(own.Region == "", l.Region),
@@ -124,7 +130,15 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 		Artifact:        fillIf(own.Artifact == nil, g.Artifact),
 		LoadBalancers:   fillIf(own.LoadBalancers == nil, toAnyList(append([]string{}, g.LoadBalancers...))),
 		HealthCheckPath: fillIf(own.HealthCheckPath == "", g.HealthCheckPath),
-	})}, nil
+	})
+	// The provider's own settings (an AWS group's instance type, security
+	// groups, target groups, ...) fill in the rest.
+	for k, v := range settings {
+		if _, ok := cloned[k]; !ok {
+			cloned[k] = v
+		}
+	}
+	return stages.Result{Status: model.StatusSucceeded, Context: cloned}, nil
 }
 
 // clonedFields are what ReadCloneSource records: the source server group,
