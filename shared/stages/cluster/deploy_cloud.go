@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/gennaker/gennaker/providers"
