@@ -144,6 +144,18 @@ type Images interface {
 	Find(ctx context.Context, query string) ([]Image, error)
 }
 
+// ImageTags is what an account's Images may also do: find images of a
+// region by name and tags, and tag them (AWS AMIs).
+type ImageTags interface {
+	// FindTagged returns region's images whose name starts with prefix and
+	// that carry every tag of tags, newest first; none is an empty list.
+	FindTagged(ctx context.Context, region, prefix string, tags map[string]string) ([]Image, error)
+	// TagImages sets tags on the images of region named by id, keeping
+	// their other tags. Idempotent; a missing image is an error wrapping
+	// ErrNotFound.
+	TagImages(ctx context.Context, region string, ids []string, tags map[string]string) error
+}
+
 // Capacity is how many instances a server group runs.
 type Capacity struct {
 	Min     int `json:"min"`
@@ -311,8 +323,11 @@ type LoadBalancerServerGroup struct {
 
 // Image is something a server group can be deployed from.
 type Image struct {
-	Name     string         `json:"imageName"`
-	Region   string         `json:"region"`
+	Name string `json:"imageName"`
+	// ID is the image's own id where the cloud has one (an AMI's ami-…).
+	ID       string            `json:"imageId,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Region   string            `json:"region"`
 	Artifact map[string]any `json:"artifact,omitempty"`
 	// CreatedTime is when the image was first seen, in ms.
 	CreatedTime int64 `json:"createdTime"`

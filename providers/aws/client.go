@@ -39,6 +39,7 @@ type Client interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput) (*ec2.DescribeSecurityGroupsOutput, error)
 	DescribeInstanceStatus(ctx context.Context, in *ec2.DescribeInstanceStatusInput) (*ec2.DescribeInstanceStatusOutput, error)
 	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error)
+	CreateTags(ctx context.Context, in *ec2.CreateTagsInput) error
 
 	// ELBv2.
 	DescribeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput) (*elbv2.DescribeTargetGroupsOutput, error)
@@ -123,6 +124,11 @@ func (c *sdkClient) DescribeInstanceStatus(ctx context.Context, in *ec2.Describe
 
 func (c *sdkClient) DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput) (*ec2.DescribeImagesOutput, error) {
 	return c.ec2.DescribeImages(ctx, in)
+}
+
+func (c *sdkClient) CreateTags(ctx context.Context, in *ec2.CreateTagsInput) error {
+	_, err := c.ec2.CreateTags(ctx, in)
+	return err
 }
 
 func (c *sdkClient) DescribeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput) (*elbv2.DescribeTargetGroupsOutput, error) {

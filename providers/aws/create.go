@@ -46,6 +46,10 @@ func (c *cloud) Create(ctx context.Context, spec providers.ServerGroupSpec) (*pr
 		return fail(err)
 	}
 	lt, imageName, err := c.launchTemplate(ctx, cl, spec, s)
+	imageID := ""
+	if lt != nil {
+		imageID = aws.ToString(lt.LaunchTemplateData.ImageId)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -53,7 +57,7 @@ func (c *cloud) Create(ctx context.Context, spec providers.ServerGroupSpec) (*pr
 		!strings.Contains(errorCode(err), "AlreadyExists") {
 		return fail(fmt.Errorf("launch template: %w", err))
 	}
-	in, err := c.groupInput(ctx, cl, spec, s, n, imageName)
+	in, err := c.groupInput(ctx, cl, spec, s, n, imageName, imageID)
 	if err != nil {
 		return fail(err)
 	}
@@ -246,7 +250,7 @@ func (c *cloud) sourceBlockDevices(ctx context.Context, cl Client, region, sourc
 }
 
 // groupInput is the Auto Scaling group of a new server group.
-func (c *cloud) groupInput(ctx context.Context, cl Client, spec providers.ServerGroupSpec, s settings, n naming.ServerGroup, imageName string) (*autoscaling.CreateAutoScalingGroupInput, error) {
+func (c *cloud) groupInput(ctx context.Context, cl Client, spec providers.ServerGroupSpec, s settings, n naming.ServerGroup, imageName, imageID string) (*autoscaling.CreateAutoScalingGroupInput, error) {
 	in := &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName:   aws.String(spec.Name),
 		LaunchTemplate:         &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(spec.Name), Version: aws.String("1")},
@@ -312,6 +316,7 @@ func (c *cloud) groupInput(ctx context.Context, cl Client, spec providers.Server
 	tag(tagStage, p.Stage, false)
 	tag(tagUser, p.User, false)
 	tag(tagImageName, imageName, false)
+	tag(tagImageID, imageID, false)
 	tag(tagSubnetType, s.SubnetType, false)
 	return in, nil
 }

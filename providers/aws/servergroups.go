@@ -44,6 +44,7 @@ const (
 	tagStage       = "gennaker:stage"
 	tagUser        = "gennaker:user"
 	tagImageName   = "gennaker:imageName"
+	tagImageID     = "gennaker:imageId"
 	tagSubnetType  = "gennaker:subnetType"
 )
 
@@ -353,6 +354,10 @@ func (c *cloud) view(region string, g astypes.AutoScalingGroup, h health) provid
 		sg.Artifact = map[string]any{"type": ArtifactType, "location": region}
 		if img := tags[tagImageName]; img != "" {
 			sg.Artifact["name"] = img
+		}
+		if id := tags[tagImageID]; id != "" {
+			sg.Artifact["reference"] = id
+			sg.Settings["imageId"] = id
 		}
 	}
 	s := sg.Settings

@@ -129,7 +129,74 @@ func (f *fixture) env() providertest.ServerGroupsEnv {
 
 func TestAbilities(t *testing.T) {
 	f := newFixture(t)
-	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator")
+	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator", "Images")
+}
+
+func TestImagesConformance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	providertest.Images(t, providertest.ImagesEnv{
+		Images: f.cloud.Images,
+		Publish: func(t *testing.T, name string) {
+			f.registerImage(t, f.region, name, nil)
+			// AWS records an image's creation to the second.
+			time.Sleep(1100 * time.Millisecond)
+		},
+	})
+}
+
+// registerImage registers an AMI named name in region with tags, unless
+// one is named so already; it returns its id.
+func (f *fixture) registerImage(t *testing.T, region, name string, tags map[string]string) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg := f.cfg
+	cfg.Region = region
+	e := ec2.NewFromConfig(cfg)
+	have, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{name}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(have.Images) > 0 {
+		return aws.ToString(have.Images[0].ImageId)
+	}
+	out, err := e.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String(name), RootDeviceName: aws.String("/dev/xvda"), Architecture: ec2types.ArchitectureValuesX8664})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) > 0 {
+		var ts []ec2types.Tag
+		for k, v := range tags {
+			ts = append(ts, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		if _, err := e.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{aws.ToString(out.ImageId)}, Tags: ts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return aws.ToString(out.ImageId)
+}
+
+// Images are found by name prefix and tags, and tagged.
+func TestImageTags(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	old := f.registerImage(t, "us-west-2", "shop-1.0.0-h1", map[string]string{"appversion": "shop-1.0.0", "stage": "candidate"})
+	time.Sleep(1100 * time.Millisecond)
+	newer := f.registerImage(t, "us-west-2", "shop-1.0.1-h2", map[string]string{"appversion": "shop-1.0.1", "stage": "candidate"})
+	f.registerImage(t, "us-west-2", "other-1.0.0-h3", map[string]string{"stage": "candidate"})
+	it := f.cloud.Images.(providers.ImageTags)
+	got, err := it.FindTagged(ctx, "us-west-2", "shop-", map[string]string{"stage": "candidate"})
+	if err != nil || len(got) != 2 || got[0].ID != newer || got[1].ID != old {
+		t.Fatalf("FindTagged(shop-, stage=candidate) = %+v, %v; want %s then %s", got, err, newer, old)
+	}
+	if err := it.TagImages(ctx, "us-west-2", []string{old}, map[string]string{"stage": "released"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = it.FindTagged(ctx, "us-west-2", "shop-", map[string]string{"stage": "released"})
+	if err != nil || len(got) != 1 || got[0].ID != old || got[0].Tags["appversion"] != "shop-1.0.0" {
+		t.Fatalf("FindTagged(stage=released) after tagging = %+v, %v; want %s with its other tags kept", got, err, old)
+	}
 }
 
 func TestServerGroupsConformance(t *testing.T) {

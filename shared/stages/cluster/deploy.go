@@ -172,6 +172,11 @@ type deployConfig struct {
 	TrafficOptions string `json:"trafficOptions"`
 	// Source is a clone's source server group.
 	Source *cloneSource `json:"source"`
+	// TargetCluster and Target name a clone's source as Deck's clone stage
+	// does: a cluster and a dynamic target, in the stage's own account and
+	// region.
+	TargetCluster string `json:"targetCluster"`
+	Target        string `json:"target"`
 	deployState
 }
 
