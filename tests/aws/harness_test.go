@@ -160,11 +160,15 @@ func cluster(ami, strategy string, desired int, regs []string, extra string) str
 		zones[r] = []string{r + "a", r + "b"}
 	}
 	z, _ := json.Marshal(zones)
+	image := "" // from an earlier stage
+	if ami != "" {
+		image = fmt.Sprintf(` "imageId": %q,`, ami)
+	}
 	return fmt.Sprintf(`{"cloudProvider": "aws", "account": "prod", "application": "shop", "stack": "web",
 	  "strategy": %q, "capacity": {"min": %d, "max": %d, "desired": %d},
-	  "availabilityZones": %s, "instanceType": "t3.micro", "imageId": %q,
+	  "availabilityZones": %s, "instanceType": "t3.micro",%s
 	  "targetGroups": ["shop-tg"], "healthCheckType": "ELB", "healthCheckGracePeriod": 60,
-	  "tags": {"team": "checkout"}%s}`, strategy, desired, desired, desired, z, ami, extra)
+	  "tags": {"team": "checkout"}%s}`, strategy, desired, desired, desired, z, image, extra)
 }
 
 func deployStage(ami, strategy string, desired int, regs []string, extra string) string {
@@ -332,4 +336,14 @@ func (e *env) launchTemplates(region string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// launchedFrom returns the AMI of the launch template of group in region.
+func (e *env) launchedFrom(region, group string) string {
+	e.t.Helper()
+	out, err := ec2.NewFromConfig(e.config(region)).DescribeLaunchTemplateVersions(context.Background(), &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String(group)})
+	if err != nil || len(out.LaunchTemplateVersions) != 1 {
+		e.t.Fatalf("launch template %s in %s: %v", group, region, err)
+	}
+	return aws.ToString(out.LaunchTemplateVersions[0].LaunchTemplateData.ImageId)
 }

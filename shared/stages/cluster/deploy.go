@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -400,8 +401,15 @@ func artifactFor(e *model.Execution, own map[string]any, region string) map[stri
 		var found foundImage
 		_ = stages.Decode(e.Stages[i].Outputs, &found) // another stage's outputs: take what fits
 		for _, d := range found.DeploymentDetails {
-			if d.Artifact != nil && (d.Region == "" || d.Region == region) {
+			if d.Region != "" && d.Region != region {
+				continue
+			}
+			if d.Artifact != nil {
 				return d.Artifact
+			}
+			if ami := cmp.Or(d.AMI, d.ImageID); ami != "" {
+				// A bake's image: an AMI by id.
+				return map[string]any{"type": "aws/image", "reference": ami, "name": d.ImageName, "location": d.Region}
 			}
 		}
 	}

@@ -139,7 +139,9 @@ func (d *DeployStage) validateParts(cfg map[string]any) (stages.Problems, bool) 
 		stage.Type = sy.Type
 		for _, pr := range part.Validate(stage) {
 			pr.Path = stages.Path(paths[i], pr.Path)
-			p = append(p, pr)
+			if !slices.Contains(p, pr) { // a cluster of several regions is several parts
+				p = append(p, pr)
+			}
 		}
 	}
 	return p, true
