@@ -328,7 +328,7 @@ type Image struct {
 	ID       string            `json:"imageId,omitempty"`
 	Tags     map[string]string `json:"tags,omitempty"`
 	Region   string            `json:"region"`
-	Artifact map[string]any `json:"artifact,omitempty"`
+	Artifact map[string]any    `json:"artifact,omitempty"`
 	// CreatedTime is when the image was first seen, in ms.
 	CreatedTime int64 `json:"createdTime"`
 }

@@ -168,14 +168,14 @@ type foundImage struct {
 type deploymentDetail struct {
 	// Region is where the image was found; a detail without one serves
 	// every region.
-	Region        string         `json:"region,omitempty"`
-	CloudProvider string         `json:"cloudProvider,omitempty"`
-	ServerGroup   string         `json:"serverGroup,omitempty"`
-	ImageName     string         `json:"imageName,omitempty"`
-	ImageID       string         `json:"imageId,omitempty"`
+	Region        string `json:"region,omitempty"`
+	CloudProvider string `json:"cloudProvider,omitempty"`
+	ServerGroup   string `json:"serverGroup,omitempty"`
+	ImageName     string `json:"imageName,omitempty"`
+	ImageID       string `json:"imageId,omitempty"`
 	// AMI is an AWS image's id, as bake and findImage record it.
-	AMI string `json:"ami,omitempty"`
-	Artifact      map[string]any `json:"artifact"`
+	AMI      string         `json:"ami,omitempty"`
+	Artifact map[string]any `json:"artifact"`
 }
 
 func imageName(artifact map[string]any) string {
