@@ -178,6 +178,12 @@ func deployStage(ami, strategy string, desired int, regs []string, extra string)
 // run saves a pipeline of stages, triggers it and waits for it to end.
 func (e *env) run(stages ...string) *model.Execution {
 	e.t.Helper()
+	return e.wait(e.start(stages...), 2*time.Minute)
+}
+
+// start saves a pipeline of stages and triggers it.
+func (e *env) start(stages ...string) model.ExecutionID {
+	e.t.Helper()
 	e.n++
 	src := fmt.Sprintf(`{"application": "shop", "name": "p%d", "id": "p%d", "stages": [%s]}`, e.n, e.n, strings.Join(stages, ","))
 	var p model.Pipeline
@@ -191,17 +197,29 @@ func (e *env) run(stages ...string) *model.Execution {
 	if err != nil {
 		e.t.Fatalf("trigger: %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	return id
+}
+
+// wait waits until the run ends.
+func (e *env) wait(id model.ExecutionID, timeout time.Duration) *model.Execution {
+	e.t.Helper()
+	return e.waitFor(id, timeout, "end", func(ex *model.Execution) bool { return ex.Status.IsComplete() && ex.Orchestration.Finalized })
+}
+
+// waitFor waits until the run meets cond.
+func (e *env) waitFor(id model.ExecutionID, timeout time.Duration, what string, cond func(*model.Execution) bool) *model.Execution {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		ex, err := e.rt.Store.Executions().Get(context.Background(), id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			e.t.Fatalf("get %s: %v", id, err)
 		}
-		if ex != nil && ex.Status.IsComplete() && ex.Orchestration.Finalized {
+		if ex != nil && cond(ex) {
 			return ex
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("run %s did not end: %s", id, describe(ex))
+			e.t.Fatalf("run %s did not %s: %s", id, what, describe(ex))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
