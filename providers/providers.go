@@ -298,6 +298,10 @@ type LoadBalancerSpec struct {
 	// ListenPort is the loopback port the local provider listens on; 0 picks
 	// a free one (recorded, so it stays the same after a restart).
 	ListenPort int `json:"listenPort,omitempty"`
+	// Settings are the load balancer's fields as the stage holds them, for
+	// a provider that reads more than the fields above (aws:
+	// loadBalancerType, listeners, targetGroups, securityGroups, ...).
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // LoadBalancer is a load balancer as it is now.
@@ -310,6 +314,13 @@ type LoadBalancer struct {
 	ListenPort    int    `json:"listenPort,omitempty"`
 	// URL is where clients send traffic, such as http://127.0.0.1:8500.
 	URL string `json:"url,omitempty"`
+	// Type is the kind of load balancer where a cloud has several (aws:
+	// application, network).
+	Type string `json:"loadBalancerType,omitempty"`
+	// DNSName is the name clients resolve to reach it, where it has one.
+	DNSName string `json:"dnsname,omitempty"`
+	// TargetGroups are its target groups (aws), by name.
+	TargetGroups []string `json:"targetGroups,omitempty"`
 	// ServerGroups names the server groups that named this load balancer.
 	ServerGroups []LoadBalancerServerGroup `json:"serverGroups"`
 }

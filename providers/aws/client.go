@@ -46,6 +46,18 @@ type Client interface {
 	DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput) (*elbv2.DescribeTargetHealthOutput, error)
 	RegisterTargets(ctx context.Context, in *elbv2.RegisterTargetsInput) error
 	DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTargetsInput) error
+	DescribeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput) (*elbv2.DescribeLoadBalancersOutput, error)
+	CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBalancerInput) (*elbv2.CreateLoadBalancerOutput, error)
+	DeleteLoadBalancer(ctx context.Context, in *elbv2.DeleteLoadBalancerInput) error
+	SetSecurityGroups(ctx context.Context, in *elbv2.SetSecurityGroupsInput) error
+	CreateTargetGroup(ctx context.Context, in *elbv2.CreateTargetGroupInput) (*elbv2.CreateTargetGroupOutput, error)
+	ModifyTargetGroup(ctx context.Context, in *elbv2.ModifyTargetGroupInput) error
+	DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetGroupInput) error
+	DescribeListeners(ctx context.Context, in *elbv2.DescribeListenersInput) (*elbv2.DescribeListenersOutput, error)
+	CreateListener(ctx context.Context, in *elbv2.CreateListenerInput) error
+	ModifyListener(ctx context.Context, in *elbv2.ModifyListenerInput) error
+	DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput) (*elbv2.DescribeTagsOutput, error)
+	AddTags(ctx context.Context, in *elbv2.AddTagsInput) error
 }
 
 // sdkClient is client over the SDK's service clients of one region.
@@ -146,6 +158,61 @@ func (c *sdkClient) RegisterTargets(ctx context.Context, in *elbv2.RegisterTarge
 
 func (c *sdkClient) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTargetsInput) error {
 	_, err := c.elb.DeregisterTargets(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DescribeLoadBalancers(ctx context.Context, in *elbv2.DescribeLoadBalancersInput) (*elbv2.DescribeLoadBalancersOutput, error) {
+	return c.elb.DescribeLoadBalancers(ctx, in)
+}
+
+func (c *sdkClient) CreateLoadBalancer(ctx context.Context, in *elbv2.CreateLoadBalancerInput) (*elbv2.CreateLoadBalancerOutput, error) {
+	return c.elb.CreateLoadBalancer(ctx, in)
+}
+
+func (c *sdkClient) DeleteLoadBalancer(ctx context.Context, in *elbv2.DeleteLoadBalancerInput) error {
+	_, err := c.elb.DeleteLoadBalancer(ctx, in)
+	return err
+}
+
+func (c *sdkClient) SetSecurityGroups(ctx context.Context, in *elbv2.SetSecurityGroupsInput) error {
+	_, err := c.elb.SetSecurityGroups(ctx, in)
+	return err
+}
+
+func (c *sdkClient) CreateTargetGroup(ctx context.Context, in *elbv2.CreateTargetGroupInput) (*elbv2.CreateTargetGroupOutput, error) {
+	return c.elb.CreateTargetGroup(ctx, in)
+}
+
+func (c *sdkClient) ModifyTargetGroup(ctx context.Context, in *elbv2.ModifyTargetGroupInput) error {
+	_, err := c.elb.ModifyTargetGroup(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetGroupInput) error {
+	_, err := c.elb.DeleteTargetGroup(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DescribeListeners(ctx context.Context, in *elbv2.DescribeListenersInput) (*elbv2.DescribeListenersOutput, error) {
+	return c.elb.DescribeListeners(ctx, in)
+}
+
+func (c *sdkClient) CreateListener(ctx context.Context, in *elbv2.CreateListenerInput) error {
+	_, err := c.elb.CreateListener(ctx, in)
+	return err
+}
+
+func (c *sdkClient) ModifyListener(ctx context.Context, in *elbv2.ModifyListenerInput) error {
+	_, err := c.elb.ModifyListener(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput) (*elbv2.DescribeTagsOutput, error) {
+	return c.elb.DescribeTags(ctx, in)
+}
+
+func (c *sdkClient) AddTags(ctx context.Context, in *elbv2.AddTagsInput) error {
+	_, err := c.elb.AddTags(ctx, in)
 	return err
 }
 

@@ -129,7 +129,69 @@ func (f *fixture) env() providertest.ServerGroupsEnv {
 
 func TestAbilities(t *testing.T) {
 	f := newFixture(t)
-	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator", "Images")
+	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator", "Images", "LoadBalancers")
+}
+
+func TestLoadBalancersConformance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// The suite expects an account whose only load balancers are its own.
+	if _, err := elbv2.NewFromConfig(f.cfg).DeleteLoadBalancer(context.Background(), &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lbARN(t, f, "conf-tg-lb"))}); err != nil {
+		t.Fatal(err)
+	}
+	providertest.LoadBalancers(t, providertest.LoadBalancersEnv{LoadBalancers: f.cloud.LoadBalancers, Region: f.region})
+}
+
+// An application load balancer with a listener forwarding to a target
+// group whose health check is as described; a server group in that target
+// group is listed behind it; upserting again updates the health check.
+func TestLoadBalancerWithTargetGroup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	settings := map[string]any{
+		"loadBalancerType": "application",
+		"targetGroups": []any{map[string]any{"name": "shop-web-tg", "protocol": "HTTP", "port": 8080,
+			"healthCheckPath": "/health", "healthCheckInterval": 10, "healthyThreshold": 2}},
+		"listeners": []any{map[string]any{"protocol": "HTTP", "port": 80,
+			"defaultActions": []any{map[string]any{"type": "forward", "targetGroupName": "shop-web-tg"}}}},
+	}
+	lb, err := f.cloud.LoadBalancers.Upsert(ctx, providers.LoadBalancerSpec{Name: "shop-web", Region: f.region, Application: "shop", Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lb.Type != "application" || lb.Application != "shop" || !slices.Equal(lb.TargetGroups, []string{"shop-web-tg"}) || lb.DNSName == "" {
+		t.Fatalf("load balancer = %+v", lb)
+	}
+	elb := elbv2.NewFromConfig(f.cfg)
+	ls, err := elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(lbARN(t, f, "shop-web"))})
+	if err != nil || len(ls.Listeners) != 1 || aws.ToInt32(ls.Listeners[0].Port) != 80 {
+		t.Fatalf("listeners = %+v, %v", ls, err)
+	}
+	s := f.settings()
+	s["targetGroups"] = []any{"shop-web-tg"}
+	f.create(t, "shop-web-v000", s)
+	lb, err = f.cloud.LoadBalancers.Get(ctx, f.region, "shop-web")
+	if err != nil || len(lb.ServerGroups) != 1 || lb.ServerGroups[0].Name != "shop-web-v000" || len(lb.ServerGroups[0].Instances) != 2 {
+		t.Fatalf("load balancer with a group behind it = %+v, %v", lb, err)
+	}
+	settings["targetGroups"].([]any)[0].(map[string]any)["healthCheckPath"] = "/ready"
+	if _, err := f.cloud.LoadBalancers.Upsert(ctx, providers.LoadBalancerSpec{Name: "shop-web", Region: f.region, Application: "shop", Settings: settings}); err != nil {
+		t.Fatal(err)
+	}
+	tgs, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"shop-web-tg"}})
+	if err != nil || aws.ToString(tgs.TargetGroups[0].HealthCheckPath) != "/ready" {
+		t.Fatalf("health check after the update: %+v, %v", tgs, err)
+	}
+}
+
+func lbARN(t *testing.T, f *fixture, name string) string {
+	t.Helper()
+	out, err := elbv2.NewFromConfig(f.cfg).DescribeLoadBalancers(context.Background(), &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
+	if err != nil || len(out.LoadBalancers) != 1 {
+		t.Fatalf("load balancer %s: %v", name, err)
+	}
+	return aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 }
 
 func TestImagesConformance(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/gennaker/gennaker/providers"
@@ -104,9 +103,7 @@ func newEnv(t testing.TB, guards []model.TrafficGuard, opts ...gaws.Option) *env
 	if err := rt.Store.Applications().Put(context.Background(), &model.Application{Name: "shop", TrafficGuards: guards}); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range regions {
-		e.createLoadBalancer(r)
-	}
+	e.createLoadBalancers()
 	e.calls.take()
 	return e
 }
@@ -118,38 +115,23 @@ func (e *env) config(region string) aws.Config {
 	return cfg
 }
 
-// createLoadBalancer creates shop's application load balancer in region,
-// listening on port 80 and forwarding to target group shop-tg.
-func (e *env) createLoadBalancer(region string) {
-	t := e.t
-	t.Helper()
-	ctx := context.Background()
-	cfg := e.config(region)
-	subnets, err := ec2.NewFromConfig(cfg).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
-	if err != nil || len(subnets.Subnets) < 2 {
-		t.Fatalf("subnets of %s: %v", region, err)
+// createLoadBalancers creates shop's application load balancer in each
+// region with an upsertLoadBalancer stage: listening on port 80 and
+// forwarding to target group shop-tg, which checks /health on port 8080.
+func (e *env) createLoadBalancers() {
+	e.t.Helper()
+	var lbs []string
+	for _, r := range regions {
+		lbs = append(lbs, fmt.Sprintf(`{"cloudProvider": "aws", "credentials": "prod", "region": %q, "name": "shop-lb",
+		  "loadBalancerType": "application", "isInternal": false,
+		  "availabilityZones": {%q: [%q, %q]},
+		  "targetGroups": [{"name": "shop-tg", "protocol": "HTTP", "port": 8080, "healthCheckProtocol": "HTTP",
+		    "healthCheckPath": "/health", "healthCheckInterval": 10, "healthyThreshold": 2, "unhealthyThreshold": 3}],
+		  "listeners": [{"protocol": "HTTP", "port": 80, "defaultActions": [{"type": "forward", "targetGroupName": "shop-tg"}]}]}`,
+			r, r, r+"a", r+"b"))
 	}
-	elb := elbv2.NewFromConfig(cfg)
-	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
-		Name:    aws.String("shop-lb"),
-		Subnets: []string{aws.ToString(subnets.Subnets[0].SubnetId), aws.ToString(subnets.Subnets[1].SubnetId)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg, err := elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
-		Name: aws.String("shop-tg"), Port: aws.Int32(8080), Protocol: elbtypes.ProtocolEnumHttp,
-		VpcId: subnets.Subnets[0].VpcId, HealthCheckPath: aws.String("/health"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := elb.CreateListener(ctx, &elbv2.CreateListenerInput{
-		LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Port: aws.Int32(80), Protocol: elbtypes.ProtocolEnumHttp,
-		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroups[0].TargetGroupArn}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	ex := e.run(`{"refId": "lb", "type": "upsertLoadBalancer", "name": "Load balancers", "loadBalancers": [` + strings.Join(lbs, ",") + `]}`)
+	assertStatus(e.t, ex, model.StatusSucceeded)
 }
 
 // cluster is a deploy stage's cluster of shop-web in the given regions,

@@ -1,0 +1,68 @@
+package aws_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/gennaker/gennaker/shared/model"
+)
+
+// upsertLoadBalancer made shop's application load balancer in each region
+// (newEnv): AWS reports it with its listener and target group, and Gate's
+// read of the application's load balancers shows them with the server
+// groups behind them.
+func TestApplicationLoadBalancer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	for _, r := range regions {
+		elb := elbv2.NewFromConfig(e.config(r))
+		lbs, err := elb.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{"shop-lb"}})
+		if err != nil || len(lbs.LoadBalancers) != 1 || lbs.LoadBalancers[0].Type != "application" {
+			t.Fatalf("load balancer in %s: %+v, %v", r, lbs, err)
+		}
+		ls, err := elb.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
+		if err != nil || len(ls.Listeners) != 1 || aws.ToInt32(ls.Listeners[0].Port) != 80 {
+			t.Fatalf("listeners in %s: %+v, %v", r, ls, err)
+		}
+		tgs, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"shop-tg"}})
+		if err != nil || aws.ToString(tgs.TargetGroups[0].HealthCheckPath) != "/health" || aws.ToInt32(tgs.TargetGroups[0].Port) != 8080 ||
+			aws.ToString(ls.Listeners[0].DefaultActions[0].TargetGroupArn) != aws.ToString(tgs.TargetGroups[0].TargetGroupArn) {
+			t.Fatalf("target group in %s: %+v, %v", r, tgs, err)
+		}
+	}
+	assertStatus(t, e.run(deployStage(amiV1, "redblack", 2, regions, "")), model.StatusSucceeded)
+
+	req := httptest.NewRequest("GET", "/applications/shop/loadBalancers", nil)
+	rec := httptest.NewRecorder()
+	e.rt.API().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /applications/shop/loadBalancers: %d %s", rec.Code, rec.Body)
+	}
+	var got []struct {
+		Name          string `json:"name"`
+		Region        string `json:"region"`
+		CloudProvider string `json:"cloudProvider"`
+		ServerGroups  []struct {
+			Name      string `json:"name"`
+			Instances []any  `json:"instances"`
+		} `json:"serverGroups"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	if len(got) != 2 {
+		t.Fatalf("load balancers of shop = %s, want shop-lb in each region", rec.Body)
+	}
+	for _, lb := range got {
+		if lb.Name != "shop-lb" || lb.CloudProvider != "aws" || len(lb.ServerGroups) != 1 || lb.ServerGroups[0].Name != "shop-web-v000" || len(lb.ServerGroups[0].Instances) != 2 {
+			t.Fatalf("load balancer %+v, want shop-lb with shop-web-v000's two instances behind it", lb)
+		}
+	}
+}
