@@ -218,3 +218,35 @@ func TestNeverHealthyRollsBack(t *testing.T) {
 		t.Fatalf("target group = %v, want v000's instances as before the deploy: %v", got, before)
 	}
 }
+
+// cloneServerGroup, in Deck's form (a cluster and a dynamic target),
+// copies the source group's launch settings, target groups, tags and
+// capacity into the next group.
+func TestCloneServerGroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	assertStatus(t, e.run(deployStage(amiV1, "redblack", 2, []string{"us-east-1"}, "")), model.StatusSucceeded)
+	ex := e.run(`{"refId": "clone", "type": "cloneServerGroup", "name": "Clone", "cloudProvider": "aws",
+	  "credentials": "prod", "region": "us-east-1", "application": "shop", "stack": "web",
+	  "targetCluster": "shop-web", "target": "current_asg_dynamic", "useSourceCapacity": true, "strategy": ""}`)
+	assertStatus(t, ex, model.StatusSucceeded)
+	assertState(t, e, "us-east-1", "after the clone", "v000:enabled:2 v001:enabled:2")
+	if got := e.launchedFrom("us-east-1", "shop-web-v001"); got != amiV1 {
+		t.Fatalf("the clone launches %s, want the source's %s", got, amiV1)
+	}
+	out, err := autoscaling.NewFromConfig(e.config("us-east-1")).DescribeAutoScalingGroups(context.Background(),
+		&autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"shop-web-v001"}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		t.Fatalf("clone: %v", err)
+	}
+	g := out.AutoScalingGroups[0]
+	team := ""
+	for _, tg := range g.Tags {
+		if aws.ToString(tg.Key) == "team" {
+			team = aws.ToString(tg.Value)
+		}
+	}
+	if len(g.TargetGroupARNs) != 1 || team != "checkout" || aws.ToString(g.HealthCheckType) != "ELB" || aws.ToInt32(g.HealthCheckGracePeriod) != 60 {
+		t.Fatalf("the clone = %+v, want the source's target group, tags and health check", g)
+	}
+}
