@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/smithy-go"
 
@@ -58,18 +59,24 @@ type Client interface {
 	ModifyListener(ctx context.Context, in *elbv2.ModifyListenerInput) error
 	DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput) (*elbv2.DescribeTagsOutput, error)
 	AddTags(ctx context.Context, in *elbv2.AddTagsInput) error
+
+	// Classic load balancers.
+	DescribeInstanceHealth(ctx context.Context, in *elb.DescribeInstanceHealthInput) (*elb.DescribeInstanceHealthOutput, error)
+	RegisterInstancesWithLoadBalancer(ctx context.Context, in *elb.RegisterInstancesWithLoadBalancerInput) error
+	DeregisterInstancesFromLoadBalancer(ctx context.Context, in *elb.DeregisterInstancesFromLoadBalancerInput) error
 }
 
 // sdkClient is client over the SDK's service clients of one region.
 type sdkClient struct {
-	asg *autoscaling.Client
-	ec2 *ec2.Client
-	elb *elbv2.Client
+	asg     *autoscaling.Client
+	ec2     *ec2.Client
+	elb     *elbv2.Client
+	classic *elb.Client
 }
 
 // NewClient is Client over the SDK's clients built from cfg.
 func NewClient(cfg aws.Config) Client {
-	return &sdkClient{asg: autoscaling.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg)}
+	return &sdkClient{asg: autoscaling.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), elb: elbv2.NewFromConfig(cfg), classic: elb.NewFromConfig(cfg)}
 }
 
 var _ Client = (*sdkClient)(nil)
@@ -213,6 +220,20 @@ func (c *sdkClient) DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInpu
 
 func (c *sdkClient) AddTags(ctx context.Context, in *elbv2.AddTagsInput) error {
 	_, err := c.elb.AddTags(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DescribeInstanceHealth(ctx context.Context, in *elb.DescribeInstanceHealthInput) (*elb.DescribeInstanceHealthOutput, error) {
+	return c.classic.DescribeInstanceHealth(ctx, in)
+}
+
+func (c *sdkClient) RegisterInstancesWithLoadBalancer(ctx context.Context, in *elb.RegisterInstancesWithLoadBalancerInput) error {
+	_, err := c.classic.RegisterInstancesWithLoadBalancer(ctx, in)
+	return err
+}
+
+func (c *sdkClient) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *elb.DeregisterInstancesFromLoadBalancerInput) error {
+	_, err := c.classic.DeregisterInstancesFromLoadBalancer(ctx, in)
 	return err
 }
 

@@ -14,6 +14,8 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbclassic "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -170,14 +172,37 @@ func (c *cloud) List(ctx context.Context, app string) ([]providers.ServerGroup, 
 type health struct {
 	targets map[string]map[string]elbtypes.TargetHealthStateEnum
 	ec2     map[string]ec2types.SummaryStatus
+	// classic is classic load balancer name → instance id → its state
+	// (InService, OutOfService, Unknown); registered instances only.
+	classic map[string]map[string]string
 }
 
 // readHealth reads, in one call per target group and one per hundred
 // instances, the health of every instance of groups.
 func (c *cloud) readHealth(ctx context.Context, cl Client, groups []astypes.AutoScalingGroup) (health, error) {
-	h := health{targets: map[string]map[string]elbtypes.TargetHealthStateEnum{}, ec2: map[string]ec2types.SummaryStatus{}}
+	h := health{targets: map[string]map[string]elbtypes.TargetHealthStateEnum{}, ec2: map[string]ec2types.SummaryStatus{}, classic: map[string]map[string]string{}}
 	var ec2IDs []string
 	for _, g := range groups {
+		for _, name := range g.LoadBalancerNames {
+			if _, read := h.classic[name]; read {
+				continue
+			}
+			out, err := call(ctx, c.retry, "DescribeInstanceHealth", func() (*elb.DescribeInstanceHealthOutput, error) {
+				return cl.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String(name)})
+			})
+			if err != nil {
+				if errorCode(err) == "LoadBalancerNotFound" {
+					h.classic[name] = map[string]string{}
+					continue
+				}
+				return h, err
+			}
+			states := map[string]string{}
+			for _, s := range out.InstanceStates {
+				states[aws.ToString(s.InstanceId)] = aws.ToString(s.State)
+			}
+			h.classic[name] = states
+		}
 		for _, arn := range g.TargetGroupARNs {
 			if _, read := h.targets[arn]; read {
 				continue
@@ -279,6 +304,11 @@ func instanceHealth(g astypes.AutoScalingGroup, in astypes.Instance, h health, o
 		return providers.HealthOutOfService, true
 	}
 	state := providers.HealthUp
+	for _, name := range g.LoadBalancerNames {
+		if h.classic[name][id] != "InService" {
+			state = providers.HealthStarting // registering, or failing its first checks
+		}
+	}
 	for _, arn := range g.TargetGroupARNs {
 		switch h.targets[arn][id] {
 		case elbtypes.TargetHealthStateEnumHealthy:
@@ -539,12 +569,28 @@ func inService(g astypes.AutoScalingGroup) []string {
 // groups that lacks them.
 func (c *cloud) register(ctx context.Context, cl Client, g astypes.AutoScalingGroup) error {
 	ids := inService(g)
-	if len(ids) == 0 || len(g.TargetGroupARNs) == 0 {
+	if len(ids) == 0 || len(g.TargetGroupARNs)+len(g.LoadBalancerNames) == 0 {
 		return nil
 	}
-	h, err := c.readHealth(ctx, cl, []astypes.AutoScalingGroup{{TargetGroupARNs: g.TargetGroupARNs}})
+	h, err := c.readHealth(ctx, cl, []astypes.AutoScalingGroup{{TargetGroupARNs: g.TargetGroupARNs, LoadBalancerNames: g.LoadBalancerNames}})
 	if err != nil {
 		return err
+	}
+	for _, name := range g.LoadBalancerNames {
+		var missing []elbclassic.Instance
+		for _, id := range ids {
+			if _, in := h.classic[name][id]; !in {
+				missing = append(missing, elbclassic.Instance{InstanceId: aws.String(id)})
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if err := do(ctx, c.retry, "RegisterInstancesWithLoadBalancer", func() error {
+			return cl.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: missing})
+		}); err != nil {
+			return fmt.Errorf("load balancer %s: %w", name, err)
+		}
 	}
 	for _, arn := range g.TargetGroupARNs {
 		var missing []elbtypes.TargetDescription
@@ -568,12 +614,28 @@ func (c *cloud) register(ctx context.Context, cl Client, g astypes.AutoScalingGr
 // deregister takes the group's instances out of each of its target groups
 // that has them.
 func (c *cloud) deregister(ctx context.Context, cl Client, g astypes.AutoScalingGroup) error {
-	if len(g.TargetGroupARNs) == 0 {
+	if len(g.TargetGroupARNs)+len(g.LoadBalancerNames) == 0 {
 		return nil
 	}
-	h, err := c.readHealth(ctx, cl, []astypes.AutoScalingGroup{{TargetGroupARNs: g.TargetGroupARNs}})
+	h, err := c.readHealth(ctx, cl, []astypes.AutoScalingGroup{{TargetGroupARNs: g.TargetGroupARNs, LoadBalancerNames: g.LoadBalancerNames}})
 	if err != nil {
 		return err
+	}
+	for _, name := range g.LoadBalancerNames {
+		var present []elbclassic.Instance
+		for _, in := range g.Instances {
+			if _, ok := h.classic[name][aws.ToString(in.InstanceId)]; ok {
+				present = append(present, elbclassic.Instance{InstanceId: in.InstanceId})
+			}
+		}
+		if len(present) == 0 {
+			continue
+		}
+		if err := do(ctx, c.retry, "DeregisterInstancesFromLoadBalancer", func() error {
+			return cl.DeregisterInstancesFromLoadBalancer(ctx, &elb.DeregisterInstancesFromLoadBalancerInput{LoadBalancerName: aws.String(name), Instances: present})
+		}); err != nil && errorCode(err) != "InvalidInstance" {
+			return fmt.Errorf("load balancer %s: %w", name, err)
+		}
 	}
 	for _, arn := range g.TargetGroupARNs {
 		var present []elbtypes.TargetDescription
@@ -612,7 +674,7 @@ func (c *cloud) Resize(ctx context.Context, region, name string, capacity provid
 	}); err != nil {
 		return fmt.Errorf("resize %s in %s/%s: %w", name, c.acct.Name, region, err)
 	}
-	if disabled(g) && len(g.TargetGroupARNs) > 0 {
+	if disabled(g) && len(g.TargetGroupARNs)+len(g.LoadBalancerNames) > 0 {
 		if _, g, err = c.group(ctx, region, name); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package aws_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbclassic "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -378,5 +381,106 @@ func TestServerGroupAsAWSReportsIt(t *testing.T) {
 	}
 	if _, err := ec2.NewFromConfig(f.cfg).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String(g.Name)}); err == nil {
 		t.Fatalf("the launch template outlived its server group")
+	}
+}
+
+// fakeClassicDeregistration is a fake: moto keeps instances an Auto
+// Scaling group registered with a classic load balancer even when they are
+// deregistered through the API, which AWS honours. It passes every call to
+// moto and hides the instances deregistered since from
+// DescribeInstanceHealth, as AWS would report them.
+type fakeClassicDeregistration struct {
+	gaws.Client
+	mu   *sync.Mutex
+	gone map[string]bool
+}
+
+func (f fakeClassicDeregistration) DescribeInstanceHealth(ctx context.Context, in *elb.DescribeInstanceHealthInput) (*elb.DescribeInstanceHealthOutput, error) {
+	out, err := f.Client.DescribeInstanceHealth(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out.InstanceStates = slices.DeleteFunc(out.InstanceStates, func(s elbclassic.InstanceState) bool { return f.gone[aws.ToString(s.InstanceId)] })
+	return out, nil
+}
+
+func (f fakeClassicDeregistration) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *elb.DeregisterInstancesFromLoadBalancerInput) error {
+	if err := f.Client.DeregisterInstancesFromLoadBalancer(ctx, in); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range in.Instances {
+		f.gone[aws.ToString(i.InstanceId)] = true
+	}
+	return nil
+}
+
+func (f fakeClassicDeregistration) RegisterInstancesWithLoadBalancer(ctx context.Context, in *elb.RegisterInstancesWithLoadBalancerInput) error {
+	if err := f.Client.RegisterInstancesWithLoadBalancer(ctx, in); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, i := range in.Instances {
+		delete(f.gone, aws.ToString(i.InstanceId))
+	}
+	return nil
+}
+
+// A group behind a classic load balancer leaves it when disabled and
+// returns when enabled.
+func TestClassicLoadBalancer(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	gone := map[string]bool{}
+	var fake gaws.Client
+	f := fakeFixture(t, func(c gaws.Client) gaws.Client {
+		fake = fakeClassicDeregistration{Client: c, mu: &mu, gone: gone}
+		return fake
+	})
+	ctx := context.Background()
+	classic := elb.NewFromConfig(f.cfg)
+	if _, err := classic.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
+		LoadBalancerName:  aws.String("shop-classic"),
+		AvailabilityZones: []string{"us-east-1a", "us-east-1b"},
+		Listeners:         []elbclassic.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstancePort: aws.Int32(8080)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	registered := func() int {
+		out, err := fake.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String("shop-classic")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{} // moto lists an instance twice once registered both ways
+		for _, s := range out.InstanceStates {
+			ids[aws.ToString(s.InstanceId)] = true
+		}
+		return len(ids)
+	}
+	s := f.settings()
+	delete(s, "targetGroups")
+	s["loadBalancers"] = []any{"shop-classic"}
+	g := f.create(t, "shop-web-v000", s)
+	if g.Counts.Up != 2 || registered() != 2 {
+		t.Fatalf("created behind a classic load balancer: counts %+v, %d registered", g.Counts, registered())
+	}
+	if err := f.cloud.ServerGroups.SetEnabled(ctx, f.region, g.Name, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := registered(); n != 0 {
+		t.Fatalf("%d instances registered after disable, want none", n)
+	}
+	if err := f.cloud.ServerGroups.SetEnabled(ctx, f.region, g.Name, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := registered(); n != 2 {
+		t.Fatalf("%d instances registered after enable, want 2", n)
+	}
+	if g, err := f.cloud.ServerGroups.Get(ctx, f.region, g.Name); err != nil || g.Counts.Up != 2 || g.Disabled {
+		t.Fatalf("after enable: %+v, %v", g, err)
 	}
 }

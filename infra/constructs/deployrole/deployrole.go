@@ -4,8 +4,8 @@
 // assumeRole; gennaker's functions hold no deployment rights of their own.
 //
 // Its policy grants the calls the aws provider makes and no more: Auto
-// Scaling groups, the launch templates they launch from, target group
-// membership, and AMI tags. Describe calls take no resource-level
+// Scaling groups, the launch templates they launch from, load balancers
+// with their listeners and target groups, their membership, and AMI tags. Describe calls take no resource-level
 // conditions in AWS, so they are granted on every resource of their
 // service; every change is limited to what gennaker names or tags.
 package deployrole
@@ -40,6 +40,8 @@ var ReadActions = []string{
 	"ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
 	"ec2:DescribeInstanceStatus", "ec2:DescribeImages",
 	"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+	"elasticloadbalancing:DescribeInstanceHealth", "elasticloadbalancing:DescribeLoadBalancers",
+	"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags",
 }
 
 // ScalingActions change the Auto Scaling groups the provider creates.
@@ -55,9 +57,20 @@ var LaunchActions = []string{
 	"ec2:CreateLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:RunInstances", "ec2:CreateTags",
 }
 
-// TargetActions move instances in and out of target groups.
+// TargetActions move instances in and out of target groups and classic
+// load balancers.
 var TargetActions = []string{
 	"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
+	"elasticloadbalancing:RegisterInstancesWithLoadBalancer", "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+}
+
+// LoadBalancerActions create, change and delete load balancers, their
+// listeners and target groups (upsertLoadBalancer, deleteLoadBalancer).
+var LoadBalancerActions = []string{
+	"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
+	"elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:AddTags",
+	"elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:DeleteTargetGroup",
+	"elasticloadbalancing:CreateListener", "elasticloadbalancing:ModifyListener",
 }
 
 // LambdaActions are the calls of the Lambda stages (Aws.Lambda*): the
@@ -110,7 +123,9 @@ func NewRole(scope constructs.Construct, id string, props *Props) *Role {
 		arn("ec2", "launch-template/*"), arn("ec2", "instance/*"), arn("ec2", "volume/*"), arn("ec2", "network-interface/*"),
 		arn("ec2", "subnet/*"), arn("ec2", "security-group/*"), arn("ec2", "key-pair/*"),
 		*stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String("image/*"), Region: jsii.String("*"), Account: jsii.String("")}))
-	add(TargetActions, arn("elasticloadbalancing", "targetgroup/*/*"))
+	add(TargetActions, arn("elasticloadbalancing", "targetgroup/*/*"), arn("elasticloadbalancing", "loadbalancer/*"))
+	add(LoadBalancerActions, arn("elasticloadbalancing", "loadbalancer/*"), arn("elasticloadbalancing", "targetgroup/*/*"),
+		arn("elasticloadbalancing", "listener/*"))
 	if len(props.InstanceRoles) > 0 {
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings("iam:PassRole"),

@@ -64,7 +64,7 @@ func TestDeployRole(t *testing.T) {
 	if _, every := granted["*"]; every {
 		t.Errorf("the role grants every action: %v", granted["*"])
 	}
-	all := slices.Concat(deployrole.ReadActions, deployrole.ScalingActions, deployrole.LaunchActions, deployrole.TargetActions)
+	all := slices.Concat(deployrole.ReadActions, deployrole.ScalingActions, deployrole.LaunchActions, deployrole.TargetActions, deployrole.LoadBalancerActions)
 	for _, a := range all {
 		if len(granted[a]) == 0 {
 			t.Errorf("%s is not granted", a)
