@@ -65,4 +65,18 @@ func TestApplicationLoadBalancer(t *testing.T) {
 			t.Fatalf("load balancer %+v, want shop-lb with shop-web-v000's two instances behind it", lb)
 		}
 	}
+
+	// Deleting the load balancer of one region leaves its target group,
+	// which a server group still uses, and the group running.
+	ex := e.run(`{"refId": "del", "type": "deleteLoadBalancer", "name": "Delete", "cloudProvider": "aws",
+	  "credentials": "prod", "regions": ["us-west-2"], "loadBalancerName": "shop-lb"}`)
+	assertStatus(t, ex, model.StatusSucceeded)
+	west := elbv2.NewFromConfig(e.config("us-west-2"))
+	if lbs, err := west.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{}); err != nil || len(lbs.LoadBalancers) != 0 {
+		t.Fatalf("load balancers in us-west-2 after the delete: %+v, %v", lbs, err)
+	}
+	if tgs, err := west.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"shop-tg"}}); err != nil || len(tgs.TargetGroups) != 1 {
+		t.Fatalf("target group in use after the delete: %+v, %v", tgs, err)
+	}
+	assertState(t, e, "us-west-2", "after deleting its load balancer", "v000:enabled:2")
 }
