@@ -14,6 +14,7 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/gennaker/gennaker/providers"
@@ -53,13 +54,13 @@ func (c *cloud) Create(ctx context.Context, spec providers.ServerGroupSpec) (*pr
 	if err != nil {
 		return fail(err)
 	}
-	if err := do(ctx, c.retry, "CreateLaunchTemplate", func() error { return cl.CreateLaunchTemplate(ctx, lt) }); err != nil &&
-		!strings.Contains(errorCode(err), "AlreadyExists") {
-		return fail(fmt.Errorf("launch template: %w", err))
-	}
 	in, err := c.groupInput(ctx, cl, spec, s, n, imageName, imageID)
 	if err != nil {
 		return fail(err)
+	}
+	if err := do(ctx, c.retry, "CreateLaunchTemplate", func() error { return cl.CreateLaunchTemplate(ctx, lt) }); err != nil &&
+		!strings.Contains(errorCode(err), "AlreadyExists") {
+		return fail(fmt.Errorf("launch template: %w", err))
 	}
 	off := spec.Disabled || slices.Contains(s.SuspendedProcesses, addToLoadBalancer)
 	if off {
@@ -275,10 +276,21 @@ func (c *cloud) groupInput(ctx context.Context, cl Client, spec providers.Server
 	}
 	// Spinnaker's loadBalancers are classic load balancers; target groups
 	// of application and network load balancers are in targetGroups.
-	in.LoadBalancerNames = s.LoadBalancers
-	for _, lb := range spec.LoadBalancers {
-		if !slices.Contains(s.LoadBalancers, lb) && !slices.Contains(s.TargetGroups, lb) {
+	// A server group lists both (its load balancers as Gate shows them),
+	// so a name that is one of the target groups is not a classic one.
+	for _, lb := range slices.Concat(s.LoadBalancers, spec.LoadBalancers) {
+		if !slices.Contains(in.LoadBalancerNames, lb) && !slices.Contains(s.TargetGroups, lb) {
 			in.LoadBalancerNames = append(in.LoadBalancerNames, lb)
+		}
+	}
+	for _, name := range in.LoadBalancerNames {
+		if _, err := call(ctx, c.retry, "DescribeInstanceHealth", func() (*elb.DescribeInstanceHealthOutput, error) {
+			return cl.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String(name)})
+		}); err != nil {
+			if errorCode(err) == "LoadBalancerNotFound" {
+				return nil, fmt.Errorf("loadBalancers: no classic load balancer is named %q in %s (target groups of application and network load balancers go in targetGroups)", name, spec.Region)
+			}
+			return nil, fmt.Errorf("loadBalancers %s: %w", name, err)
 		}
 	}
 	if len(s.TargetGroups) > 0 {

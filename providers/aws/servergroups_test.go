@@ -3,6 +3,7 @@ package aws_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -482,5 +483,21 @@ func TestClassicLoadBalancer(t *testing.T) {
 	}
 	if g, err := f.cloud.ServerGroups.Get(ctx, f.region, g.Name); err != nil || g.Counts.Up != 2 || g.Disabled {
 		t.Fatalf("after enable: %+v, %v", g, err)
+	}
+}
+
+// A classic load balancer that does not exist is an error that says where
+// target groups go, not a group that never comes up.
+func TestMissingClassicLoadBalancer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := f.settings()
+	s["loadBalancers"] = []any{"conf-tgx"}
+	_, err := f.cloud.ServerGroupCreator.Create(context.Background(), providers.ServerGroupSpec{
+		Name: "shop-web-v000", Region: f.region, Capacity: providers.Capacity{Min: 1, Max: 1, Desired: 1},
+		Artifact: map[string]any{"type": gaws.ArtifactType, "reference": f.ami}, Settings: s,
+	})
+	if err == nil || !strings.Contains(err.Error(), `no classic load balancer is named "conf-tgx"`) || !strings.Contains(err.Error(), "targetGroups") {
+		t.Fatalf("err = %v", err)
 	}
 }
