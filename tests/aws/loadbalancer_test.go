@@ -80,3 +80,36 @@ func TestApplicationLoadBalancer(t *testing.T) {
 	}
 	assertState(t, e, "us-west-2", "after deleting its load balancer", "v000:enabled:2")
 }
+
+// Gate's read of an AWS server group shows its image, launch template,
+// Auto Scaling group, zones and target groups.
+func TestServerGroupReadInGateShape(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	assertStatus(t, e.run(deployStage(amiV1, "redblack", 2, []string{"us-east-1"}, "")), model.StatusSucceeded)
+	req := httptest.NewRequest("GET", "/applications/shop/serverGroups/prod/us-east-1/shop-web-v000", nil)
+	rec := httptest.NewRecorder()
+	e.rt.API().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET server group: %d %s", rec.Code, rec.Body)
+	}
+	var g struct {
+		CloudProvider  string         `json:"cloudProvider"`
+		Image          map[string]any `json:"image"`
+		LaunchTemplate map[string]any `json:"launchTemplate"`
+		Asg            map[string]any `json:"asg"`
+		Zones          []string       `json:"zones"`
+		TargetGroups   []string       `json:"targetGroups"`
+		InstanceCounts struct {
+			Up int `json:"up"`
+		} `json:"instanceCounts"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.CloudProvider != "aws" || g.Image["imageId"] != amiV1 || g.LaunchTemplate["instanceType"] != "t3.micro" ||
+		g.Asg["healthCheckType"] != "ELB" || g.Asg["desiredCapacity"] != float64(2) || len(g.Zones) != 2 ||
+		len(g.TargetGroups) != 1 || g.TargetGroups[0] != "shop-tg" || g.InstanceCounts.Up != 2 {
+		t.Fatalf("server group as Gate shows it: %s", rec.Body)
+	}
+}
