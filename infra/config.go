@@ -21,6 +21,9 @@ type config struct {
 	throttle     api.ThrottleProps
 	logRetention awslogs.RetentionDays
 	accounts     string
+	auth         string
+	sesIdentity  string
+	topics       []string
 }
 
 const contextPrefix = "gennaker:"
@@ -106,6 +109,31 @@ func readConfig(app awscdk.App) (config, error) {
 			return config{}, fmt.Errorf("context %saccountsFile: %w", contextPrefix, err)
 		}
 		cfg.accounts = string(b)
+	}
+	if v, ok := get("authFile"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return config{}, fmt.Errorf("context %sauthFile: %w", contextPrefix, err)
+		}
+		cfg.auth = string(b)
+	}
+	if v, ok := get("sesIdentity"); ok {
+		cfg.sesIdentity = v
+	}
+	if v, ok := get("notificationTopics"); ok {
+		if json.Unmarshal([]byte(v), &cfg.topics) != nil {
+			cfg.topics = nil
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					cfg.topics = append(cfg.topics, a)
+				}
+			}
+		}
+		for _, arn := range cfg.topics {
+			if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":sns:") {
+				return config{}, fmt.Errorf("context %snotificationTopics: %q is not an SNS topic ARN", contextPrefix, arn)
+			}
+		}
 	}
 	if err := cfg.authorizer.Validate(); err != nil {
 		return config{}, fmt.Errorf("context %sauthorizer: %w", contextPrefix, err)

@@ -13,7 +13,11 @@
 //	gennaker:throttleRateLimit   API requests per second (default 50)
 //	gennaker:throttleBurstLimit  API burst (default 100)
 //	gennaker:logRetentionDays    days every log group keeps (default 30)
-//	gennaker:accountsFile        an accounts file (YAML) of Kubernetes accounts on EKS clusters the functions deploy to
+//	gennaker:authFile            the identity configuration (YAML, docs/auth.md): admins, service accounts, JWT claims, IAM principals' roles
+//	gennaker:accountsFile        an accounts file (YAML) of Kubernetes accounts on EKS clusters the functions deploy to,
+//	                             and the notifications section of `gennaker up`'s configuration file
+//	gennaker:sesIdentity         an email address or domain to create as an SES identity and send email notifications from
+//	gennaker:notificationTopics  SNS topic ARNs sns notifications may publish to, comma-separated or a JSON list
 //
 // The synth fails, naming the cause, when a function does not build or a
 // cdk-nag check reports an unsuppressed error.
@@ -78,6 +82,10 @@ func synth(ctx context.Context) (err error) {
 		Throttle:     cfg.throttle,
 		LogRetention: cfg.logRetention,
 		Accounts:     cfg.accounts,
+		Auth:         cfg.auth,
+
+		SESIdentity:        cfg.sesIdentity,
+		NotificationTopics: cfg.topics,
 	}
 	if err := props.Validate(); err != nil {
 		return err

@@ -15,7 +15,8 @@ import (
 // context in CDK_CONTEXT_JSON — with nothing on PATH but sh, go and node, so
 // it proves the synth needs no npm, Docker or network tool. It checks the
 // cloud assembly it writes: every stack template parses, and every Lambda
-// asset is an arm64 Linux executable named bootstrap.
+// asset is an arm64 Linux executable named bootstrap, and the API serves
+// the web UI.
 func TestSynth(t *testing.T) {
 	root, err := repoRoot()
 	if err != nil {
@@ -91,7 +92,30 @@ func TestSynth(t *testing.T) {
 			}
 			f.Close()
 		}
+		checkAPIServesUI(t, root, filepath.Join(out, a.Properties.TemplateFile), out, assets)
 		t.Logf("stack %s: %d resources, %d functions, each an arm64 bootstrap", name, len(tpl.Resources), functions)
+		// gennaker's own events reach the notifier function by a rule on its bus.
+		routed := false
+		for id, r := range tpl.Resources {
+			if r.Type != "AWS::Events::Rule" {
+				continue
+			}
+			pattern, _ := json.Marshal(r.Properties["EventPattern"])
+			targets, _ := r.Properties["Targets"].([]any)
+			if string(pattern) != `{"source":["gennaker"]}` || len(targets) != 1 {
+				continue
+			}
+			arn, _ := json.Marshal(dig(targets[0], "Arn"))
+			fn := tpl.Resources[strings.TrimSuffix(strings.TrimPrefix(string(arn), `{"Fn::GetAtt":["`), `","Arn"]}`)]
+			if desc, _ := fn.Properties["Description"].(string); !strings.Contains(desc, "functions/notifier") {
+				t.Errorf("stack %s: rule %s sends gennaker's events to %s, not the notifier function", name, id, arn)
+				continue
+			}
+			routed = true
+		}
+		if !routed {
+			t.Errorf("stack %s: no rule sends gennaker's events to the notifier function", name)
+		}
 		if functions == 0 {
 			t.Errorf("stack %s has no Lambda functions", name)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,6 +26,10 @@ type Account struct {
 	Regions  []string `json:"regions,omitempty" yaml:"regions,omitempty"`
 	// Environment is Spinnaker's free-form environment label (prod, test).
 	Environment string `json:"environment,omitempty" yaml:"environment,omitempty"`
+	// Permissions are Spinnaker's account permissions, the roles granted
+	// READ and WRITE (deploying to the account needs WRITE); none means
+	// the account is open to every user.
+	Permissions map[string][]string `json:"permissions,omitempty" yaml:"permissions,omitempty"`
 	// Fields are the provider's own fields (assumeRole, context, …).
 	Fields map[string]any `json:"fields,omitempty" yaml:"-"`
 }
@@ -79,6 +84,12 @@ func ParseAccounts(data []byte) ([]Account, error) {
 				default:
 					a.Environment = s
 				}
+			case "permissions":
+				perms, err := parsePermissions(v)
+				if err != nil {
+					return nil, fmt.Errorf("accounts[%d].permissions%s", i, err)
+				}
+				a.Permissions = perms
 			case "regions":
 				list, ok := v.([]any)
 				if !ok {
@@ -122,4 +133,34 @@ func WithLocal(accts []Account) ([]Account, error) {
 		return accts, nil
 	}
 	return append(accts, Account{Name: LocalAccount, Provider: "local", Regions: []string{LocalRegion}, Environment: "local"}), nil
+}
+
+// parsePermissions reads `{READ: [roles], WRITE: [roles]}`; an error
+// message starts with the path below "permissions".
+func parsePermissions(v any) (map[string][]string, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf(" must be a map: {READ: [roles], WRITE: [roles]}")
+	}
+	out := map[string][]string{}
+	for k, raw := range m {
+		key := strings.ToUpper(k)
+		if key != "READ" && key != "WRITE" {
+			return nil, fmt.Errorf(".%s: accounts take READ and WRITE permissions", k)
+		}
+		list, ok := raw.([]any)
+		if !ok && raw != nil {
+			return nil, fmt.Errorf(".%s must be a list of role names", k)
+		}
+		roles := []string{}
+		for j, r := range list {
+			s, ok := r.(string)
+			if !ok || strings.TrimSpace(s) == "" {
+				return nil, fmt.Errorf(".%s[%d] must be a role name", k, j)
+			}
+			roles = append(roles, s)
+		}
+		out[key] = roles
+	}
+	return out, nil
 }

@@ -49,6 +49,8 @@ type Cloud struct {
 	// Managers lists the objects that manage server groups, such as
 	// Kubernetes Deployments.
 	Managers Managers
+	// Functions manages serverless functions (AWS Lambda).
+	Functions Functions
 	// PollInterval is how long stages wait between reads of the account's
 	// server groups while they wait on them; 0 leaves it to the stage (a
 	// second, with quick looks at first). A cloud whose reads are rated

@@ -153,6 +153,11 @@ func (r *Registry) Manifests(account, cloudProvider string) (manifest.Cluster, e
 	return ability(r, account, cloudProvider, "Kubernetes manifests", func(c *Cloud) manifest.Cluster { return c.Manifests })
 }
 
+// Functions returns the account's serverless functions.
+func (r *Registry) Functions(account, cloudProvider string) (Functions, error) {
+	return ability(r, account, cloudProvider, "functions (AWS Lambda)", func(c *Cloud) Functions { return c.Functions })
+}
+
 // ability returns one ability of an account, or an error wrapping
 // ErrUnsupported that names the account and the ability.
 func ability[T comparable](r *Registry, account, cloudProvider, what string, get func(*Cloud) T) (T, error) {

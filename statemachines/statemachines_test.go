@@ -66,7 +66,9 @@ func TestErrorNamesAreSharedWithGo(t *testing.T) {
 // State data carries ids and counters only: every Payload the machines send
 // is built from a fixed set of small fields.
 func TestPayloadsCarryIDsOnly(t *testing.T) {
-	allowed := map[string]bool{"action": true, "executionId.$": true, "stageId.$": true, "attempt.$": true, "taskToken.$": true, "error.$": true}
+	allowed := map[string]bool{"action": true, "executionId.$": true, "stageId.$": true, "attempt.$": true, "taskToken.$": true, "error.$": true,
+		// The stage machine's counters and the name of its run.
+		"name.$": true, "generation.$": true, "polls.$": true}
 	for name, def := range statemachines.Definitions() {
 		var m struct {
 			States map[string]struct {

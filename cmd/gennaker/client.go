@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 )
 
@@ -23,6 +24,8 @@ type client struct {
 	base string
 	http *http.Client
 	user string
+	// token authenticates the requests (Authorization: Bearer).
+	token string
 	// warn receives the warnings an answer carries (HTTP Warning headers),
 	// one line each; nil drops them.
 	warn io.Writer
@@ -34,9 +37,10 @@ func newClient(base string) *client {
 		u = os.Getenv("USER")
 	}
 	return &client{
-		base: strings.TrimRight(base, "/"),
-		http: &http.Client{Timeout: 60 * time.Second},
-		user: u,
+		base:  strings.TrimRight(base, "/"),
+		http:  &http.Client{Timeout: 60 * time.Second},
+		user:  u,
+		token: strings.TrimSpace(os.Getenv(env.Token)),
 	}
 }
 
@@ -103,6 +107,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	if c.user != "" {
 		req.Header.Set("X-SPINNAKER-USER", c.user)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var op *net.OpError
@@ -121,6 +128,13 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		ae := &apiError{Status: resp.StatusCode}
 		if json.Unmarshal(data, ae) != nil || ae.Message == "" {
 			ae.Message = strings.TrimSpace(string(data))
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			if c.token == "" {
+				ae.Message += "; set " + env.Token + " to your token from the file of gennaker up --auth"
+			} else {
+				ae.Message += "; the token in " + env.Token + " was refused"
+			}
 		}
 		return ae
 	}
@@ -174,6 +188,9 @@ type execution struct {
 	EndTime          int64          `json:"endTime"`
 	Trigger          map[string]any `json:"trigger"`
 	Stages           []stage        `json:"stages"`
+	// Cost is what the run cost (or would cost) on AWS; nil from a server
+	// that does not report it.
+	Cost *cost.Cost `json:"cost"`
 }
 
 type stage struct {

@@ -41,5 +41,6 @@ rolled back, and print what happened. Run it from the repository.`,
 	cmd.Flags().StringVar(&o.DataDir, "data-dir", "", "keep the demo's store and instance logs here (default: a temporary directory, removed at the end)")
 	cmd.Flags().StringVar(&o.HelloBinary, "hello-binary", "", "deploy this hello binary instead of building examples/hello")
 	cmd.Flags().IntVar(&o.Instances, "instances", 2, "instances per server group")
+	cmd.Flags().StringVar(&o.Listen, "listen", "127.0.0.1:8084", "serve the API and web UI here while the demo runs (a free port when taken; empty: none)")
 	return cmd
 }

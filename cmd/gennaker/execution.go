@@ -49,6 +49,7 @@ func newExecutionGetCmd(g *globals) *cobra.Command {
 				return err
 			}
 			printExecution(g, &e)
+			printCanaryReports(cmd.Context(), g, &e)
 			return nil
 		},
 	}

@@ -104,6 +104,8 @@ Start the platform with 'gennaker up', then manage it with the other commands
 		newAppCmd(g),
 		newPipelineCmd(g),
 		newExecutionCmd(g),
+		newWhoamiCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,10 @@ func TestCLIRunWatchExitCodes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("watch output lacks %q:\n%s", want, out)
 		}
+	}
+	// After the run, what it would cost on AWS, from the run's counters.
+	if m := regexp.MustCompile(`Cost on AWS: \$0\.0\d+ at us-east-1 list prices \(([1-9]\d*) state transitions, ([1-9]\d*) Lambda invocations`).FindStringSubmatch(out); m == nil {
+		t.Errorf("watch output lacks the run's cost:\n%s", out)
 	}
 
 	// -o json: progress on stderr, the final execution as JSON on stdout,

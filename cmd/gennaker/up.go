@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/runtime/local"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 )
@@ -25,10 +26,12 @@ import (
 const shutdownGrace = 10 * time.Second
 
 type upOptions struct {
-	listen   string
-	dataDir  string
-	accounts string
-	logLevel string
+	listen         string
+	dataDir        string
+	accounts       string
+	logLevel       string
+	auth           string
+	insecureNoAuth bool
 }
 
 func newUpCmd(g *globals) *cobra.Command {
@@ -54,6 +57,8 @@ cleanly; executions in progress resume at the next 'gennaker up'.`,
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", filepath.Join(home, ".gennaker"), "directory holding the store")
 	cmd.Flags().StringVar(&o.accounts, "accounts", "", "YAML configuration file: deployment accounts (accounts: [{name, provider, …}]; the local account is always there) and the installation's stage types (stageTypes: [{type, webhook: {url, …}}])")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&o.auth, "auth", "", "YAML identity file: users: [{name, token | tokenSha256, roles}], admins: [role]; requests then authenticate with Authorization: Bearer <token> or HTTP Basic name:token")
+	cmd.Flags().BoolVar(&o.insecureNoAuth, "insecure-no-auth", false, "serve a non-loopback --listen address without --auth: anyone who can reach it may do anything as anyone")
 	return cmd
 }
 
@@ -73,6 +78,19 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	if err != nil {
 		return fmt.Errorf("--accounts: %w", err)
 	}
+	var authCfg *auth.Config
+	if o.auth != "" {
+		if authCfg, err = auth.LoadConfig(o.auth); err != nil {
+			return fmt.Errorf("--auth: %w", err)
+		}
+		if fi, err := os.Stat(o.auth); err == nil && fi.Mode().Perm()&0o077 != 0 && holdsTokens(authCfg) {
+			fmt.Fprintf(g.stderr, "warning: %s holds tokens and other users may read it (mode %v); chmod 600 it, or store tokenSha256 instead\n", o.auth, fi.Mode().Perm())
+		}
+	} else if !o.insecureNoAuth {
+		if err := loopbackOnly(o.listen); err != nil {
+			return err
+		}
+	}
 
 	// Listen first: a busy port is reported before any data is touched,
 	// and /health can say "starting" while the runtime opens.
@@ -85,7 +103,10 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Version: version, Logger: log})
+	if cfg.Notifications.BaseURL == "" {
+		cfg.Notifications.BaseURL = "http://" + ln.Addr().String()
+	}
+	rt, err := local.Open(ctx, local.Options{DataDir: o.dataDir, Accounts: cfg.Accounts, StageTypes: cfg.StageTypes, Metrics: cfg.MetricsAccounts, Notifications: cfg.Notifications, Version: version, Logger: log, Auth: authCfg})
 	if errors.As(err, &bad) {
 		_ = srv.Close()
 		return err
@@ -98,6 +119,9 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	addr := "http://" + ln.Addr().String()
 	log.Info("gennaker is up", "api", addr, "data", o.dataDir, "version", version)
 	fmt.Fprintf(g.stderr, "gennaker %s is up: API on %s, data in %s\n", version, addr, o.dataDir)
+	if authCfg == nil {
+		fmt.Fprintf(g.stderr, "authentication is off: every caller is one user with every right (use --auth FILE to turn it on)\n")
+	}
 
 	select {
 	case <-ctx.Done():
@@ -117,6 +141,33 @@ func up(ctx context.Context, o *upOptions, g *globals) error {
 	}
 	log.Info("stopped; executions in progress resume at the next 'gennaker up'")
 	return nil
+}
+
+// holdsTokens reports whether the identity file holds tokens in the clear.
+func holdsTokens(cfg *auth.Config) bool {
+	for _, u := range cfg.Users {
+		if u.Token != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackOnly refuses an address other machines can reach: without --auth
+// anyone who reaches the API may do anything as anyone.
+func loopbackOnly(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %s would serve the API beyond this machine without authentication; "+
+		"give --auth FILE (users with tokens and roles), or listen on 127.0.0.1, or accept the risk with --insecure-no-auth", listen)
 }
 
 // readyGate answers 503 until the API is ready, then serves it.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -45,5 +46,27 @@ func TestUpRefusesBadAccountsAsTheFunctionsDo(t *testing.T) {
 				t.Fatalf("gennaker up: %v\nLambda functions: %v", upErr, lambdaErr)
 			}
 		})
+	}
+}
+
+// Without --auth, gennaker up serves only this machine unless told
+// --insecure-no-auth.
+func TestUpRefusesToServeBeyondLoopbackWithoutAuth(t *testing.T) {
+	dir := t.TempDir()
+	err := up(context.Background(), &upOptions{listen: "0.0.0.0:8084", dataDir: filepath.Join(dir, "data"), logLevel: "error"},
+		&globals{stdout: io.Discard, stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "--auth") || !strings.Contains(err.Error(), "--insecure-no-auth") {
+		t.Fatalf("gennaker up --listen 0.0.0.0:8084 = %v, want a refusal naming --auth and --insecure-no-auth", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(statErr) {
+		t.Errorf("the refused start touched the data directory: %v", statErr)
+	}
+	for listen, allowed := range map[string]bool{
+		"127.0.0.1:0": true, "localhost:8084": true, "[::1]:8084": true, "127.0.0.2:80": true,
+		"0.0.0.0:8084": false, ":8084": false, "192.0.2.10:8084": false, "[::]:8084": false, "example.com:8084": false,
+	} {
+		if err := loopbackOnly(listen); (err == nil) != allowed {
+			t.Errorf("loopbackOnly(%q) = %v, want allowed=%v", listen, err, allowed)
+		}
 	}
 }

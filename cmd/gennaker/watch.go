@@ -47,6 +47,7 @@ func watchAndReport(cmd *cobra.Command, g *globals, c *client, id string) error 
 				fmt.Fprintf(g.stdout, "  stage %q: %s\n", s.Name, msg)
 			}
 		}
+		printCost(ctx, g.stdout, c, final)
 	}
 	if final.Status != "SUCCEEDED" {
 		return &exitError{code: 1}
@@ -173,4 +174,25 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// costSettle is how long after a run ends its last invocations and state
+// machines take to add themselves to its cost.
+var costSettle = 300 * time.Millisecond
+
+// printCost prints what the run cost on AWS (or would cost, for a run on
+// this machine), read again a moment after the run ended so its last
+// invocations are in.
+func printCost(ctx context.Context, w io.Writer, c *client, final *execution) {
+	if final.Cost == nil {
+		return
+	}
+	if sleep(ctx, costSettle) {
+		if e, err := c.execution(ctx, final.ID); err == nil && e.Cost != nil {
+			final.Cost = e.Cost
+		}
+	}
+	k := final.Cost
+	fmt.Fprintf(w, "Cost on AWS: $%.6f at %s list prices (%d state transitions, %d Lambda invocations, %.3f GB-s, %.0f read and %.0f write units, %d API calls)\n",
+		k.TotalUSD, k.Region, k.Transitions, k.Invocations, k.GBSeconds, k.ReadUnits, k.WriteUnits, k.APICalls)
 }

@@ -8,6 +8,7 @@
 //	VERSION        the version it reports (default "dev")
 //	FAIL_HEALTH    "true": /health answers 503 from the start
 //	ERROR_RATE     fraction of requests to / answered 500, 0 to 1
+//	LATENCY        how long / waits before it answers, such as 30ms
 //	STARTUP_DELAY  how long to wait before listening, such as 500ms
 //
 // Endpoints:
@@ -39,6 +40,7 @@ type service struct {
 	instance   string
 	failHealth atomic.Bool
 	errorRate  atomic.Uint64 // per mille
+	latency    time.Duration
 }
 
 func main() {
@@ -46,6 +48,9 @@ func main() {
 	s.failHealth.Store(os.Getenv("FAIL_HEALTH") == "true")
 	if r, err := strconv.ParseFloat(os.Getenv("ERROR_RATE"), 64); err == nil {
 		s.setRate(r)
+	}
+	if d, err := time.ParseDuration(os.Getenv("LATENCY")); err == nil {
+		s.latency = d
 	}
 	if d, err := time.ParseDuration(os.Getenv("STARTUP_DELAY")); err == nil {
 		time.Sleep(d)
@@ -81,6 +86,7 @@ func (s *service) setRate(r float64) { s.errorRate.Store(uint64(max(0, min(r, 1)
 
 func (s *service) hello(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("X-Version", s.version)
+	time.Sleep(s.latency)
 	if rate := s.errorRate.Load(); rate > 0 && rand.Uint64N(1000) < rate {
 		http.Error(w, fmt.Sprintf("hello %s: failing on purpose", s.version), http.StatusInternalServerError)
 		return

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/gennaker/gennaker/shared/cost"
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
 )
 
@@ -16,5 +17,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(lambdaruntime.Traced(p.Logger, p.Orchestrator.HandleJSON))
+	lambda.Start(lambdaruntime.Traced(p.Logger, p.Step("orchestrator", lambdaruntime.MemoryMB(cost.OrchestratorMemoryMB))))
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/gennaker/gennaker/infra/constructs/api"
 	"github.com/gennaker/gennaker/infra/constructs/events"
 	"github.com/gennaker/gennaker/infra/constructs/functions"
+	"github.com/gennaker/gennaker/infra/constructs/notifications"
 	"github.com/gennaker/gennaker/infra/constructs/orchestration"
 	"github.com/gennaker/gennaker/infra/constructs/storage"
 	"github.com/gennaker/gennaker/shared/runtime/env"
@@ -67,6 +68,18 @@ type GennakerStackProps struct {
 	// target account); the functions may describe those clusters and
 	// assume those roles, nothing more.
 	Accounts string
+	// Auth is the identity configuration (YAML, as GENNAKER_AUTH reads it:
+	// admins, service accounts, which JWT claims name the user and roles,
+	// the roles of IAM principals); empty means none, and the API still
+	// authenticates every caller through the authorizer.
+	Auth string
+	// SESIdentity is an email address or domain the stack creates as an
+	// SES identity, for email notifications sent through SES from it
+	// (the address, or gennaker@ the domain). Empty: no SES.
+	SESIdentity string
+	// NotificationTopics are the SNS topic ARNs sns notifications may
+	// publish to; the notifier may publish to no other.
+	NotificationTopics []string
 }
 
 // maxAccountsBytes keeps the accounts within Lambda's 4 KB of environment.
@@ -91,6 +104,9 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 	}
 	var doc struct {
 		Accounts []map[string]any `yaml:"accounts"`
+		// The functions read these sections of the same document.
+		StageTypes    any `yaml:"stageTypes"`
+		Notifications any `yaml:"notifications"`
 	}
 	dec := yaml.NewDecoder(strings.NewReader(raw))
 	dec.KnownFields(true)
@@ -154,6 +170,9 @@ func (p *GennakerStackProps) Validate() error {
 	if _, err := eksAccounts(p.Accounts); err != nil {
 		return err
 	}
+	if n := len(p.Accounts) + len(p.Auth); n > maxAccountsBytes {
+		return fmt.Errorf("accounts and auth: %d bytes together is more than the %d that fit in the functions' environment", n, maxAccountsBytes)
+	}
 	if err := p.Authorizer.Validate(); err != nil {
 		return err
 	}
@@ -183,6 +202,8 @@ var machineEnvironment = map[string]string{
 const (
 	apiFunction          = "api"
 	orchestratorFunction = "orchestrator"
+	// notifierFunction delivers notifications from the event bus.
+	notifierFunction = "notifier"
 )
 
 // functionSettings size the functions gennaker knows; others get the
@@ -194,6 +215,12 @@ var functionSettings = map[string]functions.Settings{
 	// A task does one thing, but that thing may be a slow cloud call (a
 	// Kubernetes apply, an Auto Scaling group update).
 	"tasks": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+	// A notification is retried with growing pauses on 5xx answers and
+	// timeouts; the rule retries the invocation too.
+	notifierFunction: {MemorySize: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+	// The tasks of stages acting on Kubernetes clusters: the one function
+	// that links client-go.
+	"tasks-kubernetes": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 }
 
 // GennakerStack is the deployment.
@@ -204,6 +231,8 @@ type GennakerStack struct {
 	Functions     *functions.Functions
 	Orchestration *orchestration.Orchestration
 	API           *api.API
+	// Notifications routes the bus to the notifier function.
+	Notifications *notifications.Notifications
 }
 
 // NewGennakerStack composes the deployment. It panics on props that do not
@@ -262,17 +291,34 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	for name, v := range machineEnvironment {
 		machineEnv[v] = s.Orchestration.Arn(name)
 	}
+	// A provider family's stage machine ("stage-kubernetes") runs the
+	// stages whose tasks run in that family's function.
+	for name := range props.Definitions {
+		if family, ok := strings.CutPrefix(name, "stage-"); ok {
+			machineEnv[env.StageFamilyMachineArn(family)] = s.Orchestration.Arn(name)
+		}
+	}
 	accounts, err := eksAccounts(props.Accounts)
 	if err != nil {
 		panic(err) // Validate reports it first
 	}
-	if len(accounts) > 0 {
+	if props.Accounts != "" {
 		machineEnv[env.Accounts] = jsii.String(props.Accounts)
+	}
+	if props.Auth != "" {
+		// Every function that builds the platform applies it: the api to
+		// requests, the orchestrator and tasks before each stage starts.
+		machineEnv[env.Auth] = jsii.String(props.Auth)
 	}
 	s.Functions.AddEnvironment(machineEnv)
 	for _, name := range s.Functions.Names() {
 		fn, _ := s.Functions.Get(name)
 		s.Storage.GrantData(fn)
+		if name == notifierFunction {
+			// It reads runs, records notifications and sends them: it
+			// neither drives runs nor deploys.
+			continue
+		}
 		s.Events.GrantPut(fn)
 		s.Orchestration.GrantControl(fn.Role())
 		grantAccounts(stack, fn, accounts)
@@ -283,6 +329,16 @@ func NewGennakerStack(scope constructs.Construct, id string, props *GennakerStac
 	// deterministic, so the sweep never starts a run twice.
 	if orch, ok := s.Functions.Get(orchestratorFunction); ok {
 		s.Events.Schedule("Reconcile", awscdk.Duration_Minutes(jsii.Number(5)), orch, map[string]any{"action": "reconcile"})
+	}
+
+	// Every lifecycle event reaches the notifier through a rule on the bus.
+	if notifier, ok := s.Functions.Get(notifierFunction); ok {
+		s.Notifications = notifications.NewNotifications(stack, "Notifications", &notifications.NotificationsProps{
+			Bus: s.Events.Bus, Notifier: notifier, SESIdentity: props.SESIdentity, Topics: props.NotificationTopics,
+		})
+		if from := notifications.EmailFrom(props.SESIdentity); from != "" {
+			notifier.AddEnvironment(jsii.String(env.EmailFrom), jsii.String(from), nil)
+		}
 	}
 
 	handler, _ := s.Functions.Get(apiFunction)

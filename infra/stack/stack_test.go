@@ -149,6 +149,9 @@ func doSynthesize() (s *synthesized, err error) {
 		}
 		if kind == "jwt" {
 			props.Accounts = eksAccountsYAML
+			props.Auth = "admins: [platform]\njwt: {userClaim: email, rolesClaim: 'cognito:groups'}\n"
+			props.SESIdentity = "deploys@example.com"
+			props.NotificationTopics = []string{"arn:aws:sns:us-east-1:123456789012:deploys"}
 		}
 		stacks[kind] = stack.NewGennakerStack(app, name, props)
 	}
@@ -281,17 +284,25 @@ func TestEveryFunctionIsArm64OnProvidedAL2023WithActiveTracing(t *testing.T) {
 func TestFunctionEnvironment(t *testing.T) {
 	base := []string{env.ConfigTable, env.EventBusName, env.ExecutionsTable,
 		env.PipelineMachineArn, env.RuntimeTable, env.StageMachineArn}
+	for _, f := range statemachines.Families {
+		base = append(base, env.StageFamilyMachineArn(f))
+	}
 	eachStack(t, func(t *testing.T, s *stackUnderTest) {
 		want := append([]string(nil), base...)
-		if s.name == "GennakerJwt" { // the stack given deployment accounts
-			want = append(want, env.Accounts)
+		if s.name == "GennakerJwt" { // the stack given deployment accounts and an identity configuration
+			want = append(want, env.Accounts, env.Auth)
 		}
 		sort.Strings(want)
 		machines := machineNames(t, s.template)
+		notifier := functionLogicalIDs(t, s.template)["notifier"]
 		for id, r := range s.template.ofType("AWS::Lambda::Function") {
 			vars, _ := dig(r.Properties, "Environment", "Variables").(map[string]any)
 			var got []string
 			for k := range vars {
+				// The notifier sends email from the stack's SES identity.
+				if k == env.EmailFrom && id == notifier && s.name == "GennakerJwt" {
+					continue
+				}
 				got = append(got, k)
 			}
 			sort.Strings(got)
@@ -318,6 +329,11 @@ func TestFunctionEnvironment(t *testing.T) {
 			}
 			if got, want := cfg.Machines.Stage, arn+machines["stage"]; got != want {
 				t.Errorf("%s: stage machine ARN = %s, want %s (built from the machine's own name)", id, got, want)
+			}
+			for _, f := range statemachines.Families {
+				if got, want := cfg.Machines.Families[f], arn+machines[statemachines.FamilyMachine(f)]; got != want {
+					t.Errorf("%s: %s stage machine ARN = %s, want %s", id, f, got, want)
+				}
 			}
 		}
 	})
@@ -369,10 +385,10 @@ func TestStateMachinesCarryTheASL(t *testing.T) {
 			resolved := map[string]string{}
 			for name, v := range subs {
 				target := getAttOf(v, "Arn")
-				fn, isFn := strings.CutSuffix(name, "FunctionArn")
-				want := fnIDs[strings.ToLower(fn)]
+				fn, isFn := definition.FunctionName(name)
+				want := fnIDs[fn]
 				if !isFn || target == "" || target != want {
-					t.Errorf("%s: substitution %s = %v, want the Arn of functions/%s (%s)", id, name, v, strings.ToLower(fn), want)
+					t.Errorf("%s: substitution %s = %v, want the Arn of functions/%s (%s)", id, name, v, fn, want)
 				}
 				resolved[name] = "resolved:" + target
 			}
@@ -607,7 +623,8 @@ func TestStateMachineRolesInvokeOnlyTheirFunctions(t *testing.T) {
 			}
 			var want []string
 			for sub := range r.Properties["DefinitionSubstitutions"].(map[string]any) {
-				want = append(want, fnIDs[strings.ToLower(strings.TrimSuffix(sub, "FunctionArn"))])
+				fn, _ := definition.FunctionName(sub)
+				want = append(want, fnIDs[fn])
 			}
 			sameSet(t, physical+" invokes", invokes, want)
 			// A machine may start runs of itself (the stage machine continues
@@ -686,9 +703,21 @@ func TestApi(t *testing.T) {
 			if len(routes) == 0 {
 				t.Fatal("no routes")
 			}
+			keys := map[string]bool{}
 			for id, r := range routes {
-				if got := r.Properties["AuthorizationType"]; got != wantAuth {
-					t.Errorf("route %s: AuthorizationType = %v, want %s", id, got, wantAuth)
+				key, _ := r.Properties["RouteKey"].(string)
+				keys[key] = true
+				want := wantAuth
+				if slices.Contains(api.UIRouteKeys, key) {
+					want = "NONE" // the web UI's static page and assets
+				}
+				if got := r.Properties["AuthorizationType"]; got != want {
+					t.Errorf("route %s (%s): AuthorizationType = %v, want %s", id, key, got, want)
+				}
+			}
+			for _, key := range append([]string{"$default"}, api.UIRouteKeys...) {
+				if !keys[key] {
+					t.Errorf("no route %q; routes: %v", key, keys)
 				}
 			}
 			for id, r := range s.template.ofType("AWS::ApiGatewayV2::Integration") {
@@ -1022,4 +1051,86 @@ func asStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// TestNotifierIsFedByTheBus checks that a rule on gennaker's bus sends every
+// gennaker event to the notifier function, that the notifier may send email
+// only from the stack's SES identity and publish only to the topics it was
+// given, and that it cannot drive runs or put events.
+func TestNotifierIsFedByTheBus(t *testing.T) {
+	eachStack(t, func(t *testing.T, s *stackUnderTest) {
+		ids := functionLogicalIDs(t, s.template)
+		notifier := ids["notifier"]
+		if notifier == "" {
+			t.Fatal("no notifier function")
+		}
+		found := false
+		for id, r := range s.template.ofType("AWS::Events::Rule") {
+			pattern, _ := json.Marshal(r.Properties["EventPattern"])
+			if string(pattern) != `{"source":["gennaker"]}` {
+				continue
+			}
+			bus, _ := json.Marshal(r.Properties["EventBusName"])
+			if !strings.Contains(string(bus), "EventsBus") {
+				t.Errorf("%s: the rule is on %s, want gennaker's bus", id, bus)
+			}
+			targets, _ := r.Properties["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("%s: targets %v", id, targets)
+			}
+			tgt := targets[0].(map[string]any)
+			arn, _ := json.Marshal(tgt["Arn"])
+			if !strings.Contains(string(arn), notifier) {
+				t.Errorf("%s: the rule targets %s, want the notifier %s", id, arn, notifier)
+			}
+			if tgt["DeadLetterConfig"] == nil || tgt["RetryPolicy"] == nil {
+				t.Errorf("%s: the target has no retry policy or dead-letter queue: %v", id, tgt)
+			}
+			found = true
+		}
+		if !found {
+			t.Fatal("no rule sends gennaker's events to the notifier")
+		}
+
+		// The notifier's grants: its role's statements.
+		var actions []string
+		for _, p := range s.template.ofType("AWS::IAM::Policy") {
+			roles, _ := json.Marshal(p.Properties["Roles"])
+			if !strings.Contains(string(roles), "Notifier") {
+				continue
+			}
+			doc, _ := p.Properties["PolicyDocument"].(map[string]any)
+			for _, st := range doc["Statement"].([]any) {
+				stmt := st.(map[string]any)
+				acts := []string{}
+				switch a := stmt["Action"].(type) {
+				case string:
+					acts = append(acts, a)
+				case []any:
+					for _, x := range a {
+						acts = append(acts, x.(string))
+					}
+				}
+				res, _ := json.Marshal(stmt["Resource"])
+				for _, a := range acts {
+					actions = append(actions, a)
+					switch {
+					case a == "ses:SendEmail" && !strings.Contains(string(res), "identity"):
+						t.Errorf("ses:SendEmail on %s, want the stack's identity only", res)
+					case a == "sns:Publish" && string(res) != `"arn:aws:sns:us-east-1:123456789012:deploys"`:
+						t.Errorf("sns:Publish on %s, want the given topic only", res)
+					case strings.HasPrefix(a, "states:") || a == "events:PutEvents" || a == "eks:DescribeCluster" || a == "sts:AssumeRole":
+						t.Errorf("the notifier may %s", a)
+					}
+				}
+			}
+		}
+		withSES := s.name == "GennakerJwt"
+		if slices.Contains(actions, "ses:SendEmail") != withSES || slices.Contains(actions, "sns:Publish") != withSES {
+			t.Errorf("notifier actions %v (SES identity and topics given: %v)", actions, withSES)
+		}
+		if withSES && len(s.template.ofType("AWS::SES::EmailIdentity")) != 1 {
+			t.Error("no SES identity")
+		}
+	})
 }

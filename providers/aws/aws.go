@@ -224,5 +224,6 @@ func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 		return nil, err
 	}
 	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]Client{}}
-	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c, Images: images{c}, LoadBalancers: loadBalancers{c}, PollInterval: p.poll}, nil
+	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c, Images: images{c}, LoadBalancers: loadBalancers{c},
+		Functions: NewFunctions(s), PollInterval: p.poll}, nil
 }

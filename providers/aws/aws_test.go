@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	gaws "github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers"
+	gaws "github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/shared/mototest"
 )
 

@@ -133,7 +133,7 @@ func (f *fixture) env() providertest.ServerGroupsEnv {
 
 func TestAbilities(t *testing.T) {
 	f := newFixture(t)
-	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator", "Images", "LoadBalancers")
+	providertest.Abilities(t, f.cloud, "ServerGroups", "ServerGroupCreator", "Images", "LoadBalancers", "Functions")
 }
 
 func TestLoadBalancersConformance(t *testing.T) {

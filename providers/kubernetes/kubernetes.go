@@ -8,7 +8,6 @@ package kubernetes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,14 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/providers/kubernetes/account"
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 )
 
@@ -45,87 +42,12 @@ var _ providers.Provider = (*Provider)(nil)
 // Name implements providers.Provider.
 func (*Provider) Name() string { return Name }
 
-// Config is a Kubernetes account's own fields in the accounts file:
-//
-//	accounts:
-//	- name: staging
-//	  provider: kubernetes
-//	  kubeconfig: ~/.kube/config   # default: $KUBECONFIG, then ~/.kube/config
-//	  context: staging-cluster     # default: the kubeconfig's current context
-//	  namespaces: [shop-staging]   # the namespaces the account may use; empty: all
-//	  omitNamespaces: [kube-system] # namespaces it may never use
-//	- name: prod
-//	  provider: kubernetes
-//	  eksCluster: shop-prod        # an EKS cluster instead of a kubeconfig
-//	  region: eu-west-1
-//	  assumeRole: arn:aws:iam::123456789012:role/deployer  # optional
-//	  namespaces: [shop]
-//
-// Spinnaker's kubeconfigFile is read as kubeconfig.
-type Config struct {
-	Kubeconfig     string
-	Context        string
-	Namespaces     []string
-	OmitNamespaces []string
-	// EKSCluster, Region and AssumeRole reach an EKS cluster with an IAM
-	// token, as the cloud runtime does.
-	EKSCluster string
-	Region     string
-	AssumeRole string
-}
+// Config is a Kubernetes account's own fields in the accounts file (see
+// package account, which reads them without linking client-go).
+type Config = account.Config
 
 // ParseConfig reads an account's fields.
-func ParseConfig(acct providers.Account) (Config, error) {
-	var c Config
-	for k, v := range acct.Fields {
-		switch k {
-		case "kubeconfig", "kubeconfigFile", "context", "eksCluster", "region", "assumeRole":
-			s, ok := v.(string)
-			if !ok {
-				return c, fmt.Errorf("%s must be a string", k)
-			}
-			switch k {
-			case "context":
-				c.Context = s
-			case "eksCluster":
-				c.EKSCluster = s
-			case "region":
-				c.Region = s
-			case "assumeRole":
-				c.AssumeRole = s
-			default:
-				c.Kubeconfig = s
-			}
-		case "namespaces", "omitNamespaces":
-			list, ok := v.([]any)
-			if !ok {
-				return c, fmt.Errorf("%s must be a list of namespace names", k)
-			}
-			for _, item := range list {
-				s, ok := item.(string)
-				if !ok || s == "" {
-					return c, fmt.Errorf("%s must be a list of namespace names", k)
-				}
-				if k == "namespaces" {
-					c.Namespaces = append(c.Namespaces, s)
-				} else {
-					c.OmitNamespaces = append(c.OmitNamespaces, s)
-				}
-			}
-		default:
-			return c, fmt.Errorf("unknown field %q (kubernetes accounts take kubeconfig, context, namespaces, omitNamespaces, or eksCluster, region, assumeRole)", k)
-		}
-	}
-	switch {
-	case c.EKSCluster != "" && (c.Kubeconfig != "" || c.Context != ""):
-		return c, errors.New("eksCluster and kubeconfig/context are alternatives: give one")
-	case c.EKSCluster == "" && (c.Region != "" || c.AssumeRole != ""):
-		return c, errors.New("region and assumeRole are for eksCluster accounts")
-	case c.EKSCluster != "" && c.Region == "":
-		return c, errors.New("an eksCluster account needs its region")
-	}
-	return c, nil
-}
+func ParseConfig(acct providers.Account) (Config, error) { return account.Parse(acct) }
 
 // Cloud implements providers.Provider. A Kubernetes account serves its
 // manifests (deployed to with the manifest stages), its ReplicaSets as server
@@ -163,7 +85,7 @@ type Cluster struct {
 	// Lambda function.
 	rest   rest.Interface
 	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	mapper *discoveryMapper
 }
 
 var _ manifest.Cluster = (*Cluster)(nil)
@@ -214,12 +136,12 @@ func (c *Cluster) clients(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(rc)
+	raw, err := rawClient(rc)
 	if err != nil {
 		return err
 	}
-	c.rest, c.dyn = disc.RESTClient(), dyn
-	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	c.rest, c.dyn = raw, dyn
+	c.mapper = &discoveryMapper{client: raw}
 	return nil
 }
 

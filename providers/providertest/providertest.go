@@ -1,8 +1,8 @@
 // Package providertest holds one conformance suite per provider ability:
-// ServerGroups, ServerGroupCreator, LoadBalancers, Images, Managers and
-// Manifests. Each checks, against a real account, the contract the
-// ability's interface documents, through outcomes a user of gennaker would
-// notice. A provider's test runs Abilities to pin down what it serves, and
+// ServerGroups, ServerGroupCreator, LoadBalancers, Images, Managers,
+// Manifests and Functions. Each checks, against a real account, the
+// contract the ability's interface documents, through outcomes a user of
+// gennaker would notice. A provider's test runs Abilities to pin down what it serves, and
 // then the suite of each ability it serves.
 //
 // Every application a suite uses starts with "conf", so that a suite run in

@@ -29,6 +29,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -82,10 +84,23 @@ type Options struct {
 	// Clusters lists an application's clusters by account for
 	// GET /applications/{app}; nil means none are known.
 	Clusters func(ctx context.Context, app string) (any, error)
+	// Prices price each run's usage (GET /pipelines/{id} "cost"); nil
+	// means AWS's list prices.
+	Prices *cost.Table
+	// Region is the AWS region whose prices apply; "" means us-east-1.
+	Region string
 	// Mounts are other packages' handlers served on the API's address, such
 	// as the deployments read API (shared/deployapi). Their patterns must not
-	// clash with the API's own; New panics if they do.
+	// clash with the API's own; New panics if they do. They are authorized
+	// as the API's own routes are (see access).
 	Mounts []Mount
+	// Policy decides what callers may do; nil means authentication is off
+	// (everyone is one user with every right).
+	Policy *auth.Policy
+	// Authenticator finds who sent a request when Policy is enabled.
+	Authenticator *auth.Authenticator
+	// Accounts are the deployment accounts' names, for GET /auth/user.
+	Accounts []string
 }
 
 // Mount serves Handler for each of Patterns (net/http ServeMux patterns,
@@ -106,6 +121,11 @@ type server struct {
 	maxBody  int64
 	now      func() time.Time
 	mux      *http.ServeMux
+	policy   *auth.Policy
+	authn    *auth.Authenticator
+	accounts []string
+	prices   *cost.Table
+	region   string
 }
 
 // New returns the API handler.
@@ -120,6 +140,20 @@ func New(opts Options) http.Handler {
 		maxBody:  opts.MaxBodyBytes,
 		now:      opts.Now,
 		mux:      http.NewServeMux(),
+		prices:   opts.Prices,
+		region:   opts.Region,
+		policy:   opts.Policy,
+		authn:    opts.Authenticator,
+		accounts: opts.Accounts,
+	}
+	if s.policy == nil {
+		s.policy = &auth.Policy{}
+	}
+	if s.authn == nil {
+		s.authn = auth.NewAuthenticator(nil)
+	}
+	if s.prices == nil {
+		s.prices = cost.ListPrices()
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -136,7 +170,7 @@ func New(opts Options) http.Handler {
 	s.routes()
 	for _, m := range opts.Mounts {
 		for _, p := range m.Patterns {
-			s.mux.Handle(p, m.Handler)
+			s.handle(p, m.Handler)
 		}
 	}
 	return s
@@ -152,10 +186,11 @@ func buildVersion() string {
 // routes lists every endpoint. Paths and methods are Gate's unless marked
 // as ours.
 func (s *server) routes() {
-	h := func(pattern string, fn handlerFunc) { s.mux.Handle(pattern, s.wrap(fn)) }
+	h := func(pattern string, fn handlerFunc) { s.handle(pattern, s.wrap(fn)) }
 
 	h("GET /health", s.health)
 	h("GET /version", s.getVersion)
+	h("GET /auth/user", s.authUser)
 
 	// Applications and the tasks that change them.
 	h("GET /applications", s.listApplications)
@@ -193,6 +228,12 @@ func (s *server) routes() {
 	h("PUT /pipelines/{id}/resume", s.resumeExecution)
 	h("PATCH /pipelines/{id}/stages/{stageId}", s.patchStage)
 	h("PUT /pipelines/{id}/stages/{stageId}/restart", s.restartStage)
+	h("GET /applications/{app}/cost", s.applicationCost) // ours
+}
+
+// handle serves h for pattern behind the route's authorization (see access).
+func (s *server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.guard(pattern, h))
 }
 
 // ServeHTTP answers unknown paths and methods in the API's error shape, and
@@ -297,15 +338,10 @@ func (s *server) getVersion(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"version": s.version})
 }
 
-// user is who made the request. gennaker has no authentication yet; like
-// Spinnaker's services behind Gate, it trusts X-SPINNAKER-USER and otherwise
-// records "anonymous".
-func user(r *http.Request) string {
-	if u := strings.TrimSpace(r.Header.Get("X-SPINNAKER-USER")); u != "" {
-		return u
-	}
-	return "anonymous"
-}
+// user is the name of who made the request, as guard established it: the
+// authenticated user, or with authentication off whoever X-SPINNAKER-USER
+// names (anonymous if nobody).
+func user(r *http.Request) string { return caller(r.Context()).Name }
 
 // Error is an API error: an HTTP status and a message that says what to fix.
 type Error struct {
@@ -363,6 +399,14 @@ func classify(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var denied *auth.Denied
+	if errors.As(err, &denied) {
+		return &Error{Status: http.StatusForbidden, Message: denied.Error(), Err: err}
+	}
+	var unauth *auth.Unauthenticated
+	if errors.As(err, &unauth) {
+		return &Error{Status: http.StatusUnauthorized, Message: unauth.Message, Err: err}
 	}
 	var verr *model.ValidationError
 	if errors.As(err, &verr) {

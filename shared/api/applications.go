@@ -62,6 +62,9 @@ func (s *server) listApplications(w http.ResponseWriter, r *http.Request) error 
 		if owner != "" && strings.ToLower(a.Email) != owner {
 			continue
 		}
+		if !s.canRead(r.Context(), &a) {
+			continue
+		}
 		out = append(out, a)
 	}
 	return writeJSON(w, http.StatusOK, out)

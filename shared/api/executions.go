@@ -30,6 +30,10 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		trigger = trigger.Own()
+		// A run started through the API acts as its caller: a runAsUser is
+		// for automated triggers, which check who may use it when the
+		// pipeline is saved.
+		delete(trigger.Extra, "runAsUser")
 	}
 	if _, err := s.application(ctx, app); err != nil {
 		return err
@@ -38,7 +42,9 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if trigger.User == "" {
+	if trigger.User == "" || s.policy.Enabled {
+		// With authentication on, a run records who started it, never who
+		// the body claims.
 		trigger.User = user(r)
 	}
 	if trigger.Type == "" {
@@ -51,6 +57,7 @@ func (s *server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fmt.Errorf("unable to trigger pipeline %q of %s: %w", p.Name, app, err)
 	}
+	runActedOn(r, id)
 	ref := "/pipelines/" + string(id)
 	w.Header().Set("Location", ref)
 	return writeJSON(w, http.StatusAccepted, map[string]string{"ref": ref})
@@ -96,7 +103,13 @@ func (s *server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, renderExecution(e, true))
+	view := renderExecution(e, true)
+	if !e.Orchestration.Imported {
+		if view, err = s.withCost(r.Context(), view); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, view)
 }
 
 // deleteExecution answers DELETE /pipelines/{id}: a finished run is
@@ -239,7 +252,14 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		}
 		runs = append(runs, got...)
 	}
-	return writeJSON(w, http.StatusOK, renderExecutions(runs, expand))
+	visible := s.readable(ctx)
+	kept := runs[:0]
+	for _, e := range runs {
+		if visible.ok(e.Application) {
+			kept = append(kept, e)
+		}
+	}
+	return writeJSON(w, http.StatusOK, renderExecutions(kept, expand))
 }
 
 func splitList(raw string) []string {
@@ -265,6 +285,7 @@ func (s *server) cancelExecution(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.execution(r.Context(), id); err != nil {
 		return err
 	}
+	runActedOn(r, id)
 	if err := s.orch.Cancel(r.Context(), id, user(r), r.URL.Query().Get("reason")); err != nil {
 		return fmt.Errorf("cancel execution %s: %w", id, err)
 	}
@@ -294,6 +315,7 @@ func (s *server) moveExecution(w http.ResponseWriter, r *http.Request, from mode
 	if e.Status != from {
 		return conflict("execution %s is %s; only a %s execution can be %s", id, e.Status, from, done)
 	}
+	runActedOn(r, id)
 	if err := act(r.Context(), id, user(r)); err != nil {
 		return err
 	}
@@ -315,6 +337,7 @@ func (s *server) patchStage(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeBody(w, r, &patch); err != nil {
 		return err
 	}
+	runActedOn(r, id)
 	e, err := s.orch.PatchStage(ctx, id, stageID, user(r), patch)
 	var pe *stages.PatchError
 	if errors.As(err, &pe) {
@@ -361,6 +384,7 @@ func (s *server) restartStage(w http.ResponseWriter, r *http.Request) error {
 	if !st.Status.IsComplete() {
 		return conflict("stage %q is %s; only a finished stage can be restarted", st.Name, st.Status)
 	}
+	runActedOn(r, id)
 	if err := s.orch.RestartStage(ctx, id, stageID, user(r)); err != nil {
 		return fmt.Errorf("restart stage %q of %s: %w", st.Name, id, err)
 	}

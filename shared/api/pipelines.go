@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -73,6 +74,9 @@ type savePlan struct {
 // caller read it. It changes nothing.
 func (s *server) planSave(ctx context.Context, p *model.Pipeline, who string, staleCheck bool) (*savePlan, error) {
 	p.Application = canonicalApp(string(p.Application))
+	if err := s.authorizeSave(ctx, p); err != nil {
+		return nil, err
+	}
 	probs, warnings := s.problems(ctx, p)
 	if len(probs) > 0 {
 		return nil, invalid(fmt.Sprintf("pipeline %q is invalid", p.Name), probs)
@@ -111,6 +115,26 @@ func (s *server) planSave(ctx context.Context, p *model.Pipeline, who string, st
 		plan.expect = hist[0].Version
 	}
 	return plan, nil
+}
+
+// authorizeSave is the one check of every pipeline save (POST and PUT
+// /pipelines, the savePipeline and updatePipeline jobs, a restore): the
+// saver needs WRITE on the pipeline's application — and on the stored
+// one's, when it names another — and must hold the pipeline's roles and
+// may name only service accounts it may use as runAsUser.
+func (s *server) authorizeSave(ctx context.Context, p *model.Pipeline) error {
+	id := caller(ctx)
+	if err := s.allow(ctx, id, p.Application, auth.Write); err != nil {
+		return err
+	}
+	if p.ID != "" && checkPipelineID(p.ID) == "" {
+		if stored, err := s.store.Pipelines().Get(ctx, p.ID); err == nil && stored.Application != p.Application {
+			if err := s.allow(ctx, id, stored.Application, auth.Write); err != nil {
+				return err
+			}
+		}
+	}
+	return s.policy.CheckPipelineSave(id, p)
 }
 
 // problems lists what is wrong with a pipeline configuration, and the
@@ -338,6 +362,9 @@ func (s *server) listAllPipelineConfigs(w http.ResponseWriter, r *http.Request) 
 	}
 	out := []model.Pipeline{}
 	for _, a := range apps {
+		if !s.canRead(r.Context(), &a) {
+			continue
+		}
 		list, err := s.store.Pipelines().List(r.Context(), a.Name)
 		if err != nil {
 			return fmt.Errorf("pipelines of %s: %w", a.Name, err)

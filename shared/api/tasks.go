@@ -11,6 +11,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/store"
 )
@@ -186,6 +187,9 @@ func (s *server) checkJob(ctx context.Context, path string, raw json.RawMessage,
 		if _, err := s.application(ctx, name); err != nil {
 			return job{}, err
 		}
+		if err := s.allow(ctx, caller(ctx), name, auth.Write); err != nil {
+			return job{}, err
+		}
 		return job{kind: head.Type, run: func(ctx context.Context) (string, error) {
 			return "/applications/" + string(name), s.deleteApplication(ctx, name)
 		}}, nil
@@ -217,13 +221,16 @@ func (s *server) checkJob(ctx context.Context, path string, raw json.RawMessage,
 		if err != nil {
 			return job{}, err
 		}
+		if err := s.allow(ctx, caller(ctx), p.Application, auth.Write); err != nil {
+			return job{}, err
+		}
 		return job{kind: head.Type, run: func(ctx context.Context) (string, error) {
 			return "/pipelineConfigs/" + string(p.ID), s.store.Pipelines().Delete(ctx, p.ID)
 		}}, nil
 	case "":
 		return job{}, badRequest("%s.type: is required; gennaker runs %s", path, strings.Join(jobTypes, ", "))
 	default:
-		if j, ok, err := s.checkStageJob(path, head.Type, raw, who); ok || err != nil {
+		if j, ok, err := s.checkStageJob(ctx, path, head.Type, raw, who); ok || err != nil {
 			return j, err
 		}
 		return job{}, badRequest("%s.type: unknown job type %q; gennaker runs %s, and any stage type as an ad-hoc run", path, head.Type, strings.Join(jobTypes, ", "))
@@ -235,7 +242,7 @@ func (s *server) checkJob(ctx context.Context, path string, raw json.RawMessage,
 // such tasks as orchestrations. Deck sends a load balancer's fields on the
 // job itself; they become the stage's loadBalancers list. ok is false when
 // the type is not a stage type.
-func (s *server) checkStageJob(path, kind string, raw json.RawMessage, who string) (job, bool, error) {
+func (s *server) checkStageJob(ctx context.Context, path, kind string, raw json.RawMessage, who string) (job, bool, error) {
 	var fields map[string]any
 	if err := decodeJSON(raw, &fields, path); err != nil {
 		return job{}, false, err
@@ -276,6 +283,11 @@ func (s *server) checkStageJob(path, kind string, raw json.RawMessage, who strin
 	if app == "" {
 		return job{}, true, badRequest("%s.application: is required for a %s job: the application it acts for", path, kind)
 	}
+	// Running a stage is running the application's pipelines; the accounts
+	// it deploys to are checked when it starts, as every stage's are.
+	if err := s.allow(ctx, caller(ctx), canonicalApp(app), auth.Execute); err != nil {
+		return job{}, true, err
+	}
 	p := &model.Pipeline{Application: canonicalApp(app), Name: kind, Stages: []model.Stage{st}}
 	return job{kind: kind, run: func(ctx context.Context) (string, error) {
 		id, err := s.orch.TriggerPipeline(ctx, p, model.ExecutionTrigger{Type: "manual", User: who}, "")
@@ -304,6 +316,13 @@ func (s *server) checkApplicationJob(ctx context.Context, path, kind string, raw
 	app.Name = canonicalApp(string(app.Name))
 	if msg := checkAppName(app.Name); msg != "" {
 		return job{}, badRequest("%s.name: %s", apath, msg)
+	}
+	if _, err := auth.ParsePermissions(app.Permissions); err != nil {
+		return job{}, badRequest("%s.%v", apath, err)
+	}
+	// An application that exists needs WRITE; anyone may create one.
+	if err := s.allow(ctx, caller(ctx), app.Name, auth.Write); err != nil {
+		return job{}, err
 	}
 	if kind == "updateApplication" {
 		prev, err := s.application(ctx, app.Name)
@@ -373,7 +392,7 @@ func (s *server) checkSavePipelineJob(ctx context.Context, path, kind string, ra
 	if kind == "updatePipeline" && p.ID == "" {
 		return job{}, badRequest("%s.pipeline.id: is required to update a pipeline; use savePipeline to create one", path)
 	}
-	if body.User != "" && who == "anonymous" {
+	if body.User != "" && who == auth.AnonymousUser && !s.policy.Enabled {
 		who = body.User
 	}
 	plan, err := s.planSave(ctx, p, who, body.StaleCheck)

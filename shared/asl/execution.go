@@ -34,6 +34,8 @@ type execution struct {
 	ended  chan struct{} // closed once the final record is written
 
 	events atomic.Int64
+	// transitions counts the states this execution entered in this runtime.
+	transitions atomic.Int64
 
 	mu      sync.Mutex
 	rec     executionRecord
@@ -166,6 +168,9 @@ func (x *execution) finish(status ExecutionStatus, output any, se *Error) bool {
 	}
 	x.cancel(errExecutionEnded)
 	close(x.ended)
+	if x.rt.ended != nil {
+		x.rt.ended(ExecutionEnd{Arn: rec.Arn, Name: rec.Name, Status: rec.Status, Input: rec.Input, Transitions: x.transitions.Load()})
+	}
 	x.rt.log.Debug("execution ended", "execution", rec.Arn, "status", rec.Status, "error", rec.Error)
 	return true
 }

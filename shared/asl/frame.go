@@ -131,6 +131,7 @@ func (f *frame) enter(name string, input any) {
 	f.dirty = true
 	f.x.addEvents(1) // <Type>StateEntered
 	f.x.rt.transitions.Add(1)
+	f.x.transitions.Add(1)
 }
 
 // run interprets states until the graph ends, returning its output or the

@@ -38,6 +38,18 @@ type Options struct {
 	// Now is the clock; default time.Now. It dates executions and states
 	// and computes deadlines, so a replacement must advance.
 	Now func() time.Time
+	// Ended, if set, is told of every execution that ends, once its final
+	// record is written, with the state transitions it made in this
+	// runtime (since it was resumed, for one a restart brought back).
+	Ended func(ExecutionEnd)
+}
+
+// ExecutionEnd describes an execution that ended.
+type ExecutionEnd struct {
+	Arn, Name   string
+	Status      ExecutionStatus
+	Input       json.RawMessage
+	Transitions int64
 }
 
 // DefaultMaxHistoryEvents is the history limit of Step Functions Standard.
@@ -89,6 +101,7 @@ type Runtime struct {
 	transitions atomic.Int64
 
 	journal   Journal
+	ended     func(ExecutionEnd)
 	functions map[string]Function
 	log       *slog.Logger
 	now       func() time.Time
@@ -133,6 +146,7 @@ func New(opts Options) (*Runtime, error) {
 	}
 	r := &Runtime{
 		journal:   opts.Journal,
+		ended:     opts.Ended,
 		functions: maps.Clone(opts.Functions),
 		log:       opts.Logger,
 		now:       opts.Now,

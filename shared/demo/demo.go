@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -42,6 +43,10 @@ type Options struct {
 	StageTimeout time.Duration
 	// Logger receives the runtime's logs; nil discards them.
 	Logger *slog.Logger
+	// Listen is where the API and the web UI are served while the demo
+	// runs, so it can be watched in a browser; when the address is taken a
+	// free port is used. Empty serves nothing.
+	Listen string
 }
 
 // Summary is what the demo observed.
@@ -75,6 +80,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (*Summary, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	kept := opts.DataDir != ""
 	if opts.DataDir == "" {
 		dir, err := os.MkdirTemp("", "gennaker-demo-")
 		if err != nil {
@@ -98,8 +104,33 @@ func Run(ctx context.Context, out io.Writer, opts Options) (*Summary, error) {
 		return nil, err
 	}
 	defer rt.Close()
-	d := &driver{rt: rt, out: out, opts: opts, bin: bin}
+	d := &driver{rt: rt, out: out, opts: opts, bin: bin, kept: kept}
+	if opts.Listen != "" {
+		stop, err := d.serveUI(opts.Listen)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	return d.run(ctx)
+}
+
+// serveUI serves the runtime's API and web UI while the demo runs.
+func (d *driver) serveUI(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("serve the web UI: %w", err)
+		}
+	}
+	srv := &http.Server{Handler: d.rt.API(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(d.out, "▸ watch it in a browser: http://%s/#/applications/%s/executions\n", ln.Addr(), app)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 type driver struct {
@@ -107,6 +138,7 @@ type driver struct {
 	out  io.Writer
 	opts Options
 	bin  string
+	kept bool // the data directory outlives the demo
 }
 
 func (d *driver) run(ctx context.Context) (*Summary, error) {
@@ -297,6 +329,9 @@ func (d *driver) printSummary(s *Summary) {
 	fmt.Fprintln(d.out, "  GET /applications/hello/serverGroups  server groups with health, capacity and provenance")
 	fmt.Fprintln(d.out, "  <load balancer>/metrics              Prometheus request metrics per server group")
 	fmt.Fprintln(d.out, "  examples/                            pipelines to save and run")
+	if d.kept {
+		fmt.Fprintf(d.out, "\n▸ the red/black and the rollback in the web UI: run\n    gennaker up --data-dir %s\n  and open http://127.0.0.1:8084/#/applications/%s/executions (clusters: #/applications/%s/clusters)\n", d.opts.DataDir, app, app)
+	}
 }
 
 func describeServed(served map[string]int) string {

@@ -46,6 +46,25 @@ type Handler struct {
 	providers *providers.Registry
 	log       *slog.Logger
 	mux       *http.ServeMux
+	// Authorized reports whether the caller of ctx may deploy to the
+	// account, which /credentials reports as "authorized"; nil means
+	// everyone may.
+	Authorized func(ctx context.Context, account string) bool
+	// Readable reports whether the caller of ctx may READ the account:
+	// listings leave out what the others hold. nil means everyone may.
+	Readable func(ctx context.Context, account string) bool
+}
+
+// readableAccounts are the accounts whose contents the caller of ctx may
+// see.
+func (h *Handler) readableAccounts(ctx context.Context) []providers.Account {
+	var out []providers.Account
+	for _, a := range h.providers.Accounts() {
+		if h.Readable == nil || h.Readable(ctx, a.Name) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // New returns the handler for the accounts in reg.
@@ -341,7 +360,7 @@ type LoadBalancer struct {
 func (h *Handler) loadBalancers(w http.ResponseWriter, r *http.Request) error {
 	app := r.PathValue("app")
 	out := []LoadBalancer{}
-	for _, a := range h.providers.Accounts() {
+	for _, a := range h.readableAccounts(r.Context()) {
 		c, err := h.providers.Cloud(a.Name, "")
 		if err != nil {
 			return err
@@ -384,8 +403,9 @@ type Account struct {
 	Authorized    bool             `json:"authorized"`
 }
 
-func toAccount(a providers.Account) Account {
-	out := Account{Name: a.Name, Type: a.Provider, CloudProvider: a.Provider, AccountType: a.Name, Environment: a.Environment, Regions: []map[string]any{}, Authorized: true}
+func (h *Handler) toAccount(ctx context.Context, a providers.Account) Account {
+	authorized := h.Authorized == nil || h.Authorized(ctx, a.Name)
+	out := Account{Name: a.Name, Type: a.Provider, CloudProvider: a.Provider, AccountType: a.Name, Environment: a.Environment, Regions: []map[string]any{}, Authorized: authorized}
 	if out.Environment == "" {
 		out.Environment = a.Name
 	}
@@ -395,10 +415,10 @@ func toAccount(a providers.Account) Account {
 	return out
 }
 
-func (h *Handler) credentials(w http.ResponseWriter, _ *http.Request) error {
+func (h *Handler) credentials(w http.ResponseWriter, r *http.Request) error {
 	out := []Account{}
 	for _, a := range h.providers.Accounts() {
-		out = append(out, toAccount(a))
+		out = append(out, h.toAccount(r.Context(), a))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -409,6 +429,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toAccount(a))
+	writeJSON(w, http.StatusOK, h.toAccount(r.Context(), a))
 	return nil
 }

@@ -102,7 +102,7 @@ func applyManagers(groups []ServerGroup, account string, managers []providers.Ma
 // out, so that one account down does not hide every other.
 func (h *Handler) appViews(ctx context.Context, app string) ([]ServerGroup, error) {
 	var out []ServerGroup
-	for _, a := range h.providers.Accounts() {
+	for _, a := range h.readableAccounts(ctx) {
 		gs, _, err := h.accountViews(ctx, a.Name, app)
 		if err != nil {
 			h.log.WarnContext(ctx, "account left out of the server groups", "application", app, "account", a.Name, "error", err)
@@ -116,7 +116,7 @@ func (h *Handler) appViews(ctx context.Context, app string) ([]ServerGroup, erro
 func (h *Handler) serverGroupManagers(w http.ResponseWriter, r *http.Request) error {
 	app := r.PathValue("app")
 	out := []ServerGroupManager{}
-	for _, a := range h.providers.Accounts() {
+	for _, a := range h.readableAccounts(r.Context()) {
 		groups, managers, err := h.accountViews(r.Context(), a.Name, app)
 		if err != nil {
 			h.log.WarnContext(r.Context(), "account left out of the server group managers", "application", app, "account", a.Name, "error", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
+	"github.com/gennaker/gennaker/shared/auth"
 )
 
 // Handler adapts h to API Gateway HTTP API events.
@@ -56,6 +57,7 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		return nil, fmt.Errorf("path %q: %w", ev.RawPath, err)
 	}
 	u.RawQuery = ev.RawQueryString
+	ctx = withPrincipal(ctx, ev.RequestContext.Authorizer)
 	method := ev.RequestContext.HTTP.Method
 	if method == "" {
 		method = http.MethodGet
@@ -76,6 +78,26 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	req.RequestURI = u.RequestURI()
 	req.ContentLength = int64(len(body))
 	return req, nil
+}
+
+// withPrincipal puts who API Gateway's authorizer established into ctx,
+// where the API looks for the caller (shared/auth); nothing the caller
+// sends can put it there.
+func withPrincipal(ctx context.Context, a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) context.Context {
+	if a == nil {
+		return ctx
+	}
+	var p auth.Principal
+	if a.JWT != nil {
+		p.Claims = a.JWT.Claims
+	}
+	if a.IAM != nil {
+		p.ARN = a.IAM.UserARN
+	}
+	if p.ARN == "" && len(p.Claims) == 0 {
+		return ctx
+	}
+	return auth.WithPrincipal(ctx, p)
 }
 
 // Response builds the event API Gateway expects from a handler's response.

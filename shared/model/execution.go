@@ -1,6 +1,9 @@
 package model
 
-import "reflect"
+import (
+	"encoding/json"
+	"reflect"
+)
 
 // Execution is one run of a pipeline, rendered as Gate renders it. The store
 // keeps the header (everything but Stages) as one record and each stage as a
@@ -31,7 +34,10 @@ type Execution struct {
 	Origin                  string           `json:"origin,omitempty"`
 	Notifications           []map[string]any `json:"notifications,omitempty"`
 	SpelEvaluator           string           `json:"spelEvaluator,omitempty"`
-	Stages                  []StageExecution `json:"stages"`
+	// NotificationDeliveries records each notification sent for the run,
+	// or why it could not be sent.
+	NotificationDeliveries []NotificationDelivery `json:"notificationDeliveries,omitempty"`
+	Stages                 []StageExecution       `json:"stages"`
 
 	// Orchestration holds the engine's bookkeeping for this run. It is not
 	// part of Gate's shape but is stored with the header; left out while
@@ -81,6 +87,37 @@ type Orchestration struct {
 	// Imported records a finished run imported from another Spinnaker
 	// (POST /pipelines/import): it is history, and nothing runs it again.
 	Imported bool `json:"imported,omitempty"`
+	// RunAs is who the run acts as: the user who started it, the service
+	// account of an automated trigger, or the run that started it as a
+	// child. Each stage is authorized for it before it starts.
+	RunAs *RunAs `json:"runAs,omitempty"`
+	// Outbox holds the lifecycle events of the run's status changes, each
+	// written with the change it announces, so none is lost if the process
+	// dies before sending it (see shared/notify).
+	Outbox []json.RawMessage `json:"outbox,omitempty"`
+}
+
+// RunAs is an identity a run acts as, with the roles it held when the run
+// started.
+type RunAs struct {
+	User  string   `json:"user"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// NotificationDelivery is the outcome of one notification of a run.
+type NotificationDelivery struct {
+	// ID names the delivery: the event's key and the notification's index.
+	ID string `json:"id"`
+	// Event is the lifecycle event it announces ("pipeline.failed").
+	Event string `json:"event"`
+	// Type and Address are the notification's ("slack", "#deploys").
+	Type    string `json:"type"`
+	Address string `json:"address,omitempty"`
+	// Status is "sent" or "failed"; Reason says why it failed.
+	Status   string `json:"status"`
+	Reason   string `json:"reason,omitempty"`
+	Attempts int    `json:"attempts"`
+	Time     int64  `json:"time"`
 }
 
 // PausedDetails records who paused a run and for how long.
@@ -211,6 +248,10 @@ type StageOrchestration struct {
 	// machine (ms); until the stage records that it runs, this is what says
 	// it will.
 	DispatchedAt int64 `json:"dispatchedAt,omitempty"`
+	// Carrier names the stage machine run that took the stage on when the
+	// stage before it ended, instead of a machine of its own; "" means the
+	// stage has (or will have) its own.
+	Carrier string `json:"carrier,omitempty"`
 	// TaskStartTime is when the current task started, for task timeouts.
 	TaskStartTime int64 `json:"taskStartTime,omitempty"`
 	// WakePending records a change (a judgment, a skip, a cancel, a pause or
@@ -219,6 +260,12 @@ type StageOrchestration struct {
 	// Config is the stage as configured, before expressions were evaluated;
 	// a restarted stage starts again from it.
 	Config map[string]any `json:"config,omitempty"`
+	// RunAs is who restarted the stage, when someone did: the stage acts as
+	// them rather than as the run's RunAs.
+	RunAs *RunAs `json:"runAs,omitempty"`
+	// Outbox holds the lifecycle events of the stage's status changes,
+	// written with the change (see Orchestration.Outbox).
+	Outbox []json.RawMessage `json:"outbox,omitempty"`
 }
 
 // LastModified records who last acted on a stage (a manual judgment, a skip).

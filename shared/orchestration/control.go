@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
@@ -188,6 +189,11 @@ func (o *Orchestrator) RestartStage(ctx context.Context, id model.ExecutionID, s
 		return fmt.Errorf("stage %q is %s; only a finished stage can be restarted: %w", target.Name, target.Status, ErrNotRunning)
 	}
 	reset := downstream(e, target.RefID)
+	// The restarted stages act as whoever restarted them.
+	var restarter *model.RunAs
+	if id, ok := auth.FromContext(ctx); ok {
+		restarter = runAsOf(id)
+	}
 	for _, s := range reset {
 		if s.Status == model.StatusRunning || s.Status == model.StatusPaused {
 			return fmt.Errorf("stage %q downstream of %q is still %s: %w", s.Name, target.Name, s.Status, ErrNotRunning)
@@ -204,7 +210,11 @@ func (o *Orchestrator) RestartStage(ctx context.Context, id model.ExecutionID, s
 			st.Context = copyMap(cfg)
 			st.Outputs = map[string]any{}
 			st.Tasks = []model.TaskExecution{}
-			st.Orchestration = model.StageOrchestration{Attempt: st.Orchestration.Attempt + 1, Config: cfg}
+			runAs := st.Orchestration.RunAs
+			if restarter != nil {
+				runAs = restarter
+			}
+			st.Orchestration = model.StageOrchestration{Attempt: st.Orchestration.Attempt + 1, Config: cfg, RunAs: runAs}
 			if st.ID == target.ID && user != "" {
 				st.LastModified = &model.LastModified{User: user, Time: o.nowMs()}
 			}

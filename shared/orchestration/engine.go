@@ -56,4 +56,8 @@ type Machines struct {
 	Pipeline string
 	// Stage is the ARN of the machine in statemachines/stage.asl.json.
 	Stage string
+	// Families are the stage machines of the cloud providers whose tasks
+	// run in a function of their own, by provider name; a stage of any
+	// other provider runs on Stage.
+	Families map[string]string
 }

@@ -38,6 +38,7 @@ type Orchestrator struct {
 	services *stages.Services
 	now      func() time.Time
 	log      *slog.Logger
+	guard    func(ctx context.Context, e *model.Execution, s *model.StageExecution) error
 
 	idMu      sync.Mutex
 	idEntropy *ulid.MonotonicEntropy
@@ -56,6 +57,13 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Guard decides whether a run may start a stage, seeing the stage with
+	// its expressions evaluated and the identity it acts as (the stage's
+	// Orchestration.RunAs, else the run's). An error fails the stage before
+	// its first task, with the error's message. nil lets every stage start.
+	Guard func(ctx context.Context, e *model.Execution, s *model.StageExecution) error
+	// StatusHook, when set, sees every status change as it is written.
+	StatusHook StatusHook
 }
 
 // New returns an orchestrator.
@@ -67,6 +75,7 @@ func New(opts Options) *Orchestrator {
 		registry:  opts.Registry,
 		now:       opts.Now,
 		log:       opts.Logger,
+		guard:     opts.Guard,
 		idEntropy: ulid.Monotonic(rand.Reader, 0),
 	}
 	if o.now == nil {
@@ -74,6 +83,9 @@ func New(opts Options) *Orchestrator {
 	}
 	if o.log == nil {
 		o.log = slog.Default()
+	}
+	if opts.StatusHook != nil {
+		o.store = hookedStore{Store: opts.Store, hook: opts.StatusHook}
 	}
 	o.services = &stages.Services{Pipelines: o, HTTP: opts.HTTP, Store: opts.Store, Providers: opts.Providers}
 	return o
@@ -98,6 +110,13 @@ type Request struct {
 	Attempt     int               `json:"attempt,omitempty"`
 	TaskToken   string            `json:"taskToken,omitempty"`
 	Error       *StateError       `json:"error,omitempty"`
+	// Name, Generation and Polls are the stage machine's own state: the
+	// name of its run, how many fresh runs continued it, and the polls and
+	// sleeps of this run. A request without a name comes from a machine of
+	// an earlier definition, which can neither carry a stage nor count.
+	Name       string `json:"name,omitempty"`
+	Generation int    `json:"generation,omitempty"`
+	Polls      int    `json:"polls,omitempty"`
 }
 
 // StateError is the error a state machine caught.
@@ -109,9 +128,20 @@ type StateError struct {
 // Response tells the stage machine what to do next: "run" the stage again
 // now, "poll" after backoff seconds, "sleep" for backoff seconds unless woken,
 // wait for a "callback", or "done".
+//
+// A runStage answer to a machine that sent its name is the machine's whole
+// next state: the stage it now carries (a stage that ended may hand the
+// machine one of the stages that follow it) and its counters.
 type Response struct {
 	Next    string `json:"next"`
 	Backoff int    `json:"backoff"`
+
+	ExecutionID model.ExecutionID `json:"executionId,omitempty"`
+	StageID     model.StageID     `json:"stageId,omitempty"`
+	Attempt     int               `json:"attempt,omitempty"`
+	Name        string            `json:"name,omitempty"`
+	Generation  int               `json:"generation"`
+	Polls       int               `json:"polls"`
 }
 
 // The actions of the two functions.

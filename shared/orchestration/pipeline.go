@@ -298,6 +298,12 @@ func (o *Orchestrator) advance(ctx context.Context, id model.ExecutionID) error 
 
 // advanceRun is advance on a run just read from the store.
 func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error {
+	return o.advanceRunOf(ctx, nil, e)
+}
+
+// advanceRunOf is advanceRun for a stage machine that may carry on with a
+// stage that can start (c.carry), or nil.
+func (o *Orchestrator) advanceRunOf(ctx context.Context, c *stageCall, e *model.Execution) error {
 	if e.Status == model.StatusNotStarted {
 		return nil
 	}
@@ -311,6 +317,10 @@ func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error
 		}
 		dispatched := s.Orchestration.DispatchedAt > 0
 		stale := dispatched && now-s.Orchestration.DispatchedAt > redispatchAfter.Milliseconds()
+		if c.resumes(s) {
+			busy = true // this machine took it before a retry: it goes on with it
+			continue
+		}
 		switch {
 		case s.Status == model.StatusRunning || s.Status == model.StatusPaused || s.Status == model.StatusSuspended:
 			busy = true
@@ -340,7 +350,7 @@ func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error
 			if e.Status == model.StatusPaused || (dispatched && !stale) {
 				continue
 			}
-			if err := o.dispatch(ctx, e.ID, s); err != nil {
+			if err := o.dispatch(ctx, c, e.ID, s); err != nil {
 				return err
 			}
 		}
@@ -355,21 +365,18 @@ func (o *Orchestrator) advanceRun(ctx context.Context, e *model.Execution) error
 // runs before its machine is started again (a no-op if it was started).
 const redispatchAfter = time.Minute
 
-// dispatch records that a stage's machine is being started, then starts it.
-// Recording first means a stop that comes meanwhile wakes the stage, and a
-// stage is never running without the run knowing.
-func (o *Orchestrator) dispatch(ctx context.Context, id model.ExecutionID, s *model.StageExecution) error {
-	st, err := o.updateStage(ctx, id, s.ID, func(st *model.StageExecution) (bool, error) {
-		if st.Status != model.StatusNotStarted || st.Orchestration.Attempt != s.Orchestration.Attempt {
-			return false, nil
-		}
-		st.Orchestration.DispatchedAt = o.nowMs()
-		return true, nil
-	})
-	if err != nil {
+// dispatch records that a stage's machine is being started, then starts it,
+// or hands the stage to the calling stage machine to carry on with. Recording
+// first means a stop that comes meanwhile wakes the stage, and a stage is
+// never running without the run knowing. The record is a claim: a stage
+// another caller dispatched a moment ago is left to it, so no stage runs
+// twice at once.
+func (o *Orchestrator) dispatch(ctx context.Context, c *stageCall, id model.ExecutionID, s *model.StageExecution) error {
+	st, claimed, err := o.claim(ctx, id, s, c.carrierFor(s))
+	if err != nil || !claimed {
 		return err
 	}
-	if st.Status != model.StatusNotStarted || st.Orchestration.Attempt != s.Orchestration.Attempt {
+	if c.take(st) {
 		return nil
 	}
 	return o.startStageMachine(ctx, id, st)
@@ -411,7 +418,7 @@ func (o *Orchestrator) startStageMachine(ctx context.Context, id model.Execution
 		"generation":  0,
 		"polls":       0,
 	})
-	if _, err := o.engine.StartExecution(ctx, o.machines.Stage, name, input); err != nil {
+	if _, err := o.engine.StartExecution(ctx, o.stageMachine(s), name, input); err != nil {
 		return transient("start stage %q (%s) of %s: %w", s.Name, s.ID, id, err)
 	}
 	return nil

@@ -29,20 +29,40 @@ const maxTasksPerCall = 16
 
 // runStage starts the stage if it has not started, then runs its tasks until
 // one is still RUNNING or the stage ends. When the stage ends it starts what
-// may follow.
+// may follow, and carries on with one of those stages itself (see
+// stageCall).
 func (o *Orchestrator) runStage(ctx context.Context, req Request) (Response, error) {
+	c := &stageCall{req: req, budget: maxTasksPerCall, o: o}
+	for {
+		resp, err := o.runStageRetrying(ctx, c)
+		if err != nil {
+			return Response{}, err
+		}
+		if c.carry == nil {
+			return c.state(resp), nil
+		}
+		c.next()
+		if c.budget <= 0 {
+			return c.state(Response{Next: "run"}), nil
+		}
+	}
+}
+
+func (o *Orchestrator) runStageRetrying(ctx context.Context, c *stageCall) (Response, error) {
 	for range maxConflictRetries {
-		resp, err := o.runStageOnce(ctx, req)
+		resp, err := o.runStageOnce(ctx, c)
 		if errors.Is(err, store.ErrConflict) {
+			c.view = nil
 			continue // someone changed the stage meanwhile (a judgment, a cancel): look again
 		}
 		return resp, err
 	}
-	return Response{}, transient("stage %s of %s: too many concurrent writers", req.StageID, req.ExecutionID)
+	return Response{}, transient("stage %s of %s: too many concurrent writers", c.req.StageID, c.req.ExecutionID)
 }
 
-func (o *Orchestrator) runStageOnce(ctx context.Context, req Request) (Response, error) {
-	e, err := o.store.Executions().Get(ctx, req.ExecutionID)
+func (o *Orchestrator) runStageOnce(ctx context.Context, c *stageCall) (Response, error) {
+	req := c.req
+	e, err := o.readRun(ctx, c)
 	if errors.Is(err, store.ErrNotFound) {
 		return Response{}, transient("execution %s: %w", req.ExecutionID, err)
 	}
@@ -56,8 +76,9 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, req Request) (Response,
 	if s.Orchestration.Attempt != req.Attempt {
 		return done, nil // a restart superseded this run of the stage
 	}
+	c.current = s
 	if s.Status.IsComplete() {
-		return done, o.afterStage(ctx, e.ID)
+		return done, o.afterStageOf(ctx, c, e.ID)
 	}
 	if s.Orchestration.Token != "" || s.Orchestration.WakePending {
 		s.Orchestration.Token = ""
@@ -70,16 +91,16 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, req Request) (Response,
 		if stop := e.Canceled || e.Orchestration.Halted; stop {
 			s.Status = model.StatusCanceled
 			s.EndTime = o.nowMs()
-			return o.putAndFinish(ctx, e, s)
+			return o.putAndFinish(ctx, c, e, s)
 		}
-		if finished := o.startStage(e, s); finished {
-			return o.putAndFinish(ctx, e, s)
+		if finished := o.startStage(ctx, e, s); finished {
+			return o.putAndFinish(ctx, c, e, s)
 		}
 	}
-	for range maxTasksPerCall {
+	for c.budget > 0 {
 		if e.Canceled || e.Orchestration.Halted {
 			o.cancelStage(ctx, e, s)
-			return o.putAndFinish(ctx, e, s)
+			return o.putAndFinish(ctx, c, e, s)
 		}
 		if e.Status == model.StatusPaused {
 			s.Status = model.StatusPaused
@@ -92,11 +113,12 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, req Request) (Response,
 		if i < 0 {
 			s.Status = model.StatusSucceeded
 			s.EndTime = o.nowMs()
-			return o.putAndFinish(ctx, e, s)
+			return o.putAndFinish(ctx, c, e, s)
 		}
+		c.budget--
 		resp, finished := o.runTask(ctx, e, s, i)
 		if finished {
-			return o.putAndFinish(ctx, e, s)
+			return o.putAndFinish(ctx, c, e, s)
 		}
 		if resp != nil {
 			return o.putAndRespond(ctx, e, s, *resp)
@@ -118,7 +140,7 @@ func seconds(d time.Duration) int {
 // startStage decides whether the stage runs at all, evaluates its
 // expressions and plans its tasks. It reports true when the stage ended
 // without running (skipped, or failed before its first task).
-func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) bool {
+func (o *Orchestrator) startStage(ctx context.Context, e *model.Execution, s *model.StageExecution) bool {
 	now := o.nowMs()
 	s.StartTime = now
 	cfg := s.Orchestration.Config
@@ -173,6 +195,14 @@ func (o *Orchestrator) startStage(e *model.Execution, s *model.StageExecution) b
 		s.Context["expressionEvaluationSummary"] = exprErrs
 		if fail, ok := cfg["failOnFailedExpressions"].(bool); !ok || fail {
 			o.failStart(s, "failed to evaluate expressions: "+joinLines(exprErrs))
+			return true
+		}
+	}
+	if o.guard != nil {
+		// After expressions, so that an account named by one is the account
+		// checked.
+		if err := o.guard(ctx, e, s); err != nil {
+			o.failStart(s, err.Error())
 			return true
 		}
 	}
@@ -465,16 +495,22 @@ func (o *Orchestrator) putAndRespond(ctx context.Context, e *model.Execution, s 
 
 // putAndFinish stores an ended stage, applies its failure to the run, and
 // starts what may follow.
-func (o *Orchestrator) putAndFinish(ctx context.Context, e *model.Execution, s *model.StageExecution) (Response, error) {
+func (o *Orchestrator) putAndFinish(ctx context.Context, c *stageCall, e *model.Execution, s *model.StageExecution) (Response, error) {
 	if err := o.store.Executions().PutStage(ctx, e.ID, s); err != nil {
 		return Response{}, err
 	}
-	return done, o.afterStage(ctx, e.ID)
+	return done, o.stageEnded(ctx, c, e, s)
 }
 
 // afterStage applies ended stages' failures to the run (a TERMINAL stage
 // halts it) and advances it. It is idempotent.
 func (o *Orchestrator) afterStage(ctx context.Context, id model.ExecutionID) error {
+	return o.afterStageOf(ctx, nil, id)
+}
+
+// afterStageOf is afterStage for a stage machine that may carry on with a
+// stage that can start (c.carry), or nil.
+func (o *Orchestrator) afterStageOf(ctx context.Context, c *stageCall, id model.ExecutionID) error {
 	e, err := o.store.Executions().Get(ctx, id)
 	if err != nil {
 		return err
@@ -500,7 +536,7 @@ func (o *Orchestrator) afterStage(ctx context.Context, id model.ExecutionID) err
 		}
 		return o.advance(ctx, id)
 	}
-	return o.advanceRun(ctx, e)
+	return o.advanceRunOf(ctx, c, e)
 }
 
 // park records the token a parked stage waits on. A change that arrived

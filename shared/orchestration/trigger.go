@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/store"
@@ -39,10 +40,24 @@ func (o *Orchestrator) Trigger(ctx context.Context, req stages.TriggerRequest) (
 	if req.Application != "" && p.Application != req.Application {
 		return "", fmt.Errorf("pipeline %s of application %s: %w", req.PipelineID, req.Application, store.ErrNotFound)
 	}
+	if parentID := req.Trigger.ParentExecutionID; parentID != "" {
+		// A child run acts as the stage that starts it — its run's
+		// identity, or whoever restarted it — so that a pipeline stage
+		// cannot reach what its runner may not.
+		parent, err := o.store.Executions().Get(ctx, parentID)
+		if err != nil {
+			return "", fmt.Errorf("parent execution %s: %w", parentID, err)
+		}
+		ctx = auth.WithIdentity(ctx, RunIdentity(parent, parent.StageByID(req.Trigger.ParentStageID)))
+	}
 	return o.TriggerPipeline(ctx, p, req.Trigger, req.IdempotencyKey)
 }
 
-// TriggerPipeline starts a run of the given configuration.
+// TriggerPipeline starts a run of the given configuration. The run acts as
+// the identity ctx carries (auth.WithIdentity): the API's caller, or the
+// service account an automated trigger runs as (auth.Policy's
+// AutomatedIdentity); without one it acts as an anonymous user with no
+// roles.
 func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, trigger model.ExecutionTrigger, idempotencyKey string) (model.ExecutionID, error) {
 	if p.Disabled {
 		return "", fmt.Errorf("pipeline %q of %s: %w; enable it before running it", p.Name, p.Application, ErrPipelineDisabled)
@@ -65,6 +80,9 @@ func (o *Orchestrator) TriggerPipeline(ctx context.Context, p *model.Pipeline, t
 	e, err := o.newExecution(p, trigger, idempotencyKey)
 	if err != nil {
 		return "", err
+	}
+	if id, ok := auth.FromContext(ctx); ok {
+		e.Orchestration.RunAs = runAsOf(id)
 	}
 	id := e.ID
 	if err := o.store.Executions().Create(ctx, e); err != nil {
@@ -247,4 +265,26 @@ func resolveParameters(cfg []model.Parameter, given map[string]any) (map[string]
 // Get returns a run with its stages.
 func (o *Orchestrator) Get(ctx context.Context, id model.ExecutionID) (*model.Execution, error) {
 	return o.store.Executions().Get(ctx, id)
+}
+
+// runAsOf is the record of an identity a run acts as.
+func runAsOf(id auth.Identity) *model.RunAs {
+	return &model.RunAs{User: id.Name, Roles: append([]string(nil), id.Roles...)}
+}
+
+// identityOf is the identity a run's record names; nil is anonymous.
+func identityOf(r *model.RunAs) auth.Identity {
+	if r == nil {
+		return auth.Identity{Name: auth.AnonymousUser}
+	}
+	return auth.Identity{Name: r.User, Roles: append([]string(nil), r.Roles...)}
+}
+
+// RunIdentity is the identity a stage acts as: whoever restarted it, else
+// its run's.
+func RunIdentity(e *model.Execution, s *model.StageExecution) auth.Identity {
+	if s != nil && s.Orchestration.RunAs != nil {
+		return identityOf(s.Orchestration.RunAs)
+	}
+	return identityOf(e.Orchestration.RunAs)
 }

@@ -32,6 +32,7 @@ func TestMakeDemo(t *testing.T) {
 		"failed as it should",
 		"rolled back",
 		"failed requests: 0",
+		"/#/applications/hello/executions", // the web UI's link
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("make demo did not report %q:\n%s", want, text)

@@ -36,6 +36,8 @@ func (c *capacity) measure(o *sdk.Options) {
 					p.ReturnConsumedCapacity = total
 				case *sdk.BatchGetItemInput:
 					p.ReturnConsumedCapacity = total
+				case *sdk.BatchWriteItemInput:
+					p.ReturnConsumedCapacity = total
 				}
 				out, md, err := next.HandleInitialize(ctx, in)
 				c.add(awsmiddleware.GetOperationName(ctx), out.Result)
@@ -60,6 +62,8 @@ func (c *capacity) add(op string, result any) {
 		used, write = deref(r.ConsumedCapacity), true
 	case *sdk.DeleteItemOutput:
 		used, write = deref(r.ConsumedCapacity), true
+	case *sdk.BatchWriteItemOutput:
+		used, write = r.ConsumedCapacity, true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,6 +2,7 @@ package lambda_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,27 +16,22 @@ import (
 	"github.com/gennaker/gennaker/examples/hello/hellobin"
 	"github.com/gennaker/gennaker/providers"
 	localprovider "github.com/gennaker/gennaker/providers/local"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/store"
 )
 
-// List prices, us-east-1, arm64 Lambda, on-demand DynamoDB.
-const (
-	pricePerTransition = 0.025 / 1000      // Step Functions Standard
-	pricePerGBSecond   = 0.0000133334      // Lambda arm64
-	pricePerInvocation = 0.20 / 1_000_000  // Lambda requests
-	pricePerWRU        = 0.625 / 1_000_000 // DynamoDB on-demand write request unit
-	pricePerRRU        = 0.125 / 1_000_000 // DynamoDB on-demand read request unit
-	pricePerAPICall    = 1.00 / 1_000_000  // API Gateway HTTP API
-	orchestratorGB     = 0.5               // memory the CDK app gives the functions
-	tasksGB            = 1.0
-	apiGB              = 0.5
-)
+// budgetUSD is what one run of the pipeline below may cost at us-east-1
+// list prices.
+const budgetUSD = 0.0007
 
 // TestCostOfARedBlackPipeline runs a 10-stage pipeline with two red/black
-// deploys through the Lambda entry points and counts what AWS would bill:
-// state transitions, function invocations and their duration, DynamoDB
-// request units and API calls. The local provider stands in for the cloud
-// being deployed to; everything gennaker itself does is real.
+// deploys through the Lambda entry points and checks the cost the run
+// reports (GET /pipelines/{id} "cost") against what the run did, counted
+// independently here: state transitions by the ASL runtime, invocations by
+// the harness that invokes the functions, request units by dynalite's own
+// consumed capacity. The run must cost at most budgetUSD at us-east-1 list
+// prices. The local provider stands in for the cloud being deployed to;
+// everything gennaker itself does is real.
 func TestCostOfARedBlackPipeline(t *testing.T) {
 	bin, err := hellobin.Build(context.Background(), "", t.TempDir())
 	if err != nil {
@@ -102,6 +98,7 @@ func TestCostOfARedBlackPipeline(t *testing.T) {
 	}
 	rruSetup, wruSetup, _ := h.capacity.snapshot()
 	transitionsSetup := h.rt.StateTransitions()
+	apiSetup, apiBusySetup := h.calls.api.Load(), h.calls.apiBusy.Load()
 	_, body := h.call(t, "POST", "/pipelines/hello/release", map[string]any{"type": "manual", "parameters": map[string]any{"version": "v2"}})
 	id := strings.TrimPrefix(body["ref"].(string), "/pipelines/")
 
@@ -129,41 +126,56 @@ func TestCostOfARedBlackPipeline(t *testing.T) {
 	if e["status"] != "SUCCEEDED" {
 		t.Fatalf("pipeline ended %v: %v", e["status"], e)
 	}
-	transitions := h.rt.StateTransitions() - transitionsSetup
-	orch, tasks := h.calls.orchestrator.Load(), h.calls.tasks.Load()
-	busy := time.Duration(h.calls.busy.Load())
-	rru, wru, requests := h.capacity.snapshot()
-	rru, wru = rru-rruSetup, wru-wruSetup
-	if transitions == 0 || orch == 0 || tasks == 0 || wru == 0 || rru == 0 {
-		t.Fatalf("nothing was counted: transitions %d, invocations %d/%d, WRU %.1f, RRU %.1f", transitions, orch, tasks, wru, rru)
+	// The last invocations record their cost just after they return, and
+	// the machines theirs when they end: wait until every count is in.
+	var c cost.Cost
+	var transitions, invocations int64
+	var rru, wru float64
+	var requests map[string]int
+	for settle := time.Now().Add(20 * time.Second); ; {
+		transitions = h.rt.StateTransitions() - transitionsSetup
+		invocations = h.calls.orchestrator.Load() + h.calls.tasks.Load() + h.calls.api.Load() - apiSetup
+		rru, wru, requests = h.capacity.snapshot()
+		rru, wru = rru-rruSetup, wru-wruSetup
+		raw, _ := json.Marshal(h.look(t, "/pipelines/"+id)["cost"])
+		c = cost.Cost{}
+		_ = json.Unmarshal(raw, &c)
+		if c.Transitions == transitions && c.Invocations == invocations && c.WriteUnits == wru && c.ReadUnits == rru {
+			break
+		}
+		if time.Now().After(settle) {
+			t.Fatalf("the run reports %+v;\nwhat it did: %d transitions, %d invocations, %.0f RRU, %.0f WRU", c.Usage, transitions, invocations, rru, wru)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	// Billed duration: each invocation's measured time here, in the same
-	// process as dynalite; on AWS each DynamoDB call adds a few ms of network.
-	perInvocation := busy / time.Duration(orch+tasks)
-	gbSeconds := busy.Seconds() * (float64(orch)*orchestratorGB + float64(tasks)*tasksGB) / float64(orch+tasks)
-	cost := map[string]float64{
-		"Step Functions transitions":       float64(transitions) * pricePerTransition,
-		"Lambda requests":                  float64(orch+tasks+2) * pricePerInvocation,
-		"Lambda GB-seconds":                gbSeconds * pricePerGBSecond,
-		"DynamoDB writes":                  wru * pricePerWRU,
-		"DynamoDB reads":                   rru * pricePerRRU,
-		"API Gateway (trigger + judgment)": 2 * pricePerAPICall,
+	if transitions == 0 || c.GBSeconds <= 0 || wru == 0 || rru == 0 {
+		t.Fatalf("nothing was counted: %+v", c.Usage)
 	}
-	total := 0.0
-	var lines []string
-	for k, v := range cost {
-		total += v
-		lines = append(lines, fmt.Sprintf("  %-34s $%.6f", k, v))
+	if c.APICalls != 2 {
+		t.Errorf("API calls = %d, want 2 (the trigger and the judgment)", c.APICalls)
 	}
-	sort.Strings(lines)
+	// Compute is billed per invocation by its own duration; the harness
+	// times each invocation from outside, so its total bounds the ledger's
+	// (up to the millisecond Lambda rounds each invocation up to).
+	busy, apiBusy := time.Duration(h.calls.busy.Load()), time.Duration(h.calls.apiBusy.Load()-apiBusySetup)
+	if most := cost.Compute(busy, cost.TasksMemoryMB) + cost.Compute(apiBusy, cost.APIMemoryMB) + float64(invocations)*0.001; c.GBSeconds > most {
+		t.Errorf("the run reports %.3f GB-s, more than its invocations took (%.3f GB-s at most)", c.GBSeconds, most)
+	}
 	var ops []string
 	for k, v := range requests {
 		ops = append(ops, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(ops)
-	t.Logf("10-stage pipeline with two red/black deploys of 2 instances each, one run:\n"+
-		"  state transitions %d; invocations orchestrator %d, tasks %d (mean %s, %.3f GB-s); "+
-		"DynamoDB %.0f WRU, %.0f RRU (requests incl. setup: %s)\n%s\n  total per run                      $%.6f",
-		transitions, orch, tasks, perInvocation.Round(time.Millisecond), gbSeconds, wru, rru, strings.Join(ops, " "),
-		strings.Join(lines, "\n"), total)
+	t.Logf("10-stage pipeline with two red/black deploys of 2 instances each, one run, as GET /pipelines/{id} reports it:\n"+
+		"  state transitions %d; invocations %d (%.3f GB-s); DynamoDB %.0f WRU, %.0f RRU (requests incl. setup: %s); API calls %d\n"+
+		"  Step Functions $%.6f, Lambda requests $%.6f, Lambda compute $%.6f, DynamoDB $%.6f, API Gateway $%.6f\n"+
+		"  total per run $%.6f (%s)",
+		c.Transitions, c.Invocations, c.GBSeconds, c.WriteUnits, c.ReadUnits, strings.Join(ops, " "), c.APICalls,
+		c.USD.StepFunctions, c.USD.LambdaRequest, c.USD.LambdaCompute, c.USD.DynamoDB, c.USD.APIGateway, c.TotalUSD, c.Region)
+	if c.Region != "us-east-1" {
+		t.Errorf("priced at %q, want us-east-1", c.Region)
+	}
+	if c.TotalUSD > budgetUSD {
+		t.Errorf("one run costs $%.6f, over the budget of $%.4f", c.TotalUSD, budgetUSD)
+	}
 }

@@ -23,7 +23,9 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/lambdahttp"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	lambdaruntime "github.com/gennaker/gennaker/shared/runtime/lambda"
@@ -39,6 +41,7 @@ import (
 type invocations struct {
 	orchestrator, tasks, api atomic.Int64
 	busy                     atomic.Int64 // nanoseconds spent in the orchestrator and tasks functions
+	apiBusy                  atomic.Int64 // nanoseconds spent in the api function
 }
 
 type cloudHarness struct {
@@ -49,12 +52,16 @@ type cloudHarness struct {
 	calls    *invocations
 	rt       *asl.Runtime
 	capacity *capacity
+	// store is the functions' store, through an unmeasured client.
+	store store.Store
 }
 
 // harnessOptions vary the harness.
 type harnessOptions struct {
 	// providers builds deployment targets on the harness's records.
 	providers func(t *testing.T, records store.Records) *providers.Registry
+	// events takes the lifecycle events onward, as the stack's bus does.
+	events notify.Publisher
 }
 
 func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
@@ -62,7 +69,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	ctx := context.Background()
 	endpoint := dynalitetest.Start(t)
 	capa := &capacity{}
-	db := dynalitetest.Client(endpoint, capa.measure)
+	db := dynalitetest.Client(endpoint, capa.measure, dynamodb.MeterCapacity)
 	tables := dynamodb.TablesWithPrefix(fmt.Sprintf("gennaker-%d-", time.Now().UnixNano()))
 	if err := dynamodb.CreateTables(ctx, db, tables); err != nil {
 		t.Fatalf("create tables: %v", err)
@@ -87,7 +94,7 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	if opts.providers != nil {
 		provs = opts.providers(t, unmeasured.Records())
 	}
-	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log})
+	p, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: db, Providers: provs, Logger: log, Events: opts.events})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +102,8 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 	calls := &invocations{}
 	// Each function is what its main.go hands to lambda.Start, wrapped the
 	// way the Lambda runtime calls it: JSON bytes in, JSON bytes out.
-	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
-	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Orchestrator.HandleJSON))
+	orchestratorFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.OrchestratorFunction, cost.OrchestratorMemoryMB)))
+	tasksFn := lambda.NewHandler(lambdaruntime.Traced(log, p.Step(local.TasksFunction, cost.TasksMemoryMB)))
 	apiFn := lambda.NewHandler(lambdahttp.Handler(p.API()))
 	observer, err := lambdaruntime.New(cfg, lambdaruntime.Deps{DB: dynalitetest.Client(endpoint), Logger: log})
 	if err != nil {
@@ -117,6 +124,9 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 			local.OrchestratorFunction: invoke(orchestratorFn, &calls.orchestrator),
 			local.TasksFunction:        invoke(tasksFn, &calls.tasks),
 		},
+		// Step Functions counts transitions in the cloud; here the ASL
+		// runtime does, and its ledger entries are not the cloud's writes.
+		Ended:  local.StatesLedger(unmeasured.Records(), log),
 		Logger: log,
 	})
 	if err != nil {
@@ -128,9 +138,10 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if name == "pipeline" {
+		switch name {
+		case "pipeline":
 			machines.Pipeline = arn
-		} else {
+		case "stage":
 			machines.Stage = arn
 		}
 	}
@@ -140,13 +151,15 @@ func startCloud(t *testing.T, opts harnessOptions) *cloudHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa}
+	return &cloudHarness{api: apiFn, observe: observeFn, calls: calls, rt: rt, capacity: capa, store: unmeasured}
 }
 
 // call sends one API Gateway HTTP API event through the api function.
 func (h *cloudHarness) call(t *testing.T, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	h.calls.api.Add(1)
+	start := time.Now()
+	defer func() { h.calls.apiBusy.Add(int64(time.Since(start))) }()
 	return callAPI(t, h.api, method, path, body)
 }
 
@@ -172,6 +185,11 @@ func callAPI(t *testing.T, fn lambda.Handler, method, path string, body any) (in
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			DomainName: "api.example.com",
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: rawPath, SourceIP: "198.51.100.1"},
+			// The stack's IAM authorizer names the caller; the API takes
+			// the user from it.
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:user/ci"},
+			},
 		},
 	}
 	if body != nil {

@@ -3,7 +3,10 @@
 // which serves the Gate-compatible REST API with the same net/http handler as
 // `gennaker up`. The integration sends payload format 2.0 events.
 //
-// Every request is authorized, by IAM (SigV4-signed requests from principals
+// The web UI's page ("GET /") and assets ("GET /assets/{file}") go to the
+// same function without authorization: they hold no data, and a browser
+// must load them before it can ask for a token. Every other request is
+// authorized, by IAM (SigV4-signed requests from principals
 // allowed execute-api:Invoke) or by a JWT authorizer (an OIDC issuer and
 // audience) as AuthorizerProps says; requests are throttled on the stage; and
 // every request is written to an access log group as one JSON line.
@@ -20,6 +23,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // AuthorizerKind selects how callers are authorized.
@@ -133,17 +137,19 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) *API {
 			})
 	}
 
+	handler := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Handler"), props.Handler,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+		})
 	httpAPI := awsapigatewayv2.NewHttpApi(this, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("gennaker: the Gate-compatible API"),
-		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Handler"), props.Handler,
-			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-			}),
-		DefaultAuthorizer: authorizer,
+		Description:        jsii.String("gennaker: the Gate-compatible API"),
+		DefaultIntegration: handler,
+		DefaultAuthorizer:  authorizer,
 		// The stage below replaces the default one, to carry throttling and
 		// access logs.
 		CreateDefaultStage: jsii.Bool(false),
 	})
+	uiRoutes(httpAPI, handler)
 	accessLogs := awslogs.NewLogGroup(this, jsii.String("AccessLogs"), &awslogs.LogGroupProps{Retention: retention})
 	stage := awsapigatewayv2.NewHttpStage(this, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    httpAPI,
@@ -159,6 +165,29 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) *API {
 		},
 	})
 	return &API{Construct: this, HttpApi: httpAPI, Stage: stage, AccessLogs: accessLogs}
+}
+
+// UIRouteKeys are the routes of the web UI's page and assets.
+var UIRouteKeys = []string{"GET /", "GET /assets/{file}"}
+
+// uiRoutes serves the web UI without authorization; see the package doc.
+func uiRoutes(httpAPI awsapigatewayv2.HttpApi, handler awsapigatewayv2.HttpRouteIntegration) {
+	for _, path := range []string{"/", "/assets/{file}"} {
+		routes := httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+			Integration: handler,
+			Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+		})
+		for _, r := range *routes {
+			cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
+				Id: jsii.String("AwsSolutions-APIG4"),
+				Reason: jsii.String("The web UI's page and its content-hashed assets are public static files " +
+					"with no data; the browser loads them before it has a token, and every API call the UI " +
+					"makes goes through the authorized default route."),
+			}}, jsii.Bool(true))
+		}
+	}
 }
 
 // URL is the API's base URL.

@@ -11,14 +11,18 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
-	"github.com/gennaker/gennaker/providers/aws"
-	"github.com/gennaker/gennaker/providers/kubernetes"
+	k8saccount "github.com/gennaker/gennaker/providers/kubernetes/account"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/cost"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store/dynamodb"
+	"github.com/gennaker/gennaker/statemachines"
 )
 
 // Config is what a function learns from its environment.
@@ -31,6 +35,19 @@ type Config struct {
 	// StageTypes are the installation's own stage types, from the same
 	// document as the accounts; none when unset.
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts, from the same
+	// document.
+	Metrics *canary.Sources
+	// Auth is the identity configuration; the cloud always authenticates,
+	// with an empty configuration when GENNAKER_AUTH is unset.
+	Auth *auth.Config
+	// Notifications configures links and the notification channels, from
+	// the same document, with email through SES when the stack has an SES
+	// identity (GENNAKER_EMAIL_FROM).
+	Notifications notify.Config
+	// Prices price runs, at Region's prices.
+	Prices *cost.Table
+	Region string
 }
 
 // ConfigFromEnv reads the configuration; it names every variable missing.
@@ -44,10 +61,31 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Machines: orchestration.Machines{
 			Pipeline: getenv(env.PipelineMachineArn),
 			Stage:    getenv(env.StageMachineArn),
+			Families: map[string]string{},
 		},
 		EventBus: getenv(env.EventBusName),
+		Region:   getenv(env.Region),
+	}
+	for _, f := range statemachines.Families {
+		if arn := getenv(env.StageFamilyMachineArn(f)); arn != "" {
+			c.Machines.Families[f] = arn
+		}
 	}
 	var missing []error
+	c.Auth = &auth.Config{}
+	if raw := getenv(env.Auth); raw != "" {
+		a, err := auth.ParseConfig([]byte(raw))
+		if err != nil {
+			missing = append(missing, fmt.Errorf("%s: %w", env.Auth, err))
+		} else {
+			c.Auth = a
+		}
+	}
+	prices, err := cost.ParsePrices([]byte(getenv(env.Prices)))
+	if err != nil {
+		missing = append(missing, fmt.Errorf("environment variable %s: %w", env.Prices, err))
+	}
+	c.Prices = prices
 	if raw := getenv(env.Accounts); raw != "" {
 		// The error names the variable and is the one `gennaker up` gives
 		// for the same document.
@@ -56,6 +94,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			missing = append(missing, err)
 		}
 		c.StageTypes = doc.StageTypes
+		c.Metrics = doc.MetricsAccounts
+		c.Notifications = doc.Notifications
 		// The local provider runs processes on one machine; a Lambda has no
 		// such machine, so the local account the parser always adds is left out.
 		for _, a := range doc.Accounts {
@@ -63,6 +103,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 				c.Accounts = append(c.Accounts, a)
 			}
 		}
+	}
+	if from := getenv(env.EmailFrom); from != "" {
+		c.Notifications.Email.From, c.Notifications.Email.SES = from, true
 	}
 	for name, v := range map[string]string{
 		env.ConfigTable: c.Tables.Config, env.ExecutionsTable: c.Tables.Executions, env.RuntimeTable: c.Tables.Runtime,
@@ -90,14 +133,38 @@ type Deps struct {
 	// Providers replace the registry built from the configuration's
 	// accounts; tests use it to stand in for a cloud.
 	Providers *providers.Registry
-	Logger    *slog.Logger
+	// Clouds are the providers this function links and serves. Accounts
+	// of any other provider are known by name (a pipeline naming them
+	// validates) and their tasks run in that provider's own function.
+	Clouds []providers.Provider
+	Logger *slog.Logger
+	// Events takes lifecycle events onward: the stack's EventBridge bus.
+	Events notify.Publisher
 }
 
-// New builds the platform the functions share. Kubernetes is the provider
-// the cloud runtime can reach (EKS clusters through IAM tokens); an account
-// of any other provider is the *platform.AccountsError `gennaker up` gives
-// for it, and the function does not start.
+// accountChecks refuse a bad account of a provider a function does not
+// link, with the provider's own message.
+var accountChecks = map[string]func(providers.Account) error{
+	"kubernetes": func(a providers.Account) error { _, err := k8saccount.Parse(a); return err },
+}
+
+// New builds the platform the functions share. Each function links only
+// the cloud providers it serves (Deps.Clouds): the tasks of every other
+// provider run in a function of their own (statemachines.Families), and
+// here its accounts are only known by name. An account of a provider no
+// function serves is the *platform.AccountsError `gennaker up` gives for
+// it, and the function does not start.
 func New(cfg Config, d Deps) (*platform.Platform, error) {
+	linked := map[string]bool{}
+	for _, p := range d.Clouds {
+		linked[p.Name()] = true
+	}
+	provs := append([]providers.Provider(nil), d.Clouds...)
+	for _, f := range statemachines.Families {
+		if !linked[f] {
+			provs = append(provs, providers.Elsewhere(f, statemachines.FamilyFunction(f), accountChecks[f]))
+		}
+	}
 	return platform.New(platform.Options{
 		Store:      dynamodb.New(d.DB, cfg.Tables),
 		Engine:     d.Engine,
@@ -105,8 +172,15 @@ func New(cfg Config, d Deps) (*platform.Platform, error) {
 		HTTP:       d.HTTP,
 		Accounts:   cfg.Accounts,
 		StageTypes: cfg.StageTypes,
-		Providers:  []providers.Provider{kubernetes.New(), aws.New()},
+		Providers:  provs,
 		Targets:    d.Providers,
 		Logger:     d.Logger,
+		Prices:     cfg.Prices,
+		Region:     cfg.Region,
+		Metrics:    cfg.Metrics,
+		Auth:       cfg.Auth,
+
+		Events:        d.Events,
+		Notifications: cfg.Notifications,
 	})
 }

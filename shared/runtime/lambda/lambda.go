@@ -7,25 +7,27 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration/stepfunctions"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-xray-sdk-go/instrumentation/awsv2"
-	"github.com/aws/aws-xray-sdk-go/xray"
 )
 
 // Trace instruments every AWS SDK client built from cfg with X-Ray, so each
 // DynamoDB and Step Functions call is a subsegment of the function's trace.
 func Trace(cfg *aws.Config) {
-	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
+	cfg.APIOptions = append(cfg.APIOptions, traceAWSCalls)
 }
 
 // Logger logs JSON to standard output, where Lambda sends it to CloudWatch.
@@ -52,8 +54,8 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		if ids.StageID != "" {
 			attrs = append(attrs, "stageId", ids.StageID)
 		}
-		if id := xray.TraceID(ctx); id != "" {
-			attrs = append(attrs, "traceId", id)
+		if h, ok := traceOf(ctx); ok {
+			attrs = append(attrs, "traceId", h.root)
 		} else if h := os.Getenv(env.TraceHeader); h != "" {
 			attrs = append(attrs, "traceHeader", h)
 		}
@@ -62,21 +64,15 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 		}
 		var out json.RawMessage
 		var err error
-		if inLambda() {
-			// A subsegment per step, annotated so X-Ray's console finds every
-			// call for one run or stage.
-			err = xray.Capture(ctx, "step "+ids.Action, func(ctx context.Context) error {
-				_ = xray.AddAnnotation(ctx, "executionId", ids.ExecutionID)
-				if ids.StageID != "" {
-					_ = xray.AddAnnotation(ctx, "stageId", ids.StageID)
-				}
-				var stepErr error
-				out, stepErr = next(ctx, payload)
-				return stepErr
-			})
-		} else {
-			out, err = next(ctx, payload)
+		// A subsegment per step, annotated so X-Ray's console finds every
+		// call for one run or stage.
+		sctx, span := startSpan(ctx, "step "+ids.Action)
+		span.annotate("executionId", ids.ExecutionID)
+		if ids.StageID != "" {
+			span.annotate("stageId", ids.StageID)
 		}
+		out, err = next(sctx, payload)
+		span.end(err != nil)
 		if err != nil {
 			log.ErrorContext(ctx, "step failed", append(attrs, "error", err.Error())...)
 			return nil, err
@@ -90,8 +86,9 @@ func Traced(log *slog.Logger, next StepHandler) StepHandler {
 // start: configuration from the environment, AWS clients traced with X-Ray,
 // the DynamoDB store and the Step Functions engine. A configuration it
 // cannot start with, deployment accounts included, is an error: the
-// function's init fails and Lambda reports it.
-func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
+// function's init fails and Lambda reports it. clouds are the providers the
+// function links and serves (see Deps.Clouds).
+func FromEnvironment(ctx context.Context, clouds ...providers.Provider) (*platform.Platform, error) {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -101,11 +98,48 @@ func FromEnvironment(ctx context.Context) (*platform.Platform, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	Trace(&awsCfg)
-	return New(cfg, Deps{
-		DB:     awsdynamodb.NewFromConfig(awsCfg),
+	deps := Deps{
+		DB:     awsdynamodb.NewFromConfig(awsCfg, dynamodb.MeterCapacity),
 		Engine: stepfunctions.New(sfn.NewFromConfig(awsCfg)),
 		Logger: Logger(),
-	})
+		Clouds: clouds,
+	}
+	if cfg.EventBus != "" {
+		deps.Events = notify.NewEventBridge(awsCfg, cfg.EventBus)
+	}
+	return New(cfg, deps)
+}
+
+// NotifierFromEnvironment builds the notifier function's notifier once per
+// cold start: the DynamoDB store, and the notification channels of the
+// configuration (email through SES when the stack has an SES identity).
+func NotifierFromEnvironment(ctx context.Context) (*notify.Notifier, error) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	Trace(&awsCfg)
+	return &notify.Notifier{
+		Store:   dynamodb.New(awsdynamodb.NewFromConfig(awsCfg), cfg.Tables),
+		Config:  cfg.Notifications,
+		Senders: notify.NewSendersAWS(cfg.Notifications, nil, awsCfg),
+		Log:     Logger(),
+		// EventBridge may deliver an event twice at once.
+		Exclusive: true,
+	}, nil
+}
+
+// MemoryMB is the function's memory as Lambda reports it, or def outside
+// Lambda.
+func MemoryMB(def int) int {
+	if n, err := strconv.Atoi(os.Getenv(env.LambdaMemory)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // inLambda reports whether the process runs in AWS Lambda, where the trace's
@@ -119,12 +153,11 @@ func TraceHTTP(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = xray.Capture(r.Context(), r.Method+" "+r.URL.Path, func(ctx context.Context) error {
-			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-			h.ServeHTTP(rec, r.WithContext(ctx))
-			_ = xray.AddAnnotation(ctx, "status", rec.status)
-			return nil
-		})
+		ctx, span := startSpan(r.Context(), r.Method+" "+r.URL.Path)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r.WithContext(ctx))
+		span.annotate("status", rec.status)
+		span.end(rec.status >= 500)
 	})
 }
 

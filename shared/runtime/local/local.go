@@ -18,11 +18,18 @@ import (
 	"strings"
 	"time"
 
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/providers/aws"
 	"github.com/gennaker/gennaker/providers/kubernetes"
 	localprovider "github.com/gennaker/gennaker/providers/local"
 	"github.com/gennaker/gennaker/shared/asl"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/cost"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/platform"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -55,6 +62,8 @@ type Options struct {
 	Accounts []providers.Account
 	// StageTypes are the installation's own stage types (see LoadConfig).
 	StageTypes []preconfigured.Type
+	// Metrics are the canary analysis's metrics accounts (see LoadConfig).
+	Metrics *canary.Sources
 	// HealthInterval is how often the local provider health-checks its
 	// instances; 0 means one second.
 	HealthInterval time.Duration
@@ -63,7 +72,17 @@ type Options struct {
 	Definitions map[string][]byte
 	// Version is what the API's GET /version reports.
 	Version string
-	Logger  *slog.Logger
+	// Auth turns authentication on (the file of `gennaker up --auth`); nil
+	// means one user with every right.
+	Auth *auth.Config
+	// Notifications configures links and the notification channels (the
+	// configuration file's notifications section).
+	Notifications notify.Config
+	// Prices and Region price what each run would cost on AWS (see
+	// platform.Options).
+	Prices *cost.Table
+	Region string
+	Logger *slog.Logger
 	// AWS changes how the aws provider reaches AWS; tests point it at an
 	// AWS-protocol server.
 	AWS []aws.Option
@@ -78,7 +97,10 @@ type Runtime struct {
 	Providers *providers.Registry
 	platform  *platform.Platform
 	local     *localprovider.Provider
-	ownStore  bool
+	// Events is the in-process event bus: lifecycle events and the
+	// notifications they ask for.
+	Events   *notify.Bus
+	ownStore bool
 }
 
 // LoadAccounts reads the accounts of the file of `gennaker up --accounts`
@@ -134,15 +156,27 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		r.closeStore()
 		return nil, err
 	}
+	r.Events = notify.NewBus(&notify.Notifier{
+		Store:   r.Store,
+		Config:  opts.Notifications,
+		Senders: notify.NewSendersAWS(opts.Notifications, nil, awsConfig(ctx)),
+		Log:     log,
+	})
 	p, err := platform.New(platform.Options{
-		Store:      r.Store,
-		Stages:     opts.Registry,
-		HTTP:       opts.HTTP,
-		Accounts:   accts,
-		StageTypes: opts.StageTypes,
-		Providers:  []providers.Provider{r.local, kubernetes.New(), aws.New(opts.AWS...)},
-		Version:    opts.Version,
-		Logger:     log,
+		Events:        r.Events,
+		Notifications: opts.Notifications,
+		Store:         r.Store,
+		Stages:        opts.Registry,
+		HTTP:          opts.HTTP,
+		Accounts:      accts,
+		StageTypes:    opts.StageTypes,
+		Providers:     []providers.Provider{r.local, kubernetes.New(), aws.New(opts.AWS...)},
+		Version:       opts.Version,
+		Logger:        log,
+		Metrics:       opts.Metrics,
+		Auth:          opts.Auth,
+		Prices:        opts.Prices,
+		Region:        opts.Region,
 	})
 	if err != nil {
 		_ = r.local.Close()
@@ -154,9 +188,10 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	rt, err := asl.New(asl.Options{
 		Journal: r.Store.Records(),
 		Functions: map[string]asl.Function{
-			OrchestratorFunction: orch.HandleJSON,
-			TasksFunction:        orch.HandleJSON,
+			OrchestratorFunction: p.Step(OrchestratorFunction, cost.OrchestratorMemoryMB),
+			TasksFunction:        p.Step(TasksFunction, cost.TasksMemoryMB),
 		},
+		Ended:  StatesLedger(r.Store.Records(), log),
 		Logger: log,
 	})
 	if err != nil {
@@ -199,28 +234,62 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 	} else if len(started) > 0 {
 		log.Info("started the state machines of runs that had none", "executions", started)
 	}
+	// Events recorded with status changes and never sent (the process died
+	// first) are sent now, as are notifications stored and not sent.
+	if err := r.Events.Start(ctx); err != nil {
+		log.Warn("resume notifications", "error", err)
+	}
 	return r, nil
+}
+
+// awsConfig is the AWS configuration of the environment, for sns and
+// SES notifications; without one, those notifications fail with the reason.
+func awsConfig(ctx context.Context) sdkaws.Config {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return sdkaws.Config{}
+	}
+	return cfg
 }
 
 // API is the HTTP API `gennaker up` serves: the handler the api function
 // serves in the cloud.
 func (r *Runtime) API() http.Handler { return r.platform.API() }
 
+// StatesLedger adds each state machine run's transitions, as the ASL
+// runtime counts them, to the cost ledger of the gennaker run its input
+// names: what Step Functions would bill for it.
+func StatesLedger(recs cost.Records, log *slog.Logger) func(asl.ExecutionEnd) {
+	return func(end asl.ExecutionEnd) {
+		var in struct {
+			ExecutionID string `json:"executionId"`
+		}
+		_ = json.Unmarshal(end.Input, &in)
+		if err := cost.Record(context.Background(), recs, in.ExecutionID, "states", cost.Usage{Transitions: end.Transitions}); err != nil {
+			log.Warn("cost not recorded", "execution", end.Arn, "error", err)
+		}
+	}
+}
+
 // Substitute applies the definition substitutions the CDK app applies in the
 // cloud, naming the local functions instead of Lambda ARNs.
+// Every provider family's tasks run in the one tasks function here.
 func Substitute(def []byte) []byte {
-	s := strings.NewReplacer(
-		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+OrchestratorFunction,
-		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction,
-	).Replace(string(def))
-	return []byte(s)
+	pairs := []string{
+		"${OrchestratorFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + OrchestratorFunction,
+		"${TasksFunctionArn}", "arn:aws:lambda:local:000000000000:function:" + TasksFunction,
+	}
+	for _, f := range statemachines.Families {
+		pairs = append(pairs, "${"+statemachines.FunctionSubstitution(statemachines.FamilyFunction(f))+"}", "arn:aws:lambda:local:000000000000:function:"+TasksFunction)
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(def)))
 }
 
 // Close stops the state-machine runtime and the store. Runs in progress stay
 // recorded and resume at the next Open.
 func (r *Runtime) Close() error {
 	err := r.ASL.Close()
-	return errors.Join(err, r.local.Close(), r.closeStore())
+	return errors.Join(err, r.Events.Close(), r.local.Close(), r.closeStore())
 }
 
 // openLocalProvider starts the local provider, which brings back the

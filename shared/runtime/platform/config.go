@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +10,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gennaker/gennaker/providers"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/canary/sources"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 )
 
@@ -18,18 +22,24 @@ import (
 //
 //	accounts:   [{name, provider, …}]                 # deployment accounts
 //	stageTypes: [{type, label, webhook: {url, …}, parameters}]
+//	metricsAccounts: [{name, type: prometheus|cloudwatch, …}]  # canary metrics
+//	notifications: {baseUrl, slack: {token, baseUrl}, email: {…}, …}   # see notify.Config
 //
-// Both sections are optional.
+// Every section is optional.
 type Config struct {
 	// Accounts are the deployment accounts, the local one among them (see
 	// providers.ParseAccounts).
 	Accounts []providers.Account
 	// StageTypes are the installation's own stage types.
 	StageTypes []preconfigured.Type
+	// MetricsAccounts are the canary analysis's metric sources.
+	MetricsAccounts *canary.Sources
+	// Notifications configures the channels notifications go through.
+	Notifications notify.Config
 }
 
 // configSections are the top-level keys of a configuration file.
-var configSections = []string{"accounts", "stageTypes"}
+var configSections = []string{"accounts", "stageTypes", "metricsAccounts", "notifications"}
 
 // ParseConfig reads a configuration file. A document either runtime cannot
 // start with is an *AccountsError whose message gives the path of what is
@@ -73,5 +83,13 @@ func ParseConfig(doc []byte) (Config, error) {
 		}
 		return Config{}, &AccountsError{Err: fmt.Errorf("%s", strings.Join(msgs, "; "))}
 	}
-	return Config{Accounts: accts, StageTypes: types}, nil
+	metrics, err := sources.Parse(context.Background(), top["metricsAccounts"], nil)
+	if err != nil {
+		return Config{}, &AccountsError{Err: err}
+	}
+	notifications, err := notify.ParseConfig(top["notifications"])
+	if err != nil {
+		return Config{}, &AccountsError{Err: err}
+	}
+	return Config{Accounts: accts, StageTypes: types, MetricsAccounts: metrics, Notifications: notifications}, nil
 }

@@ -62,7 +62,10 @@ func TestParseConfig(t *testing.T) {
 // both with one message, which gives the path of what is wrong.
 func TestBadStageTypesStopBothRuntimesWithOneMessage(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
-		{"unknown section", "stagetypes: []", "stagetypes: is not a section of the configuration (accounts, stageTypes)"},
+		{"unknown section", "stagetypes: []", "stagetypes: is not a section of the configuration (accounts, stageTypes, metricsAccounts, notifications)"},
+		{"unknown notifications field", "notifications: {slack: {tokn: x}}", "notifications.slack.tokn: is not a setting"},
+		{"bad notifications timeout", "notifications: {timeout: soon}", `"soon" is not a duration such as 10s or 500ms`},
+		{"email without a sender", "notifications: {email: {smtp: {host: mail}}}", "notifications.email.from: is required to send email"},
 		{"not a list", "stageTypes: {type: jenkins}", "stageTypes: must be a list of stage types"},
 		{"no url", "stageTypes: [{type: jenkins, webhook: {method: POST}}]", "stageTypes[0].webhook.url: is required"},
 		{"no webhook", "stageTypes: [{type: jenkins}]", "stageTypes[0].webhook: is required"},

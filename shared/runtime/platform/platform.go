@@ -7,6 +7,8 @@
 package platform
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,14 +16,23 @@ import (
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
+	"github.com/gennaker/gennaker/shared/auth"
+	"github.com/gennaker/gennaker/shared/canary"
+	"github.com/gennaker/gennaker/shared/canary/canaryapi"
+	"github.com/gennaker/gennaker/shared/cost"
 	"github.com/gennaker/gennaker/shared/deployapi"
+	"github.com/gennaker/gennaker/shared/model"
+	"github.com/gennaker/gennaker/shared/notify"
 	"github.com/gennaker/gennaker/shared/orchestration"
 	"github.com/gennaker/gennaker/shared/runtime/env"
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/builtin"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/preconfigured"
 	"github.com/gennaker/gennaker/shared/store"
+	"github.com/gennaker/gennaker/web"
 )
 
 // Options are what a runtime brings.
@@ -50,9 +61,26 @@ type Options struct {
 	// Targets, when set, is used instead of the registry built from
 	// Accounts and Providers; tests use it to stand in for a cloud.
 	Targets *providers.Registry
+	// Metrics are the canary analysis's metrics accounts (see ParseConfig);
+	// nil means none.
+	Metrics *canary.Sources
 	// Version is what GET /version reports; empty means the module version.
 	Version string
 	Logger  *slog.Logger
+	// Auth turns authentication and authorization on with this identity
+	// configuration (users, admins, service accounts, how to read API
+	// Gateway's principal); nil leaves them off: one user with every right.
+	Auth *auth.Config
+	// Events takes the lifecycle and configuration events onward: the
+	// in-process bus locally, EventBridge in the cloud; nil records them in
+	// runs' outboxes only.
+	Events notify.Publisher
+	// Notifications configures links and the notification channels.
+	Notifications notify.Config
+	// Prices price every run's usage; nil means AWS's list prices. Region
+	// is the AWS region whose prices apply; "" means us-east-1.
+	Prices *cost.Table
+	Region string
 }
 
 // Platform is the orchestrator and what it runs with, as both runtimes have
@@ -65,7 +93,16 @@ type Platform struct {
 	// Providers are the deployment accounts and their providers.
 	Providers *providers.Registry
 	Logger    *slog.Logger
+	// Policy decides what identities may do; disabled when the platform
+	// was built without Auth.
+	Policy    *auth.Policy
+	authn     *auth.Authenticator
 	version   string
+	metrics   *canary.Sources
+	events    notify.Publisher
+	notifyCfg notify.Config
+	prices    *cost.Table
+	region    string
 }
 
 // AccountsError is a configuration document (deployment accounts and stage
@@ -118,7 +155,22 @@ func New(opts Options) (*Platform, error) {
 		return nil, &AccountsError{Err: err}
 	}
 	cluster.UseProviders(reg, targets)
+	awslambda.UseProviders(reg, targets)
+	kayenta.UseMetrics(reg, opts.Metrics)
+	policy := &auth.Policy{}
+	if opts.Auth != nil {
+		perms := map[string]auth.Permissions{}
+		for _, a := range targets.Accounts() {
+			p := auth.Permissions{}
+			for k, roles := range a.Permissions {
+				p[auth.Permission(k)] = roles
+			}
+			perms[a.Name] = p
+		}
+		policy = opts.Auth.Policy(perms)
+	}
 	orch := orchestration.New(orchestration.Options{
+		Guard:     stageGuard(opts.Store, policy),
 		Store:     opts.Store,
 		Engine:    opts.Engine,
 		Machines:  opts.Machines,
@@ -126,6 +178,9 @@ func New(opts Options) (*Platform, error) {
 		HTTP:      opts.HTTP,
 		Providers: targets,
 		Logger:    log,
+		StatusHook: &notify.Outbox{
+			Store: opts.Store, Publisher: opts.Events, LinkBase: opts.Notifications.LinkBase(), Log: log,
+		},
 	})
 	return &Platform{
 		Store:        opts.Store,
@@ -133,8 +188,39 @@ func New(opts Options) (*Platform, error) {
 		Registry:     reg,
 		Providers:    targets,
 		Logger:       log,
+		Policy:       policy,
+		authn:        auth.NewAuthenticator(opts.Auth),
 		version:      opts.Version,
+		metrics:      opts.Metrics,
+		events:       opts.Events,
+		notifyCfg:    opts.Notifications,
+		prices:       opts.Prices,
+		region:       opts.Region,
 	}, nil
+}
+
+// stageGuard is the orchestrator's check before each stage starts: the
+// identity the stage acts as needs EXECUTE on the run's application and
+// WRITE on every account the stage names.
+func stageGuard(st store.Store, policy *auth.Policy) func(ctx context.Context, e *model.Execution, s *model.StageExecution) error {
+	if !policy.Enabled {
+		return nil
+	}
+	return func(ctx context.Context, e *model.Execution, s *model.StageExecution) error {
+		app, err := st.Applications().Get(ctx, e.Application)
+		if errors.Is(err, store.ErrNotFound) {
+			app = nil
+		} else if err != nil {
+			return fmt.Errorf("application %s: %w", e.Application, err)
+		}
+		return policy.Stage(orchestration.RunIdentity(e, s), app, s)
+	}
+}
+
+// judge records a manual judgment made outside the API (a Slack button).
+func (p *Platform) judge(ctx context.Context, id model.ExecutionID, stage model.StageID, user, judgment string) error {
+	_, err := p.Orchestrator.PatchStage(ctx, id, stage, user, map[string]any{"judgmentStatus": judgment})
+	return err
 }
 
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
@@ -142,13 +228,46 @@ func New(opts Options) (*Platform, error) {
 // Gateway.
 func (p *Platform) API() http.Handler {
 	deploy := deployapi.New(p.Providers, p.Logger)
-	return api.New(api.Options{
-		Store:        p.Store,
-		Orchestrator: p.Orchestrator,
-		Registry:     p.Registry,
-		Version:      p.version,
-		Logger:       p.Logger,
-		Clusters:     deploy.Clusters,
-		Mounts:       []api.Mount{{Patterns: deployapi.Patterns, Handler: deploy}},
+	deploy.Authorized = func(ctx context.Context, account string) bool {
+		id, _ := auth.FromContext(ctx)
+		return p.Policy.Account(id, account, auth.Write) == nil
+	}
+	deploy.Readable = func(ctx context.Context, account string) bool {
+		id, _ := auth.FromContext(ctx)
+		return p.Policy.Account(id, account, auth.Read) == nil
+	}
+	var accounts []string
+	for _, a := range p.Providers.Accounts() {
+		accounts = append(accounts, a.Name)
+	}
+	events := notify.Handler{Store: p.Store, Types: notify.NewSenders(p.notifyCfg, nil, nil, nil).Types(), Log: p.Logger}
+	h := api.New(api.Options{
+		Policy:        p.Policy,
+		Authenticator: p.authn,
+		Accounts:      accounts,
+		Store:         notify.ConfigEvents{Store: p.Store, Publisher: p.events},
+		Orchestrator:  p.Orchestrator,
+		Registry:      p.Registry,
+		Version:       p.version,
+		Logger:        p.Logger,
+		Clusters:      deploy.Clusters,
+		Prices:        p.prices,
+		Region:        p.region,
+		Mounts: []api.Mount{
+			{Patterns: deployapi.Patterns, Handler: deploy},
+			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
+			{Patterns: notify.Patterns, Handler: events},
+			{Patterns: []string{notify.SlackInteractionsPattern}, Handler: notify.SlackInteractions{
+				SigningSecret: p.notifyCfg.Slack.SigningSecret, Judge: p.judge,
+			}},
+			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
+		},
 	})
+	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, notify.UserContext(h))
+}
+
+// Step is the orchestrator as the function named function serves it, with
+// memoryMB of memory: each invocation counted on its run's cost ledger.
+func (p *Platform) Step(function string, memoryMB int) func(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return cost.Step(p.Store.Records(), function, memoryMB, p.Logger, p.Orchestrator.HandleJSON)
 }

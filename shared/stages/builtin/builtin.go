@@ -3,8 +3,10 @@ package builtin
 
 import (
 	"github.com/gennaker/gennaker/shared/stages"
+	"github.com/gennaker/gennaker/shared/stages/awslambda"
 	"github.com/gennaker/gennaker/shared/stages/cluster"
 	"github.com/gennaker/gennaker/shared/stages/flow"
+	"github.com/gennaker/gennaker/shared/stages/kayenta"
 	"github.com/gennaker/gennaker/shared/stages/manifest"
 )
 
@@ -15,5 +17,7 @@ func New() *stages.Registry {
 	flow.RegisterFlowControl(r)
 	cluster.RegisterDeployments(r)
 	manifest.RegisterManifests(r)
+	awslambda.Register(r)
+	kayenta.Register(r)
 	return r
 }

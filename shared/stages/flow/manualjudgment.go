@@ -31,6 +31,9 @@ type manualJudgmentConfig struct {
 	Instructions                   string          `json:"instructions"`
 	PropagateAuthenticationContext bool            `json:"propagateAuthenticationContext"`
 	JudgmentInputs                 []judgmentInput `json:"judgmentInputs"`
+	// SelectedStageRoles are the roles that may judge; the API refuses a
+	// judgment from anyone else (shared/auth).
+	SelectedStageRoles []string `json:"selectedStageRoles"`
 
 	// JudgmentStatus, JudgmentInput and LastModifiedBy are the judgment.
 	JudgmentStatus string `json:"judgmentStatus"`

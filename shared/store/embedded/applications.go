@@ -27,6 +27,7 @@ func (a applications) Get(ctx context.Context, name model.ApplicationName) (*mod
 		if v == nil {
 			return store.ErrNotFound
 		}
+		readUnits(ctx, len(v))
 		return decode(v, &app)
 	})
 	if err != nil {

@@ -98,7 +98,7 @@ func (s *Store) check() []error {
 			bad("stage order entry %q has no stage", k)
 		}
 		for id := range headers {
-			if _, err := readStages(tx, model.ExecutionID(id)); err != nil {
+			if _, err := readStages(tx, model.ExecutionID(id), new(int)); err != nil {
 				bad("stages of %s: %v", id, err)
 			}
 		}

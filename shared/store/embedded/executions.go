@@ -157,7 +157,8 @@ func decodeStageRecord(v []byte) (*model.StageExecution, error) {
 
 // readStages reads the run's stages in creation order, following the
 // stage-order index.
-func readStages(tx *bbolt.Tx, id model.ExecutionID) ([]model.StageExecution, error) {
+// It adds the stored size of the stages to *size.
+func readStages(tx *bbolt.Tx, id model.ExecutionID, size *int) ([]model.StageExecution, error) {
 	stages := []model.StageExecution{}
 	records := tx.Bucket(bucketStages)
 	pre := prefix(string(id))
@@ -167,6 +168,7 @@ func readStages(tx *bbolt.Tx, id model.ExecutionID) ([]model.StageExecution, err
 		if v == nil {
 			return nil, fmt.Errorf("stage %s: corrupt record: listed in the stage order but missing", sid)
 		}
+		*size += len(v)
 		s, err := decodeStage(v)
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", sid, err)
@@ -244,6 +246,10 @@ func (x executions) Create(ctx context.Context, e *model.Execution) error {
 		}
 		return indexedOf(e).putIndex(tx, e.ID, false)
 	})
+	writeUnits(ctx, len(header))
+	for _, b := range bodies {
+		writeUnits(ctx, len(b))
+	}
 	if err != nil {
 		return fmt.Errorf("create execution %s: %w", e.ID, err)
 	}
@@ -261,16 +267,19 @@ func (x executions) Get(ctx context.Context, id model.ExecutionID) (*model.Execu
 		return nil, err
 	}
 	var e *model.Execution
+	size := 0
 	err := x.s.view(func(tx *bbolt.Tx) (err error) {
 		if e, err = readHeader(tx, id); err != nil {
 			return err
 		}
-		e.Stages, err = readStages(tx, id)
+		size = len(tx.Bucket(bucketExecutions).Get([]byte(id)))
+		e.Stages, err = readStages(tx, id, &size)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("execution %s: %w", id, err)
 	}
+	readUnits(ctx, size) // one Query of the header and stage items
 	return e, nil
 }
 
@@ -280,13 +289,16 @@ func (x executions) GetHeader(ctx context.Context, id model.ExecutionID) (*model
 		return nil, err
 	}
 	var e *model.Execution
+	size := 0
 	err := x.s.view(func(tx *bbolt.Tx) (err error) {
 		e, err = readHeader(tx, id)
+		size = len(tx.Bucket(bucketExecutions).Get([]byte(id)))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("execution %s: %w", id, err)
 	}
+	readUnits(ctx, size)
 	return e, nil
 }
 
@@ -337,6 +349,7 @@ func (x executions) UpdateHeader(ctx context.Context, e *model.Execution) error 
 		rev = stored + 1
 		return nil
 	})
+	writeUnits(ctx, len(header))
 	if err != nil {
 		return fmt.Errorf("update execution %s: %w", e.ID, err)
 	}
@@ -355,6 +368,7 @@ func (x executions) GetStage(ctx context.Context, id model.ExecutionID, stageID 
 		if v == nil {
 			return store.ErrNotFound
 		}
+		readUnits(ctx, len(v))
 		s, err = decodeStage(v)
 		return err
 	})
@@ -412,6 +426,7 @@ func (x executions) PutStage(ctx context.Context, id model.ExecutionID, s *model
 		rev = stored + 1
 		return nil
 	})
+	writeUnits(ctx, len(body)) // a conditional write that loses is billed too
 	if err != nil {
 		return fmt.Errorf("put execution %s stage %s: %w", id, s.ID, err)
 	}

@@ -59,6 +59,7 @@ func (l leases) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 		}
 		return b.Put([]byte(name), v)
 	})
+	writeUnits(ctx, len(name)+len(owner)) // one conditional put, won or lost
 	if err != nil {
 		return fmt.Errorf("acquire lease %s for %s: %w", name, owner, err)
 	}
@@ -82,6 +83,7 @@ func (l leases) Release(ctx context.Context, name, owner string) error {
 		return nil
 	}
 	if err == nil {
+		writeUnits(ctx, len(name))
 		err = l.s.update(func(tx *bbolt.Tx) error {
 			if err := heldBy(tx, name, owner); err != nil {
 				return err

@@ -103,6 +103,7 @@ func (p pipelines) Get(ctx context.Context, id model.PipelineID) (*model.Pipelin
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %s: %w", id, err)
 	}
+	readUnits(ctx, 0) // the head item; most pipelines are under 4 KB
 	return pl, nil
 }
 
@@ -124,6 +125,8 @@ func (p pipelines) GetByName(ctx context.Context, app model.ApplicationName, nam
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %q of application %s: %w", name, app, err)
 	}
+	readUnits(ctx, 0) // the name claim
+	readUnits(ctx, 0) // the head item; most pipelines are under 4 KB
 	return pl, nil
 }
 

@@ -38,6 +38,7 @@ func (r records) Put(ctx context.Context, key string, value []byte) error {
 	if err != nil {
 		return fmt.Errorf("put record %q: %w", key, err)
 	}
+	writeUnits(ctx, len(key)+len(value))
 	return nil
 }
 
@@ -59,6 +60,7 @@ func (r records) Get(ctx context.Context, key string) (value []byte, found bool,
 	if err != nil {
 		return nil, false, fmt.Errorf("get record %q: %w", key, err)
 	}
+	readUnits(ctx, len(key)+len(value))
 	return value, found, nil
 }
 
@@ -73,6 +75,7 @@ func (r records) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("delete record %q: %w", key, err)
 	}
+	writeUnits(ctx, len(key))
 	return nil
 }
 
@@ -110,6 +113,11 @@ func (r records) Scan(ctx context.Context, prefix string, fn func(key string, va
 		if err != nil {
 			return fmt.Errorf("scan records %q: %w", prefix, err)
 		}
+		size := 0
+		for _, e := range chunk {
+			size += len(e.key) + len(e.value)
+		}
+		readUnits(ctx, size) // one Query page
 		for _, e := range chunk {
 			if err := fn(e.key, e.value); err != nil {
 				return fmt.Errorf("scan records %q at %q: %w", prefix, e.key, err)
