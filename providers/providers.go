@@ -12,6 +12,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gennaker/gennaker/providers/kubernetes/manifest"
 	"github.com/gennaker/gennaker/shared/model"
@@ -50,6 +51,11 @@ type Cloud struct {
 	Managers Managers
 	// Functions manages serverless functions (AWS Lambda).
 	Functions Functions
+	// PollInterval is how long stages wait between reads of the account's
+	// server groups while they wait on them; 0 leaves it to the stage (a
+	// second, with quick looks at first). A cloud whose reads are rated
+	// (AWS) sets it.
+	PollInterval time.Duration
 }
 
 // ServerGroups reads and changes an account's server groups: versions of a
@@ -140,6 +146,18 @@ type Images interface {
 	Find(ctx context.Context, query string) ([]Image, error)
 }
 
+// ImageTags is what an account's Images may also do: find images of a
+// region by name and tags, and tag them (AWS AMIs).
+type ImageTags interface {
+	// FindTagged returns region's images whose name starts with prefix and
+	// that carry every tag of tags, newest first; none is an empty list.
+	FindTagged(ctx context.Context, region, prefix string, tags map[string]string) ([]Image, error)
+	// TagImages sets tags on the images of region named by id, keeping
+	// their other tags. Idempotent; a missing image is an error wrapping
+	// ErrNotFound.
+	TagImages(ctx context.Context, region string, ids []string, tags map[string]string) error
+}
+
 // Capacity is how many instances a server group runs.
 type Capacity struct {
 	Min     int `json:"min"`
@@ -215,7 +233,30 @@ type ServerGroupSpec struct {
 	// up; empty means the instance is up as soon as it accepts connections.
 	HealthCheckPath string     `json:"healthCheckPath,omitempty"`
 	Provenance      Provenance `json:"provenance"`
+	// Settings are the cluster's fields as the stage holds them, for a
+	// provider that reads more than the fields above (aws: instanceType,
+	// securityGroups, targetGroups, ...). A provider ignores what it does
+	// not know; save-time checks (FieldChecker) say which those are.
+	Settings map[string]any `json:"settings,omitempty"`
+	// Source is the cluster's newest server group that served before the
+	// deploy, or "": what a provider copies from when Settings ask it to
+	// (copySourceCustomBlockDeviceMappings).
+	Source string `json:"source,omitempty"`
 }
+
+// FieldChecker is what a Provider may also be: it names the fields of a
+// cluster to deploy that it does not apply, so that saving a pipeline that
+// sets them warns instead of ignoring them.
+type FieldChecker interface {
+	// UnappliedFields returns the keys of cluster the provider would not
+	// apply, sorted; none is an empty list.
+	UnappliedFields(cluster map[string]any) []string
+}
+
+// ErrThrottled is what a provider's error wraps when the cloud kept refusing
+// calls for their rate after retries: the work is not failed, only to be
+// tried again later.
+var ErrThrottled = errors.New("throttled by the cloud provider")
 
 // ServerGroup is a server group as it is now.
 type ServerGroup struct {
@@ -235,6 +276,10 @@ type ServerGroup struct {
 	LoadBalancers   []string       `json:"loadBalancers"`
 	HealthCheckPath string         `json:"healthCheckPath,omitempty"`
 	Provenance      Provenance     `json:"provenance"`
+	// Settings are the provider's own deploy fields as the server group has
+	// them (aws: instanceType, securityGroups, targetGroups, ...), with the
+	// names a deploy stage uses: what a clone copies.
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // Up reports whether every one of the desired instances is up, and there is
@@ -255,6 +300,10 @@ type LoadBalancerSpec struct {
 	// ListenPort is the loopback port the local provider listens on; 0 picks
 	// a free one (recorded, so it stays the same after a restart).
 	ListenPort int `json:"listenPort,omitempty"`
+	// Settings are the load balancer's fields as the stage holds them, for
+	// a provider that reads more than the fields above (aws:
+	// loadBalancerType, listeners, targetGroups, securityGroups, ...).
+	Settings map[string]any `json:"settings,omitempty"`
 }
 
 // LoadBalancer is a load balancer as it is now.
@@ -267,6 +316,13 @@ type LoadBalancer struct {
 	ListenPort    int    `json:"listenPort,omitempty"`
 	// URL is where clients send traffic, such as http://127.0.0.1:8500.
 	URL string `json:"url,omitempty"`
+	// Type is the kind of load balancer where a cloud has several (aws:
+	// application, network).
+	Type string `json:"loadBalancerType,omitempty"`
+	// DNSName is the name clients resolve to reach it, where it has one.
+	DNSName string `json:"dnsname,omitempty"`
+	// TargetGroups are its target groups (aws), by name.
+	TargetGroups []string `json:"targetGroups,omitempty"`
 	// ServerGroups names the server groups that named this load balancer.
 	ServerGroups []LoadBalancerServerGroup `json:"serverGroups"`
 }
@@ -280,9 +336,12 @@ type LoadBalancerServerGroup struct {
 
 // Image is something a server group can be deployed from.
 type Image struct {
-	Name     string         `json:"imageName"`
-	Region   string         `json:"region"`
-	Artifact map[string]any `json:"artifact,omitempty"`
+	Name string `json:"imageName"`
+	// ID is the image's own id where the cloud has one (an AMI's ami-…).
+	ID       string            `json:"imageId,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Region   string            `json:"region"`
+	Artifact map[string]any    `json:"artifact,omitempty"`
 	// CreatedTime is when the image was first seen, in ms.
 	CreatedTime int64 `json:"createdTime"`
 }

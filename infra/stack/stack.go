@@ -67,8 +67,10 @@ type GennakerStackProps struct {
 	// reads) naming the deployment accounts the functions may use. In the
 	// cloud these are Kubernetes accounts on EKS clusters
 	// ({name, provider: kubernetes, eksCluster, region, assumeRole?,
-	// namespaces}); the functions may describe those clusters and assume
-	// those roles, nothing more.
+	// namespaces}) and AWS accounts ({name, provider: aws, accountId,
+	// regions, assumeRole, externalId?}, the role being a deployrole in the
+	// target account); the functions may describe those clusters and
+	// assume those roles, nothing more.
 	Accounts string
 	// Auth is the identity configuration (YAML, as GENNAKER_AUTH reads it:
 	// admins, service accounts, which JWT claims name the user and roles,
@@ -124,8 +126,15 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 			return nil, fmt.Errorf("accounts: accounts[%d] has no name", i)
 		case provider == "local":
 			continue // the local provider needs a machine; a Lambda has none
+		case provider == "aws":
+			role, err := awsRole(name, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, eksAccount{name: name, assumeRole: role})
+			continue
 		case provider != "kubernetes":
-			return nil, fmt.Errorf("accounts: account %q: provider %q cannot be used from the cloud; use kubernetes accounts on EKS clusters", name, provider)
+			return nil, fmt.Errorf("accounts: account %q: provider %q cannot be used from the cloud; use kubernetes accounts on EKS clusters or aws accounts", name, provider)
 		}
 		e := eksAccount{name: name}
 		e.cluster, _ = a["eksCluster"].(string)
@@ -137,6 +146,27 @@ func eksAccounts(raw string) ([]eksAccount, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// awsRole is the ARN of the role an aws account's functions assume: its
+// assumeRole as an ARN, or as a role name in its accountId (Spinnaker's
+// "role/name" form). In the cloud every aws account needs one, so that
+// the functions hold no deployment rights of their own.
+func awsRole(name string, a map[string]any) (string, error) {
+	role, _ := a["assumeRole"].(string)
+	id, _ := a["accountId"].(string)
+	switch {
+	case role == "":
+		return "", fmt.Errorf("accounts: account %q: in the cloud an aws account needs assumeRole, the role deployed into it (docs/aws-accounts.md)", name)
+	case strings.HasPrefix(role, "arn:"):
+		return role, nil
+	case len(id) != 12:
+		return "", fmt.Errorf("accounts: account %q: assumeRole %q is not an ARN, so accountId must be the account's 12 digits (quoted)", name, role)
+	}
+	if !strings.HasPrefix(role, "role/") {
+		role = "role/" + role
+	}
+	return "arn:aws:iam::" + id + ":" + role, nil
 }
 
 // Validate reports configuration the stack cannot be built from.
@@ -377,6 +407,13 @@ func pascal(name string) string {
 func grantAccounts(stack awscdk.Stack, fn awslambda.Function, accounts []eksAccount) {
 	for _, a := range accounts {
 		cluster, region := a.cluster, a.region
+		if cluster == "" { // an aws account: its role only
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("sts:AssumeRole"),
+				Resources: jsii.Strings(a.assumeRole),
+			}))
+			continue
+		}
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("eks:DescribeCluster"),
 			Resources: jsii.Strings(*stack.FormatArn(&awscdk.ArnComponents{

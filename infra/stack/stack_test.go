@@ -784,7 +784,11 @@ func TestPropsValidate(t *testing.T) {
 		{"kubeconfig account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
 			Accounts: "accounts: [{name: dev, provider: kubernetes, kubeconfig: ~/.kube/config}]"}, `account "dev": in the cloud a kubernetes account needs eksCluster and region`},
 		{"aws account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
-			Accounts: "accounts: [{name: prod, provider: aws}]"}, `provider "aws" cannot be used from the cloud`},
+			Accounts: "accounts: [{name: prod, provider: aws, regions: [us-east-1]}]"}, `account "prod": in the cloud an aws account needs assumeRole`},
+		{"aws role name without its account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
+			Accounts: "accounts: [{name: prod, provider: aws, regions: [us-east-1], assumeRole: role/deploy}]"}, `accountId must be the account's 12 digits`},
+		{"gce account", stack.GennakerStackProps{Functions: ok, Definitions: defs, Authorizer: api.AuthorizerProps{Kind: api.IAM},
+			Accounts: "accounts: [{name: prod, provider: gce}]"}, `provider "gce" cannot be used from the cloud`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -934,6 +938,17 @@ const eksAccountsYAML = `accounts:
   region: eu-west-1
   assumeRole: arn:aws:iam::123456789012:role/gennaker-deployer
   namespaces: [shop]
+- name: shop-prod
+  provider: aws
+  accountId: "210987654321"
+  regions: [us-east-1, eu-west-1]
+  assumeRole: role/gennaker-deploy
+- name: shop-test
+  provider: aws
+  accountId: "111122223333"
+  regions: [us-east-1]
+  assumeRole: arn:aws:iam::111122223333:role/ci/gennaker-deploy
+  externalId: shop
 `
 
 // TestAccountsReachTheFunctions checks that a stack given EKS accounts
@@ -947,8 +962,8 @@ func TestAccountsReachTheFunctions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
-		if len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "prod-eks" {
-			t.Errorf("%s: accounts %+v, want prod-eks", id, cfg.Accounts)
+		if len(cfg.Accounts) != 3 || cfg.Accounts[0].Name != "prod-eks" || cfg.Accounts[1].Name != "shop-prod" || cfg.Accounts[2].Name != "shop-test" {
+			t.Errorf("%s: accounts %+v, want prod-eks, shop-prod, shop-test", id, cfg.Accounts)
 		}
 	}
 	raw, _ := json.Marshal(s.template.ofType("AWS::IAM::Policy"))
@@ -956,6 +971,36 @@ func TestAccountsReachTheFunctions(t *testing.T) {
 	for _, want := range []string{`"eks:DescribeCluster"`, `:cluster/shop-prod`, `"sts:AssumeRole"`, `arn:aws:iam::123456789012:role/gennaker-deployer`} {
 		if !strings.Contains(policies, want) {
 			t.Errorf("the function policies do not grant %s", want)
+		}
+	}
+	// sts:AssumeRole is granted on exactly the listed roles, and no
+	// statement grants every action on every resource.
+	want := []string{"arn:aws:iam::123456789012:role/gennaker-deployer", "arn:aws:iam::210987654321:role/gennaker-deploy",
+		"arn:aws:iam::111122223333:role/ci/gennaker-deploy"}
+	for id, p := range s.template.ofType("AWS::IAM::Policy") {
+		stmts, _ := dig(p.Properties, "PolicyDocument", "Statement").([]any)
+		assumed := []string{}
+		for _, st := range stmts {
+			m := st.(map[string]any)
+			actions := asStrings(m["Action"])
+			resources := asStrings(m["Resource"])
+			if slices.Contains(actions, "*") && slices.Contains(resources, "*") {
+				t.Errorf("%s grants * on *: %v", id, m)
+			}
+			if slices.Contains(actions, "sts:AssumeRole") {
+				if len(actions) != 1 {
+					t.Errorf("%s: sts:AssumeRole granted with %v", id, actions)
+				}
+				assumed = append(assumed, resources...)
+			}
+		}
+		if len(assumed) > 0 {
+			slices.Sort(assumed)
+			w := slices.Clone(want)
+			slices.Sort(w)
+			if !slices.Equal(assumed, w) {
+				t.Errorf("%s: sts:AssumeRole on %v, want exactly the listed roles %v", id, assumed, w)
+			}
 		}
 	}
 	iamRaw, _ := json.Marshal(synthesize(t).stacks["iam"].template.ofType("AWS::IAM::Policy"))
@@ -992,6 +1037,27 @@ func TestReconcileRunsOnASchedule(t *testing.T) {
 			t.Fatal("no rule runs the reconcile sweep every five minutes")
 		}
 	})
+}
+
+// asStrings reads a policy statement's Action or Resource: one string or a
+// list.
+func asStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := []string{}
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			} else {
+				b, _ := json.Marshal(e)
+				out = append(out, string(b))
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // TestNotifierIsFedByTheBus checks that a rule on gennaker's bus sends every

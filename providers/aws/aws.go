@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -40,7 +41,10 @@ const Name = "aws"
 
 // Provider builds AWS accounts' views.
 type Provider struct {
-	base BaseConfig
+	base      BaseConfig
+	newClient func(aws.Config) Client
+	retry     retryPolicy
+	poll      time.Duration
 }
 
 // BaseConfig returns the SDK configuration for a region before any role is
@@ -54,16 +58,34 @@ type Option func(*Provider)
 // AWS-protocol server.
 func WithBaseConfig(f BaseConfig) Option { return func(p *Provider) { p.base = f } }
 
+// WithClient replaces how the provider calls AWS in one account and region;
+// tests wrap NewClient's with fakes of what an AWS-protocol server cannot
+// model.
+func WithClient(f func(cfg aws.Config) Client) Option { return func(p *Provider) { p.newClient = f } }
+
+// DefaultPollInterval is how long stages wait between reads of an AWS
+// account's server groups while they wait on them: each read is several
+// calls (the group, its launch template, each target group's health), and
+// AWS rates describe calls per account and region.
+const DefaultPollInterval = 10 * time.Second
+
+// WithPollInterval replaces DefaultPollInterval; tests against an
+// AWS-protocol server on the same machine shorten it.
+func WithPollInterval(d time.Duration) Option { return func(p *Provider) { p.poll = d } }
+
 // New returns the AWS provider.
 func New(opts ...Option) *Provider {
-	p := &Provider{base: defaultConfig}
+	p := &Provider{base: defaultConfig, newClient: func(cfg aws.Config) Client { return NewClient(cfg) }, retry: defaultRetry, poll: DefaultPollInterval}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.FieldChecker = (*Provider)(nil)
+)
 
 // Name implements providers.Provider.
 func (*Provider) Name() string { return Name }
@@ -201,7 +223,7 @@ func (p *Provider) Cloud(acct providers.Account) (*providers.Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &providers.Cloud{Account: acct,
-		Functions: NewFunctions(s),
-	}, nil
+	c := &cloud{acct: acct, sessions: s, newClient: p.newClient, retry: p.retry, clients: map[string]Client{}}
+	return &providers.Cloud{Account: acct, ServerGroups: c, ServerGroupCreator: c, Images: images{c}, LoadBalancers: loadBalancers{c},
+		Functions: NewFunctions(s), PollInterval: p.poll}, nil
 }

@@ -146,6 +146,8 @@ type ServerGroup struct {
 	// ServerGroupManagers names what manages the server group, such as
 	// the Deployment of a ReplicaSet; empty for most.
 	ServerGroupManagers []ManagerSummary `json:"serverGroupManagers"`
+	// AWSFields are an AWS server group's own, when it is one.
+	*AWSFields
 }
 
 // ManagerSummary names a server group manager, as Spinnaker's
@@ -182,6 +184,7 @@ func toGate(g providers.ServerGroup) ServerGroup {
 		InstanceCounts: g.Counts, Instances: []Instance{}, CreatedTime: g.CreatedTime,
 		LoadBalancers: append([]string{}, g.LoadBalancers...), Provenance: g.Provenance,
 		Moniker: Moniker{App: g.Application, Cluster: g.Cluster}, ServerGroupManagers: []ManagerSummary{},
+		AWSFields: awsFields(g),
 	}
 	if g.Artifact != nil {
 		out.BuildInfo = map[string]any{"artifact": g.Artifact}

@@ -122,20 +122,25 @@ func TestCorpusPipelines(t *testing.T) {
 }
 
 // corpusAccounts writes an accounts file with a Kubernetes account for every
-// account the corpus's Kubernetes stages name, as the team that wrote them
-// would have configured. The kubeconfig names a cluster nobody calls: saving
-// and checking a pipeline does not reach it. Accounts of providers gennaker
-// lacks (aws, gce, titus, …) cannot be configured: their stages keep their
-// warnings.
+// account the corpus's Kubernetes stages name, and an AWS account with its
+// regions for every account its AWS stages name, as the teams that wrote
+// them would have configured. Nothing is called: saving and checking a
+// pipeline reaches neither the cluster nor AWS. Accounts of providers
+// gennaker lacks (gce, titus, …) cannot be configured: their stages keep
+// their warnings.
 func corpusAccounts(t *testing.T, files []string) string {
 	t.Helper()
 	names := map[string]bool{}
+	awsRegions := map[string]map[string]bool{} // aws account → its regions
 	var visit func(v any, provider string)
 	visit = func(v any, provider string) {
 		switch x := v.(type) {
 		case map[string]any:
 			if p, ok := x["cloudProvider"].(string); ok {
 				provider = p
+			}
+			if provider == "aws" || x["provider"] == "aws" || x["cloudProviderType"] == "aws" {
+				collectAWSAccount(x, awsRegions)
 			}
 			if provider == "kubernetes" {
 				for _, k := range []string{"account", "credentials"} {
@@ -186,11 +191,12 @@ current-context: corpus
 	for _, n := range sorted {
 		fmt.Fprintf(&b, "- name: %q\n  provider: kubernetes\n  kubeconfig: %q\n  context: corpus\n", n, kubeconfig)
 	}
+	awsNames := writeAWSAccounts(&b, awsRegions)
 	path := filepath.Join(dir, "accounts.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("accounts named as in the corpus: kubernetes %s", strings.Join(sorted, ", "))
+	t.Logf("accounts named as in the corpus: kubernetes %s; aws %s", strings.Join(sorted, ", "), strings.Join(awsNames, ", "))
 	return path
 }
 

@@ -83,6 +83,9 @@ type Options struct {
 	Prices *cost.Table
 	Region string
 	Logger *slog.Logger
+	// AWS changes how the aws provider reaches AWS; tests point it at an
+	// AWS-protocol server.
+	AWS []aws.Option
 }
 
 // Runtime is the whole platform in one process.
@@ -168,7 +171,7 @@ func Open(ctx context.Context, opts Options) (*Runtime, error) {
 		HTTP:          opts.HTTP,
 		Accounts:      accts,
 		StageTypes:    opts.StageTypes,
-		Providers:     []providers.Provider{r.local, kubernetes.New(), aws.New()},
+		Providers:     []providers.Provider{r.local, kubernetes.New(), aws.New(opts.AWS...)},
 		Version:       opts.Version,
 		Logger:        log,
 		Metrics:       opts.Metrics,

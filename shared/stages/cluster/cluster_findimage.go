@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/gennaker/gennaker/shared/stages"
@@ -16,7 +17,14 @@ import (
 // artifact. selectionStrategy picks among server groups (NEWEST, OLDEST,
 // LARGEST, or FAIL when they run different images); onlyEnabled (default
 // true) considers only enabled ones.
-type FindImageFromClusterStage struct{ env *deployEnv }
+//
+// Spinnaker's pipelines name it findImage (findAmi in older ones); it acts
+// in every region of regions, and a deploy in a region takes the image
+// found there.
+type FindImageFromClusterStage struct {
+	env *deployEnv
+	typ string
+}
 
 // findImageConfig is a findImageFromCluster stage's configuration.
 type findImageConfig struct {
@@ -27,7 +35,7 @@ type findImageConfig struct {
 }
 
 // Type implements Definition.
-func (s *FindImageFromClusterStage) Type() string { return "findImageFromCluster" }
+func (s *FindImageFromClusterStage) Type() string { return s.typ }
 
 // Validate implements Definition.
 func (s *FindImageFromClusterStage) Validate(st *model.Stage) []model.Problem {
@@ -68,18 +76,44 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
-	l, err := cfg.location()
+	regions := []string{""}
+	if len(cfg.Regions) > 1 {
+		regions = cfg.Regions
+	}
+	var found foundImage
+	for _, region := range regions {
+		at := cfg.clusterFields
+		if region != "" {
+			at.Regions = []string{region}
+		}
+		d, err := findImageIn(ctx, run, cfg, &at)
+		if r, ok := throttled(err); ok {
+			return r, nil
+		}
+		if err != nil {
+			return stages.Failed("%v", err), nil
+		}
+		found.DeploymentDetails = append(found.DeploymentDetails, d)
+		found.Artifacts = append(found.Artifacts, d.Artifact)
+		found.Artifact = d.Artifact
+	}
+	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(found)}, nil
+}
+
+// findImageIn finds the image of the cluster at one location.
+func findImageIn(ctx context.Context, run *stages.Run, cfg *findImageConfig, at *clusterFields) (deploymentDetail, error) {
+	l, err := at.location()
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return deploymentDetail{}, err
 	}
 	c, err := cloudAt(run, l)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return deploymentDetail{}, err
 	}
-	cluster := cfg.clusterName()
+	cluster := at.clusterName()
 	all, err := clusterGroups(ctx, c, l.Region, cluster)
 	if err != nil {
-		return stages.Failed("%v", err), nil
+		return deploymentDetail{}, err
 	}
 	onlyEnabled := cfg.OnlyEnabled == nil || *cfg.OnlyEnabled
 	var groups []providers.ServerGroup
@@ -89,7 +123,7 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 		}
 	}
 	if len(groups) == 0 {
-		return stages.Failed("cluster %s in %s has no %sserver group to find an image in", cluster, l, map[bool]string{true: "enabled ", false: ""}[onlyEnabled]), nil
+		return deploymentDetail{}, fmt.Errorf("cluster %s in %s has no %sserver group to find an image in", cluster, l, map[bool]string{true: "enabled ", false: ""}[onlyEnabled])
 	}
 	sel := cfg.SelectionStrategy
 	var pick *providers.ServerGroup
@@ -104,22 +138,22 @@ func (FindImageFromClusterTask) Execute(ctx context.Context, run *stages.Run) (s
 		first := imageName(groups[0].Artifact)
 		for _, g := range groups[1:] {
 			if imageName(g.Artifact) != first {
-				return stages.Failed("cluster %s in %s runs more than one image (%s and %s) and selectionStrategy is FAIL", cluster, l, first, imageName(g.Artifact)), nil
+				return deploymentDetail{}, fmt.Errorf("cluster %s in %s runs more than one image (%s and %s) and selectionStrategy is FAIL", cluster, l, first, imageName(g.Artifact))
 			}
 		}
 		pick = &groups[len(groups)-1]
 	default:
-		return stages.Failed("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel), nil
+		return deploymentDetail{}, fmt.Errorf("selectionStrategy %q is not NEWEST, OLDEST, LARGEST or FAIL", sel)
 	}
-	image := imageName(pick.Artifact)
-	return stages.Result{Status: model.StatusSucceeded, Outputs: stages.Record(foundImage{
-		DeploymentDetails: []deploymentDetail{{
-			Region: l.Region, CloudProvider: c.Account.Provider, ServerGroup: pick.Name,
-			ImageName: image, ImageID: image, Artifact: pick.Artifact,
-		}},
-		Artifacts: []map[string]any{pick.Artifact},
-		Artifact:  pick.Artifact,
-	})}, nil
+	d := deploymentDetail{
+		Region: l.Region, CloudProvider: c.Account.Provider, ServerGroup: pick.Name,
+		ImageName: imageName(pick.Artifact), ImageID: imageName(pick.Artifact), Artifact: pick.Artifact,
+	}
+	if id, _ := pick.Artifact["reference"].(string); strings.HasPrefix(id, "ami-") {
+		d.ImageID, d.AMI = id, id
+		d.ImageName, _ = pick.Artifact["name"].(string)
+	}
+	return d, nil
 }
 
 // foundImage is what findImageFromCluster offers later stages, in
@@ -134,12 +168,14 @@ type foundImage struct {
 type deploymentDetail struct {
 	// Region is where the image was found; a detail without one serves
 	// every region.
-	Region        string         `json:"region,omitempty"`
-	CloudProvider string         `json:"cloudProvider,omitempty"`
-	ServerGroup   string         `json:"serverGroup,omitempty"`
-	ImageName     string         `json:"imageName,omitempty"`
-	ImageID       string         `json:"imageId,omitempty"`
-	Artifact      map[string]any `json:"artifact"`
+	Region        string `json:"region,omitempty"`
+	CloudProvider string `json:"cloudProvider,omitempty"`
+	ServerGroup   string `json:"serverGroup,omitempty"`
+	ImageName     string `json:"imageName,omitempty"`
+	ImageID       string `json:"imageId,omitempty"`
+	// AMI is an AWS image's id, as bake and findImage record it.
+	AMI      string         `json:"ami,omitempty"`
+	Artifact map[string]any `json:"artifact"`
 }
 
 func imageName(artifact map[string]any) string {

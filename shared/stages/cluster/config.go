@@ -3,6 +3,8 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +38,10 @@ type locationFields struct {
 	Account       string   `json:"account"`
 	Region        string   `json:"region"`
 	Regions       []string `json:"regions"`
+	// AvailabilityZones maps regions to their zones, as an AWS cluster
+	// names where it deploys; a deploy of several regions runs a part per
+	// region (parts).
+	AvailabilityZones map[string]any `json:"availabilityZones"`
 }
 
 // location resolves the fields to one provider, account and region. The
@@ -56,6 +62,13 @@ func (f *locationFields) location() (Location, error) {
 		default:
 			return l, fmt.Errorf("regions: gennaker acts in one region per stage, got %d (%s); add a stage per region", len(f.Regions), strings.Join(f.Regions, ", "))
 		}
+	}
+	if l.Region == "" && len(f.AvailabilityZones) > 0 {
+		regions := slices.Sorted(maps.Keys(f.AvailabilityZones))
+		if len(regions) > 1 {
+			return l, fmt.Errorf("availabilityZones: a createServerGroup stage deploys in one region, got %d (%s); deploy them with a deploy stage", len(regions), strings.Join(regions, ", "))
+		}
+		l.Region = regions[0]
 	}
 	if l.Account == "" {
 		return l, errors.New("credentials: the account is required")

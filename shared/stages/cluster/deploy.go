@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,15 @@ func (d *DeployStage) Validate(s *model.Stage) []model.Problem {
 // group in, at path, with its strategy's fields.
 func validateCluster(env *deployEnv, s *model.Stage, c *clusterSpec, path string, exprs stages.Expressions, p *stages.Problems) {
 	c.locationFields.validate(env, path, p)
+	if raw, err := s.Config(); err == nil {
+		cluster := raw
+		if path != "" {
+			if list, ok := raw["clusters"].([]any); ok && len(list) == 1 {
+				cluster, _ = list[0].(map[string]any)
+			}
+		}
+		checkAppliedFields(env, c.cloudProvider(), cluster, path, p)
+	}
 	if c.Application != "" && !stages.IsExpression(c.Application) && !stages.IsExpression(c.Stack) && !stages.IsExpression(c.FreeFormDetails) {
 		if _, err := naming.NewCluster(c.Application, c.Stack, c.FreeFormDetails); err != nil {
 			p.Add(stages.Path(path, "application"), "%v", err)
@@ -163,6 +173,11 @@ type deployConfig struct {
 	TrafficOptions string `json:"trafficOptions"`
 	// Source is a clone's source server group.
 	Source *cloneSource `json:"source"`
+	// TargetCluster and Target name a clone's source as Deck's clone stage
+	// does: a cluster and a dynamic target, in the stage's own account and
+	// region.
+	TargetCluster string `json:"targetCluster"`
+	Target        string `json:"target"`
 	deployState
 }
 
@@ -187,6 +202,9 @@ type clusterSpec struct {
 	// group out of rotation, as a strategy pipeline's trafficOptions
 	// disable sets it.
 	SuspendedProcesses []string `json:"suspendedProcesses"`
+	// UseSourceCapacity deploys with the capacity of the newest server
+	// group that served before.
+	UseSourceCapacity bool `json:"useSourceCapacity"`
 
 	strategy strategy
 }
@@ -327,9 +345,23 @@ func (d *deployConfig) resolve(run *stages.Run) (deploySpec, error) {
 	if out.capacity, err = checkCapacity(*c.Capacity); err != nil {
 		return out, fmt.Errorf("capacity: %w", err)
 	}
+	if src := d.newestSource(); c.UseSourceCapacity && src != "" {
+		if sc, ok := d.SourceCapacities[src]; ok {
+			out.capacity = sc
+		}
+	}
 	out.disabled = slices.Contains(c.SuspendedProcesses, suspendedAddToLoadBalancer)
 	out.artifact = artifactFor(run.Execution, c.Artifact, out.location.Region)
 	return out, nil
+}
+
+// newestSource is the newest server group that served before the deploy,
+// or "".
+func (d *deployConfig) newestSource() string {
+	if n := len(d.SourceServerGroups); n > 0 {
+		return d.SourceServerGroups[n-1]
+	}
+	return ""
 }
 
 // target is the account, region and server group the deploy acts on, as
@@ -369,8 +401,15 @@ func artifactFor(e *model.Execution, own map[string]any, region string) map[stri
 		var found foundImage
 		_ = stages.Decode(e.Stages[i].Outputs, &found) // another stage's outputs: take what fits
 		for _, d := range found.DeploymentDetails {
-			if d.Artifact != nil && (d.Region == "" || d.Region == region) {
+			if d.Region != "" && d.Region != region {
+				continue
+			}
+			if d.Artifact != nil {
 				return d.Artifact
+			}
+			if ami := cmp.Or(d.AMI, d.ImageID); ami != "" {
+				// A bake's image: an AMI by id.
+				return map[string]any{"type": "aws/image", "reference": ami, "name": d.ImageName, "location": d.Region}
 			}
 		}
 	}
@@ -522,6 +561,8 @@ func (CreateServerGroupTask) Execute(ctx context.Context, run *stages.Run) (stag
 		LoadBalancers:   spec.lbs,
 		HealthCheckPath: spec.health,
 		Provenance:      provenanceOf(run),
+		Settings:        deployedCluster(run.Stage.Context),
+		Source:          d.newestSource(),
 	})
 	if err != nil {
 		return deployFailed(ctx, run, d, "create server group %s in %s: %v", name, spec.location, err), nil
@@ -612,7 +653,7 @@ func waitForUp(ctx context.Context, run *stages.Run, d *deployConfig, l Location
 		} else if g.Capacity.Desired == 0 || (g.Up() && !g.Disabled) {
 			return stages.Result{Status: model.StatusSucceeded, Context: seen}, nil
 		}
-		return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: seen}, nil
+		return stages.Result{Status: model.StatusRunning, Backoff: pollBackoff(c), Context: seen}, nil
 	})
 }
 
@@ -628,6 +669,9 @@ type instanceCounts struct {
 // rollback.onFailure asks, and releases the cluster lock. With no deploy
 // (d nil) it only fails.
 func deployFailed(ctx context.Context, run *stages.Run, d *deployConfig, format string, args ...any) stages.Result {
+	if r, ok := throttled(args...); ok {
+		return r
+	}
 	out, err := cleanUpDeploy(ctx, run, d)
 	msg := fmt.Sprintf(format, args...)
 	if err != nil {

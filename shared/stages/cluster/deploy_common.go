@@ -177,7 +177,9 @@ func pollBriefly(ctx context.Context, run *stages.Run, check func() (stages.Resu
 	}
 	for {
 		res, err := check()
-		if err != nil || res.Status != model.StatusRunning || res.Wake != stages.Poll {
+		// A check that asks to wait longer than the window keeps to its
+		// provider's pace.
+		if err != nil || res.Status != model.StatusRunning || res.Wake != stages.Poll || res.Backoff > briefPollWindow {
 			return res, err
 		}
 		if time.Now().Add(briefPollStep).After(deadline) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/gennaker/gennaker/shared/model"
 	"github.com/gennaker/gennaker/shared/stages"
@@ -28,7 +29,7 @@ func parallelClusters(cfg map[string]any) ([]map[string]any, []string) {
 	var paths []string
 	switch list := cfg["clusters"].(type) {
 	case []any:
-		if len(list) < 2 {
+		if len(list) < 2 && !(len(list) == 1 && len(regionsOf(list[0])) > 1) {
 			return nil, nil
 		}
 		for i, item := range list {
@@ -36,15 +37,20 @@ func parallelClusters(cfg map[string]any) ([]map[string]any, []string) {
 			if !ok {
 				return nil, nil // not a cluster: Validate says so
 			}
-			clusters = append(clusters, m)
-			paths = append(paths, stages.Path("clusters", i))
+			for _, c := range perRegion(m) {
+				clusters = append(clusters, c)
+				paths = append(paths, stages.Path("clusters", i))
+			}
 		}
 	case nil:
 		m, ok := cfg["cluster"].(map[string]any)
 		if !ok {
 			return nil, nil
 		}
-		clusters, paths = []map[string]any{m}, []string{"cluster"}
+		for _, c := range perRegion(m) {
+			clusters = append(clusters, c)
+			paths = append(paths, "cluster")
+		}
 	default:
 		return nil, nil
 	}
@@ -93,6 +99,8 @@ func partName(c map[string]any) string {
 		where += "/" + r
 	} else if len(spec.Regions) > 0 {
 		where += "/" + spec.Regions[0]
+	} else if rs := slices.Sorted(maps.Keys(spec.AvailabilityZones)); len(rs) > 0 {
+		where += "/" + strings.Join(rs, ",")
 	}
 	if where == "" {
 		return "Deploy " + name
@@ -131,7 +139,9 @@ func (d *DeployStage) validateParts(cfg map[string]any) (stages.Problems, bool) 
 		stage.Type = sy.Type
 		for _, pr := range part.Validate(stage) {
 			pr.Path = stages.Path(paths[i], pr.Path)
-			p = append(p, pr)
+			if !slices.Contains(p, pr) { // a cluster of several regions is several parts
+				p = append(p, pr)
+			}
 		}
 	}
 	return p, true
@@ -174,4 +184,35 @@ func (CompleteParallelDeployTask) Execute(_ context.Context, run *stages.Run) (s
 // deploy.server.groups, region to names, of every part.
 type parallelOutputs struct {
 	Deployed map[string][]string `json:"deploy.server.groups"`
+}
+
+// regionsOf lists, sorted, the regions of a cluster's availabilityZones
+// when the cluster names no region of its own.
+func regionsOf(cluster any) []string {
+	m, ok := cluster.(map[string]any)
+	if !ok || m["region"] != nil || m["regions"] != nil {
+		return nil
+	}
+	zones, ok := m["availabilityZones"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(zones))
+}
+
+// perRegion is the cluster as one cluster per region of its
+// availabilityZones, as Spinnaker deploys one server group per region.
+func perRegion(cluster map[string]any) []map[string]any {
+	regions := regionsOf(cluster)
+	if len(regions) < 2 {
+		return []map[string]any{cluster}
+	}
+	zones := cluster["availabilityZones"].(map[string]any)
+	out := make([]map[string]any, 0, len(regions))
+	for _, r := range regions {
+		c := maps.Clone(cluster)
+		c["availabilityZones"] = map[string]any{r: zones[r]}
+		out = append(out, c)
+	}
+	return out
 }

@@ -25,7 +25,11 @@ func RegisterDeployments(r *stages.Registry) {
 	r.Register(&ScaleDownClusterStage{env: env})
 	r.Register(&RollbackStage{env: env, typ: "rollbackServerGroup"})
 	r.Register(&RollbackStage{env: env, typ: "rollbackCluster"})
-	r.Register(&FindImageFromClusterStage{env: env})
+	r.Register(&FindImageFromClusterStage{env: env, typ: "findImageFromCluster"})
+	r.Register(&FindImageFromClusterStage{env: env, typ: "findImage"})
+	r.Register(&FindImageFromClusterStage{env: env, typ: "findAmi"})
+	r.Register(&FindImageFromTagsStage{env: env})
+	r.Register(&UpsertImageTagsStage{env: env})
 	r.Register(&UpsertLoadBalancerStage{env: env})
 	r.Register(&DeleteLoadBalancerStage{env: env})
 	for _, t := range deploymentTasks() {
@@ -69,7 +73,7 @@ func deploymentTasks() []stages.Task {
 		DisableClusterTask{}, ShrinkClusterTask{}, ScaleDownClusterTask{},
 		ResolveRollbackTargetsTask{}, EnableRestoreServerGroupTask{}, ResizeRestoreServerGroupTask{},
 		WaitForRestoreUpInstancesTask{}, DisableRolledBackServerGroupTask{}, RestoreMinCapacityTask{},
-		FindImageFromClusterTask{},
+		FindImageFromClusterTask{}, FindImageFromTagsTask{}, UpsertImageTagsTask{},
 		StartStrategyPipelineTask{}, MonitorStrategyPipelineTask{}, ResolveStrategyClusterTask{},
 		StartPipelineBeforeCleanupTask{}, MonitorPipelineBeforeCleanupTask{},
 		UpsertLoadBalancerTask{}, DeleteLoadBalancerTask{},

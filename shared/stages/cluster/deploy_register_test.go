@@ -14,8 +14,9 @@ func TestRegisterDeployments(t *testing.T) {
 	reg := stages.NewRegistry()
 	RegisterDeployments(reg)
 	want := []string{"cloneServerGroup", "createServerGroup", "deleteLoadBalancer", "deploy", "destroyServerGroup",
-		"disableCluster", "disableServerGroup", "enableServerGroup", "findImageFromCluster", "resizeServerGroup",
-		"rollbackCluster", "rollbackServerGroup", "scaleDownCluster", "shrinkCluster", "upsertLoadBalancer"}
+		"disableCluster", "disableServerGroup", "enableServerGroup", "findAmi", "findImage", "findImageFromCluster",
+		"findImageFromTags", "resizeServerGroup", "rollbackCluster", "rollbackServerGroup", "scaleDownCluster", "shrinkCluster",
+		"upsertImageTags", "upsertLoadBalancer"}
 	if got := reg.StageTypes(); !equal(got, want) {
 		t.Fatalf("stage types = %v, want %v", got, want)
 	}

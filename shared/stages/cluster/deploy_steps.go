@@ -35,7 +35,7 @@ func requireServing(ctx context.Context, run *stages.Run, d *deployConfig) (*pro
 			return deployFailed(ctx, run, d, "%v", err), nil
 		}
 		if !g.Serving() {
-			return stages.Result{Status: model.StatusRunning, Backoff: deployPollBackoff, Context: stages.Record(waitingFor{name + " to take traffic"})}, nil
+			return stages.Result{Status: model.StatusRunning, Backoff: pollBackoff(c), Context: stages.Record(waitingFor{name + " to take traffic"})}, nil
 		}
 		return stages.Succeeded(), nil
 	})

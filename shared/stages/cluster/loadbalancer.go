@@ -86,6 +86,22 @@ func (s *UpsertLoadBalancerStage) Plan(*model.StageExecution) ([]string, error) 
 	return []string{UpsertLoadBalancerTask{}.Name()}, nil
 }
 
+// lbFields is the load balancer at path (loadBalancers[i], or the stage
+// itself) as the stage holds it.
+func lbFields(ctx map[string]any, path string) map[string]any {
+	if path == "" {
+		return ctx
+	}
+	list, _ := ctx["loadBalancers"].([]any)
+	for i, x := range list {
+		if stages.Path("loadBalancers", i) == path {
+			m, _ := x.(map[string]any)
+			return m
+		}
+	}
+	return nil
+}
+
 // UpsertLoadBalancerTask creates or updates the load balancers; it is
 // idempotent.
 type UpsertLoadBalancerTask struct{}
@@ -117,7 +133,8 @@ func (UpsertLoadBalancerTask) Execute(ctx context.Context, run *stages.Run) (sta
 		if app == "" && run.Execution != nil {
 			app = string(run.Execution.Application)
 		}
-		lb, err := lbs.Upsert(ctx, providers.LoadBalancerSpec{Name: spec.Name, Region: l.Region, Application: app, ListenPort: spec.ListenPort})
+		lb, err := lbs.Upsert(ctx, providers.LoadBalancerSpec{Name: spec.Name, Region: l.Region, Application: app, ListenPort: spec.ListenPort,
+			Settings: lbFields(run.Stage.Context, paths[i])})
 		if err != nil {
 			return stages.Failed("upsert load balancer %s in %s: %v", spec.Name, l, err), nil
 		}

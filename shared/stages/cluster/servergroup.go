@@ -154,6 +154,9 @@ func act(ctx context.Context, run *stages.Run, t *targetConfig, fn func(l Locati
 		return stages.Failed("%v", err), nil
 	}
 	g, err := c.ServerGroups.Get(ctx, l.Region, name)
+	if r, ok := throttled(err); ok {
+		return r, nil
+	}
 	if err != nil {
 		return stages.Failed("%v", err), nil
 	}
@@ -232,11 +235,11 @@ func (WaitForDisabledServerGroupTask) Execute(ctx context.Context, run *stages.R
 		return stages.Failed("%v", err), nil
 	}
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, t, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, t, func(_ Location, _ string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			if g.Disabled {
 				return stages.Succeeded(), nil
 			}
-			return stages.Running(deployPollBackoff), nil
+			return stages.Running(pollBackoff(c)), nil
 		})
 	})
 }

@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gennaker/gennaker/shared/stages"
 
@@ -30,15 +32,26 @@ func (s *CloneServerGroupStage) Type() string { return "cloneServerGroup" }
 func (s *CloneServerGroupStage) Validate(st *model.Stage) []model.Problem {
 	var cfg deployConfig
 	exprs, p := stages.DecodeConfig(st, &cfg)
-	if cfg.Source == nil {
+	switch {
+	case cfg.Source == nil && cfg.TargetCluster != "":
+		cfg.locationFields.validate(s.env, "", &p)
+		switch t := cfg.Target; {
+		case t == "":
+			p.Add("target", "is required with targetCluster: one of %s", strings.Join(targets, ", "))
+		case stages.IsExpression(t):
+		case !slices.Contains(targets, t) && !slices.Contains(targets, t+"_dynamic"):
+			p.Add("target", "%q is not one of %s", t, strings.Join(targets, ", "))
+		}
+	case cfg.Source == nil:
 		if !exprs.Has("source") && !hasProblem(p, "source") {
-			p.Add("source", "is required: {account, region, serverGroupName}")
+			p.Add("source", "is required: {account, region, serverGroupName}, or targetCluster and target")
 		}
 		return p
-	}
-	cfg.Source.validate(s.env, "source", &p)
-	if cfg.Source.ServerGroupName == "" && !hasProblem(p, "source.serverGroupName") {
-		p.Add("source.serverGroupName", "is required")
+	default:
+		cfg.Source.validate(s.env, "source", &p)
+		if cfg.Source.ServerGroupName == "" && !hasProblem(p, "source.serverGroupName") {
+			p.Add("source.serverGroupName", "is required")
+		}
 	}
 	if stages.IsExpression(cfg.Strategy) {
 		return p
@@ -91,6 +104,11 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 		return stages.Succeeded(), nil
 	}
 	src := d.Source
+	if src == nil && d.TargetCluster != "" {
+		// Deck's form: the source is a dynamic target of a cluster in the
+		// stage's own account and region.
+		src = &cloneSource{locationFields: d.clusterSpec.locationFields}
+	}
 	if src == nil {
 		src = &cloneSource{}
 	}
@@ -102,7 +120,24 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
+	if src.ServerGroupName == "" && d.TargetCluster != "" {
+		groups, err := clusterGroups(ctx, c, l.Region, d.TargetCluster)
+		if r, ok := throttled(err); ok {
+			return r, nil
+		}
+		if err != nil {
+			return stages.Failed("targetCluster: %v", err), nil
+		}
+		t, err := selectTarget(groups, d.Target)
+		if err != nil {
+			return stages.Failed("cluster %s in %s: %v", d.TargetCluster, l, err), nil
+		}
+		src.ServerGroupName = t.Name
+	}
 	g, err := c.ServerGroups.Get(ctx, l.Region, src.ServerGroupName)
+	if r, ok := throttled(err); ok {
+		return r, nil
+	}
 	if err != nil {
 		return stages.Failed("source: %v", err), nil
 	}
@@ -112,7 +147,13 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 	}
 	// The stage's own fields win; the source fills in the rest.
 	own := &d.clusterSpec
-	return stages.Result{Status: model.StatusSucceeded, Context: stages.Record(clonedFields{
+	settings := map[string]any{}
+	for k, v := range g.Settings {
+		if _, set := run.Stage.Context[k]; !set {
+			settings[k] = v
+		}
+	}
+	cloned := stages.Record(clonedFields{
 		CloneSource:     fmt.Sprintf("%s/%s/%s", l.Account, l.Region, g.Name),
 		Account:         fillIf(own.Account == "", l.Account),
 		Region:          fillIf(own.Region == "", l.Region),
@@ -124,7 +165,15 @@ func (ResolveCloneSourceTask) Execute(ctx context.Context, run *stages.Run) (sta
 		Artifact:        fillIf(own.Artifact == nil, g.Artifact),
 		LoadBalancers:   fillIf(own.LoadBalancers == nil, toAnyList(append([]string{}, g.LoadBalancers...))),
 		HealthCheckPath: fillIf(own.HealthCheckPath == "", g.HealthCheckPath),
-	})}, nil
+	})
+	// The provider's own settings (an AWS group's instance type, security
+	// groups, target groups, ...) fill in the rest.
+	for k, v := range settings {
+		if _, ok := cloned[k]; !ok {
+			cloned[k] = v
+		}
+	}
+	return stages.Result{Status: model.StatusSucceeded, Context: cloned}, nil
 }
 
 // clonedFields are what ReadCloneSource records: the source server group,

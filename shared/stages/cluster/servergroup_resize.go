@@ -201,12 +201,12 @@ func (WaitForCapacityMatchTask) Execute(ctx context.Context, run *stages.Run) (s
 		return stages.Failed("%v", err), nil
 	}
 	return pollBriefly(ctx, run, func() (stages.Result, error) {
-		return act(ctx, run, &cfg.targetConfig, func(_ Location, _ string, _ *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
+		return act(ctx, run, &cfg.targetConfig, func(_ Location, _ string, c *providers.Cloud, g *providers.ServerGroup) (stages.Result, error) {
 			healthy := g.Counts.Up + g.Counts.OutOfService
 			if g.Counts.Total == g.Capacity.Desired && healthy == g.Capacity.Desired {
 				return stages.Succeeded(), nil
 			}
-			return stages.Running(deployPollBackoff), nil
+			return stages.Running(pollBackoff(c)), nil
 		})
 	})
 }
