@@ -16,7 +16,7 @@ var files embed.FS
 // stage machine with ${Tasks<Family>FunctionArn} for ${TasksFunctionArn}.
 // The orchestrator starts a stage on the machine of the provider it acts
 // through (orchestration.Machines.Families).
-var Families = []string{"kubernetes"}
+var Families = []string{"kubernetes", "aws"}
 
 // FamilyMachine is the name of a family's stage machine.
 func FamilyMachine(family string) string { return "stage-" + family }

@@ -228,6 +228,9 @@ var functionSettings = map[string]functions.Settings{
 	// The tasks of stages acting on Kubernetes clusters: the one function
 	// that links client-go.
 	"tasks-kubernetes": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
+	// The tasks of stages acting on AWS accounts: the one function that
+	// links the EC2, Auto Scaling, ELB and Lambda clients.
+	"tasks-aws": {MemorySize: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(3))},
 }
 
 // GennakerStack is the deployment.

@@ -30,15 +30,28 @@ import (
 const budgetBytes = 20_000_000
 
 // overBudget are functions allowed more than budgetBytes, each with its own
-// bound and the reason; keep it empty.
+// bound and the reason; keep it empty. Each bound is the function's size
+// today plus a little, so that growth is noticed.
 var overBudget = map[string]int64{
 	// The two functions that link the Kubernetes provider: client-go's REST
 	// client links apimachinery's serializers (protobuf, CBOR,
 	// json-iterator), and only a Kubernetes client of our own would bring
 	// them under 20 MB. The api function reads Kubernetes accounts for the
-	// deployments read API.
-	"tasks-kubernetes": 26_000_000,
-	"api":              26_000_000,
+	// deployments read API, and serves the web UI's assets.
+	"tasks-kubernetes": 31_000_000,
+	"api":              32_000_000,
+	// The AWS provider's function: the EC2 client
+	// (aws-sdk-go-v2/service/ec2) alone weighs about 30 MB; a client of our
+	// own for the few EC2 calls made would bring it near the others.
+	"tasks-aws": 55_000_000,
+	// Every function builds the whole platform, and so links the clients
+	// of notifications (SNS, SES, EventBridge), canary metrics
+	// (CloudWatch) and cron schedules (EventBridge Scheduler) whether it
+	// calls them or not.
+	"orchestrator": 23_000_000,
+	"tasks":        23_000_000,
+	"triggers":     23_000_000,
+	"notifier":     21_000_000,
 }
 
 func repoRoot(tb testing.TB) string {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 
 	"github.com/gennaker/gennaker/providers"
+	awsaccount "github.com/gennaker/gennaker/providers/aws/account"
 	k8saccount "github.com/gennaker/gennaker/providers/kubernetes/account"
 	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
@@ -168,6 +169,7 @@ type Deps struct {
 // link, with the provider's own message.
 var accountChecks = map[string]func(providers.Account) error{
 	"kubernetes": func(a providers.Account) error { _, err := k8saccount.Parse(a); return err },
+	"aws":        func(a providers.Account) error { _, err := awsaccount.Parse(a); return err },
 }
 
 // New builds the platform the functions share. Each function links only
