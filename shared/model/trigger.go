@@ -1,6 +1,8 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 )
@@ -44,7 +46,9 @@ func (t Trigger) IndexKey() string {
 
 // TriggerIndexKey joins a trigger type and the names that identify its
 // source into an index key. Names are compared without case, as Spinnaker
-// compares repository slugs.
+// compares repository slugs. A key longer than maxIndexKey is its SHA-256
+// instead, so that any name fits the stores' key limits (bbolt's 32 KB,
+// DynamoDB's 1 KB sort keys) and an event's names still find it.
 func TriggerIndexKey(typ string, parts ...string) string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(typ))
@@ -52,5 +56,12 @@ func TriggerIndexKey(typ string, parts ...string) string {
 		b.WriteByte('|')
 		b.WriteString(strings.ToLower(p))
 	}
+	if b.Len() > maxIndexKey {
+		sum := sha256.Sum256([]byte(b.String()))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
 	return b.String()
 }
+
+// maxIndexKey is the longest trigger index key kept as it is.
+const maxIndexKey = 512
