@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -126,6 +127,8 @@ type server struct {
 	accounts []string
 	prices   *cost.Table
 	region   string
+	// patterns are the routes handled, in the order registered.
+	patterns []string
 }
 
 // New returns the API handler.
@@ -174,6 +177,12 @@ func New(opts Options) http.Handler {
 		}
 	}
 	return s
+}
+
+// Routes lists every route pattern the API built from opts serves — its
+// own and its mounts' — as registered with its mux, each behind guard.
+func Routes(opts Options) []string {
+	return slices.Clone(New(opts).(*server).patterns)
 }
 
 func buildVersion() string {
@@ -233,6 +242,7 @@ func (s *server) routes() {
 
 // handle serves h for pattern behind the route's authorization (see access).
 func (s *server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.guard(pattern, h))
 }
 

@@ -122,14 +122,19 @@ var access = map[string]rule{
 	"PUT /pipelines/{id}/resume":                          onExecution(auth.Execute),
 	"PATCH /pipelines/{id}/stages/{stageId}":              {check: onStagePatch},
 	"PUT /pipelines/{id}/stages/{stageId}/restart":        onExecution(auth.Execute),
+	"GET /applications/{app}/cost":                        onApp(auth.Read),
 
 	// The deployments read API (shared/deployapi); its listings leave out
 	// accounts the caller may not READ.
 	"GET /serverGroups/{account}/{region}/{name}":                    {check: onServerGroup},
 	"GET /applications/{app}/serverGroups/{account}/{region}/{name}": {check: onAppAccount},
 	"GET /applications/{app}/clusters/{account}/{cluster}":           {check: onAppAccount},
-	"GET /credentials":           inHandler("every account, authorized: whether the caller may WRITE (deploy to) it"),
-	"GET /credentials/{account}": inHandler("as GET /credentials"),
+	"GET /applications/{app}/serverGroups":                           onApp(auth.Read),
+	"GET /applications/{app}/clusters":                               onApp(auth.Read),
+	"GET /applications/{app}/loadBalancers":                          onApp(auth.Read),
+	"GET /applications/{app}/serverGroupManagers":                    onApp(auth.Read),
+	"GET /credentials":                                               inHandler("every account, authorized: whether the caller may WRITE (deploy to) it"),
+	"GET /credentials/{account}":                                     inHandler("as GET /credentials"),
 
 	// The web UI's page and assets hold no data; every call the page makes
 	// is authorized as any other.
@@ -141,16 +146,25 @@ var access = map[string]rule{
 	// runAsUser or the pipeline's managed service account, and a git
 	// trigger with a secret checks the sender's signature. Replaying
 	// events (POST /events) and explaining them stay with admins.
-	"POST /webhooks/{type}/{source}": public,
+	"POST /webhooks/{type}/{source}":         public,
+	"POST /webhooks/{type}/{source}/explain": admins,
+	"POST /events":                           admins,
+	"POST /events/explain":                   admins,
 
-	// Canary configs and results (shared/canary/canaryapi) belong to no one
-	// application: any authenticated user reads them; changing a config,
-	// which decides whether releases pass, is for admins.
-	"GET /v2/canaryConfig":                authenticated,
-	"GET /v2/canaryConfig/{id}":           authenticated,
-	"GET /v2/canaryConfig/{id}/history":   authenticated,
-	"GET /v2/canaries/canary/{id}":        authenticated,
-	"GET /v2/canaries/canary/{id}/report": authenticated,
+	// An application's notifications (shared/notify), as Front50's.
+	"GET /notifications/application/{app}":  onApp(auth.Read),
+	"POST /notifications/application/{app}": onApp(auth.Write),
+
+	// Canary configs and results (shared/canary/canaryapi): any
+	// authenticated user reads them, but a config or run that names
+	// applications only one who may READ each of them (listings leave the
+	// others out); changing a config, which decides whether releases pass,
+	// is for admins.
+	"GET /v2/canaryConfig":                inHandler("lists only configs whose applications the caller may all READ"),
+	"GET /v2/canaryConfig/{id}":           inHandler("READ on every application the config names"),
+	"GET /v2/canaryConfig/{id}/history":   inHandler("READ on every application the config names"),
+	"GET /v2/canaries/canary/{id}":        inHandler("READ on the run's application"),
+	"GET /v2/canaries/canary/{id}/report": inHandler("READ on the run's application"),
 	"GET /v2/canaries/judges":             authenticated,
 	"GET /v2/canaries/credentials":        authenticated,
 	"POST /v2/canaryConfig":               admins,
@@ -160,15 +174,23 @@ var access = map[string]rule{
 	// The audit log (shared/notify): one application's events need READ on
 	// it; every application's, admin.
 	"GET /audit": {check: func(s *server, r *http.Request, id auth.Identity) error {
-		if app := r.URL.Query().Get("application"); app != "" {
-			return s.allow(r.Context(), id, canonicalApp(app), auth.Read)
+		if app := canonicalApp(r.URL.Query().Get("application")); app != "" {
+			return s.allow(r.Context(), id, app, auth.Read)
 		}
 		return s.requireAdmin(id, r)
 	}},
 	// Slack's judgment buttons carry Slack's signature, not a gennaker
-	// identity: with authentication on they are refused (401), and
-	// judgments are made where the judge authenticates.
-	"POST /notifications/slack/interactions": inHandler("verifies Slack's signature; needs authentication when it is on"),
+	// identity: with authentication on, a request without credentials is
+	// refused (401), and the judge is who authenticated, held to what
+	// PATCH /pipelines/{id}/stages/{stageId} needs (the platform's judge).
+	"POST /notifications/slack/interactions": inHandler("verifies Slack's signature; with authentication on, the judge is the caller, who needs EXECUTE on the run's application and the judgment's roles"),
+}
+
+// Declared reports whether access declares the rule of a route pattern;
+// one that does not gets the default.
+func Declared(pattern string) bool {
+	_, ok := access[pattern]
+	return ok
 }
 
 // ruleFor returns the rule of a route pattern.

@@ -138,7 +138,9 @@ func (h Handler) postApp(w http.ResponseWriter, r *http.Request) error {
 		return badRequest(strings.Join(problems, "; "))
 	}
 	doc["application"] = string(app)
-	if u := strings.TrimSpace(r.Header.Get("X-SPINNAKER-USER")); u != "" {
+	if u := userOf(r.Context()); u != "" {
+		doc["lastModifiedBy"] = u
+	} else if u := strings.TrimSpace(r.Header.Get("X-SPINNAKER-USER")); u != "" {
 		doc["lastModifiedBy"] = u
 	}
 	doc["lastModified"] = time.Now().UnixMilli()

@@ -23,6 +23,10 @@ import (
 // at all, deploying to an account they may and one they may not WRITE —
 // against a real `gennaker up --auth`. Each cell's expected answer comes
 // from the table below, written out by hand, not from the code under test.
+// The routes mounted on the API (triggers, notifications and the audit
+// log, canary configs and runs, cost, the web UI) have their rows in
+// authz_routes_test.go, with the runs webhooks start; the matrix fails
+// when a route the API serves was not called as every user.
 
 const authFile = `
 users:
@@ -41,6 +45,8 @@ const accountsFile = `
 accounts:
   - {name: prod, provider: local, permissions: {WRITE: [deployers]}}
   - {name: staging, provider: local}
+notifications:
+  slack: {signingSecret: slack-secret-1}
 `
 
 // users of the matrix; "" sends no credentials.
@@ -80,6 +86,10 @@ type matrix struct {
 	t     *testing.T
 	s     *server
 	cells []cell
+	// routes maps a request to the route pattern the API serves it with;
+	// hits records, by pattern, the users the matrix called it as.
+	routes *http.ServeMux
+	hits   map[string]map[string]bool
 }
 
 type cell struct {
@@ -93,25 +103,48 @@ func (m *matrix) record(endpoint, user, resource string, want, got bool, detail 
 }
 
 // call sends a request as user (a Bearer token; none for ""), always with a
-// false X-SPINNAKER-USER that must be ignored.
+// false X-SPINNAKER-USER that must be ignored, and counts it as a call of
+// its route by the user.
 func (m *matrix) call(user, method, path string, body any) (int, []byte) {
 	m.t.Helper()
+	return m.send(user, method, path, body, nil, true)
+}
+
+// send is call with raw bodies ([]byte) and extra headers; count says
+// whether the call counts for the route's coverage (setup calls do not).
+func (m *matrix) send(user, method, path string, body any, header http.Header, count bool) (int, []byte) {
+	m.t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(body)
 		if err != nil {
 			m.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, m.s.url+path, rd)
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("X-SPINNAKER-USER", "mallory")
 	if user != "" {
 		req.Header.Set("Authorization", "Bearer "+user+"-token-1")
+	}
+	if count && m.routes != nil {
+		if _, pattern := m.routes.Handler(req); pattern != "" {
+			if m.hits[pattern] == nil {
+				m.hits[pattern] = map[string]bool{}
+			}
+			m.hits[pattern][user] = true
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -122,10 +155,11 @@ func (m *matrix) call(user, method, path string, body any) (int, []byte) {
 	return resp.StatusCode, out
 }
 
-// admin calls as the admin and fails the test unless the answer is 2xx.
+// admin calls as the admin, to set up, and fails the test unless the
+// answer is 2xx.
 func (m *matrix) admin(method, path string, body any) []byte {
 	m.t.Helper()
-	code, out := m.call("admin", method, path, body)
+	code, out := m.send("admin", method, path, body, nil, false)
 	if code >= 300 {
 		m.t.Fatalf("admin %s %s: %d %s", method, path, code, out)
 	}
@@ -275,7 +309,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, filepath.Join(dir, "data"), "--auth", authPath, "--accounts", accountsPath)
-	m := &matrix{t: t, s: s}
+	m := &matrix{t: t, s: s, routes: http.NewServeMux(), hits: map[string]map[string]bool{}}
+	served := servedRoutes(t)
+	for _, p := range served {
+		m.routes.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
+	}
 
 	apps := []string{"legacy", "open", "shop"}
 	pipelineIDs := map[string]map[string]string{}
@@ -310,6 +348,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			m.admin("POST", "/pipelines", doc)
 		}
 	}
+	canaryIDs := m.setupMountedRoutes(apps)
 	finishedRun := map[string]string{}
 	for _, app := range apps {
 		finishedRun[app] = m.fixture(app, "wait", runDone)
@@ -371,7 +410,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}
 			m.check("POST /applications/{app}/pipelineConfigs/{name}", u, app, execute, "POST", "/applications/"+app+"/pipelineConfigs/wait", map[string]any{})
-			m.check("GET /pipelines/{id}", u, app, read, "GET", "/pipelines/"+finishedRun[app], nil)
+			if code, out := m.check("GET /pipelines/{id}", u, app, read, "GET", "/pipelines/"+finishedRun[app], nil); code == 200 && !bytes.Contains(out, []byte(`"cost"`)) {
+				t.Errorf("GET /pipelines/{id} as %s shows no cost: %s", u, truncate(out))
+			}
 			m.check("GET /applications/{app}/pipelines", u, app, read, "GET", "/applications/"+app+"/pipelines", nil)
 			gone := m.fixture(app, "wait", runDone)
 			m.check("DELETE /pipelines/{id}", u, app, write, "DELETE", "/pipelines/"+gone, nil)
@@ -382,6 +423,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if v := m.waitRun(run, "canceled", runDone); v.CanceledBy != u {
 					t.Errorf("a cancel by %s records canceledBy %q", u, v.CanceledBy)
 				}
+			}
+			run = m.fixture(app, "judge", stageRunning)
+			if code, _ := m.check("PUT /applications/{app}/pipelines/{id}/cancel", u, app, execute, "PUT", "/applications/"+app+"/pipelines/"+run+"/cancel", nil); code != 200 {
+				m.admin("PUT", "/pipelines/"+run+"/cancel", nil)
 			}
 			run = m.fixture(app, "judge", stageRunning)
 			m.check("PUT /pipelines/{id}/pause", u, app, execute, "PUT", "/pipelines/"+run+"/pause", nil)
@@ -451,6 +496,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				m.listed("GET /applications", u, app, read, "/applications", func(b []byte) bool { return bytes.Contains(b, []byte(`"name":"`+app+`"`)) })
 				m.listed("GET /pipelineConfigs", u, app, read, "/pipelineConfigs", func(b []byte) bool { return bytes.Contains(b, []byte(`"application":"`+app+`"`)) })
 				m.listed("GET /executions", u, app, read, "/executions?executionIds="+finishedRun[app], func(b []byte) bool { return bytes.Contains(b, []byte(finishedRun[app])) })
+			} else {
+				m.check("GET /applications", u, app, false, "GET", "/applications", nil)
+				m.check("GET /pipelineConfigs", u, app, false, "GET", "/pipelineConfigs", nil)
+				m.check("GET /executions", u, app, false, "GET", "/executions?executionIds="+finishedRun[app], nil)
 			}
 
 			// Tasks.
@@ -458,6 +507,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			var ref struct{ Ref string }
 			_ = json.Unmarshal(task, &ref)
 			m.check("GET /tasks/{id}", u, app, read, "GET", ref.Ref, nil)
+			m.check("GET /applications/{app}/tasks/{id}", u, app, read, "GET", "/applications/"+app+ref.Ref, nil)
+			m.check("POST /applications/{app}/tasks", u, app, write, "POST", "/applications/"+app+"/tasks", map[string]any{"application": app, "job": []any{map[string]any{
+				"type": "updateApplication", "application": map[string]any{"name": app, "description": "by " + u + " in its tasks"}}}})
+
+			// The routes mounted on the API.
+			m.mountedAppRows(app, u, canaryIDs[app], m.fixture(app, "judge", stageRunning), m.fixture(app, "judge-roles", stageRunning))
 		}
 	}
 
@@ -491,7 +546,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		_ = json.Unmarshal(exported, &doc)
 		doc["id"] = "imported-" + u
 		m.check("POST /pipelines/import", u, "-", u == "admin", "POST", "/pipelines/import", doc)
+		m.mountedRows(u, finishedRun["open"])
 		if !authn {
+			for _, acct := range []string{"prod", "staging"} {
+				m.check("GET /credentials/{account}", u, acct, false, "GET", "/credentials/"+acct, nil)
+				m.check("GET /applications/{app}/serverGroups/{account}/{region}/{name}", u, acct, false, "GET", "/applications/open/serverGroups/"+acct+"/local/open-main-v000", nil, 404)
+				m.check("GET /applications/{app}/clusters/{account}/{cluster}", u, acct, false, "GET", "/applications/open/clusters/"+acct+"/open-main", nil, 404)
+			}
 			continue
 		}
 		for _, acct := range []string{"prod", "staging"} {
@@ -513,6 +574,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("GET /auth/user as %s names %q", u, who.Username)
 		}
 	}
+
+	// Triggered runs act as their trigger's runAsUser or their pipeline's
+	// managed service account.
+	m.webhookRows(apps)
+	m.githubRows()
+
+	// Every route the API serves has rows, for every user.
+	m.checkCoverage(served)
 
 	// The outcome: every cell, every escape and every wrong refusal.
 	escapes, refusals := 0, 0

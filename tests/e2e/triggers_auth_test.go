@@ -23,7 +23,10 @@ serviceAccounts:
 // replaying events needs an admin, and a triggered run acts as the
 // trigger's runAsUser: a run as deploy-bot may run stages of an application
 // only deployers may run, a run as the pipeline's managed service account
-// (no roles) may not.
+// (no roles) may not. The authorization matrix (webhookRows) checks the
+// same for deploys: a triggered run deploys only to the accounts its
+// runAsUser or managed service account may WRITE, whoever sends the
+// webhook.
 func TestTriggeredRunsActAsTheirServiceAccount(t *testing.T) {
 	needBinaries(t)
 	dir := t.TempDir()

@@ -15,6 +15,7 @@
 package canaryapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gennaker/gennaker/shared/api/gateerr"
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/canary/judge"
 	"github.com/gennaker/gennaker/shared/store"
@@ -54,6 +56,11 @@ type Handler struct {
 	sources *canary.Sources
 	log     *slog.Logger
 	mux     *http.ServeMux
+	// Readable returns nil when the caller of ctx may READ the application,
+	// a *auth.Denied when not; nil means every application is readable. A
+	// config or run naming applications is shown only to callers who may
+	// READ every one of them, and listings leave out the others.
+	Readable func(ctx context.Context, app string) error
 }
 
 // New returns the handler over a store's canary configs and runs, and the
@@ -95,6 +102,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		status, problems = he.status, he.problems
+	case errors.As(err, new(*auth.Denied)):
+		status = http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, canary.ErrNameTaken), errors.Is(err, store.ErrConflict):
@@ -113,17 +122,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return enc.Encode(v)
 }
 
+// user is who makes the request: the identity the API authenticated, or,
+// served on its own, X-SPINNAKER-USER as Spinnaker's services trust it.
 func user(r *http.Request) string {
+	if id, ok := auth.FromContext(r.Context()); ok && id.Name != "" {
+		return id.Name
+	}
 	if u := strings.TrimSpace(r.Header.Get("X-SPINNAKER-USER")); u != "" {
 		return u
 	}
 	return "anonymous"
 }
 
+// readable returns nil when the caller may READ every application of apps.
+func (h *Handler) readable(ctx context.Context, apps ...string) error {
+	if h.Readable == nil {
+		return nil
+	}
+	for _, a := range apps {
+		if a == "" {
+			continue
+		}
+		if err := h.Readable(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.configs.List(r.Context(), r.URL.Query().Get("application"))
+	all, err := h.configs.List(r.Context(), r.URL.Query().Get("application"))
 	if err != nil {
 		return err
+	}
+	out := all[:0]
+	for _, c := range all {
+		if h.readable(r.Context(), c.Applications...) == nil {
+			out = append(out, c)
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -131,6 +167,9 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 	c, err := h.configs.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := h.readable(r.Context(), c.Applications...); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, c.Doc)
@@ -196,6 +235,13 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.configs.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.readable(r.Context(), c.Applications...); err != nil {
+		return err
+	}
 	v, err := h.configs.History(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -208,12 +254,18 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.readable(r.Context(), e.Application); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, e)
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request) error {
 	e, err := h.results.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
+		return err
+	}
+	if err := h.readable(r.Context(), e.Application); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

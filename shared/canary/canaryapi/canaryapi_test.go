@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gennaker/gennaker/shared/auth"
 	"github.com/gennaker/gennaker/shared/canary"
 	"github.com/gennaker/gennaker/shared/canary/judge"
 	"github.com/gennaker/gennaker/shared/store/embedded"
@@ -280,5 +281,55 @@ func TestFailedRunIsRecorded(t *testing.T) {
 	code, b := c.do("GET", "/v2/canaries/canary/run-2", "")
 	if code != 200 || !bytes.Contains(b, []byte(`"status":"terminal"`)) || !bytes.Contains(b, []byte("unexpected EOF")) {
 		t.Errorf("%d %s", code, b)
+	}
+}
+
+// TestConfigsOfApplicationsTheCallerMayNotRead: a config naming an
+// application the caller may not READ is a 403 to read, with its history,
+// and left out of listings; the others are as before.
+func TestConfigsOfApplicationsTheCallerMayNotRead(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := New(st, nil, nil)
+	h.Readable = func(_ context.Context, app string) error {
+		if app == "secret" {
+			return &auth.Denied{User: "ana", Permission: auth.Read, Kind: "application", Resource: app}
+		}
+		return nil
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c := client{t, srv.URL}
+
+	ids := map[string]string{}
+	for _, app := range []string{"web", "secret"} {
+		doc := strings.Replace(strings.Replace(configDoc, `"web-canary"`, `"`+app+`-canary"`, 1), `["web"]`, `["`+app+`"]`, 1)
+		code, b := c.do("POST", "/v2/canaryConfig", doc)
+		var created struct{ CanaryConfigID string }
+		json.Unmarshal(b, &created)
+		if code != 200 || created.CanaryConfigID == "" {
+			t.Fatalf("create %s: %d %s", app, code, b)
+		}
+		ids[app] = created.CanaryConfigID
+	}
+	for _, p := range []string{"", "/history"} {
+		if code, b := c.do("GET", "/v2/canaryConfig/"+ids["secret"]+p, ""); code != 403 || !strings.Contains(string(b), "access denied") || strings.Contains(string(b), "gennaker_lb") {
+			t.Errorf("GET of a config of an application the caller may not READ%s: %d %s", p, code, b)
+		}
+		if code, _ := c.do("GET", "/v2/canaryConfig/"+ids["web"]+p, ""); code != 200 {
+			t.Errorf("GET of a readable config%s: %d", p, code)
+		}
+	}
+	for _, q := range []string{"", "?application=secret"} {
+		_, b := c.do("GET", "/v2/canaryConfig"+q, "")
+		if strings.Contains(string(b), ids["secret"]) {
+			t.Errorf("GET /v2/canaryConfig%s lists the unreadable config: %s", q, b)
+		}
+	}
+	if _, b := c.do("GET", "/v2/canaryConfig", ""); !strings.Contains(string(b), ids["web"]) {
+		t.Errorf("GET /v2/canaryConfig leaves out the readable config: %s", b)
 	}
 }

@@ -258,6 +258,9 @@ func awsConfig(ctx context.Context) sdkaws.Config {
 // serves in the cloud.
 func (r *Runtime) API() http.Handler { return r.platform.API() }
 
+// Routes lists the route patterns API serves.
+func (r *Runtime) Routes() []string { return r.platform.Routes() }
+
 // StatesLedger adds each state machine run's transitions, as the ASL
 // runtime counts them, to the cost ledger of the gennaker run its input
 // names: what Step Functions would bill for it.

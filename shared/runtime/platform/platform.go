@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gennaker/gennaker/providers"
 	"github.com/gennaker/gennaker/shared/api"
@@ -225,14 +226,65 @@ func stageGuard(st store.Store, policy *auth.Policy) func(ctx context.Context, e
 
 // judge records a manual judgment made outside the API (a Slack button).
 func (p *Platform) judge(ctx context.Context, id model.ExecutionID, stage model.StageID, user, judgment string) error {
+	if p.Policy != nil && p.Policy.Enabled {
+		// With authentication on, the judge is who authenticated, held to
+		// what PATCH /pipelines/{id}/stages/{stageId} needs: EXECUTE on the
+		// run's application and one of the judgment's roles.
+		who, ok := auth.FromContext(ctx)
+		if !ok {
+			return &auth.Denied{User: user, Permission: auth.Execute, Kind: "stage", Resource: string(stage), Reason: "the judge is not authenticated"}
+		}
+		if err := p.mayJudge(ctx, who, id, stage); err != nil {
+			return err
+		}
+		user = who.Name
+	}
 	_, err := p.Orchestrator.PatchStage(ctx, id, stage, user, map[string]any{"judgmentStatus": judgment})
 	return err
+}
+
+// mayJudge returns nil when who may judge the stage of the run: EXECUTE on
+// its application and, for a manual judgment, one of its
+// selectedStageRoles.
+func (p *Platform) mayJudge(ctx context.Context, who auth.Identity, id model.ExecutionID, stage model.StageID) error {
+	e, err := p.Store.Executions().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	a, err := p.Store.Applications().Get(ctx, e.Application)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err == nil {
+		if err := p.Policy.Application(who, a, auth.Execute); err != nil {
+			return err
+		}
+	}
+	st := e.StageByID(stage)
+	if st == nil || st.Type != "manualJudgment" {
+		return nil
+	}
+	sctx := st.Context
+	if roles := auth.JudgeRoles(sctx); len(roles) == 0 && st.Orchestration.Config != nil {
+		sctx = st.Orchestration.Config
+	}
+	return p.Policy.Judge(who, st.Name, sctx)
 }
 
 // API is gennaker's HTTP API — Gate's paths and the deployments read API —
 // as `gennaker up` serves it and the api function serves it behind API
 // Gateway.
 func (p *Platform) API() http.Handler {
+	h := api.New(p.apiOptions())
+	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, notify.UserContext(h))
+}
+
+// Routes lists every route pattern API serves: the API's own and those
+// mounted on it.
+func (p *Platform) Routes() []string { return api.Routes(p.apiOptions()) }
+
+// apiOptions are the API's options, with every handler mounted on it.
+func (p *Platform) apiOptions() api.Options {
 	deploy := deployapi.New(p.Providers, p.Logger)
 	deploy.Authorized = func(ctx context.Context, account string) bool {
 		id, _ := auth.FromContext(ctx)
@@ -242,12 +294,14 @@ func (p *Platform) API() http.Handler {
 		id, _ := auth.FromContext(ctx)
 		return p.Policy.Account(id, account, auth.Read) == nil
 	}
+	canaries := canaryapi.New(p.Store, p.metrics, p.Logger)
+	canaries.Readable = p.readApplication
 	var accounts []string
 	for _, a := range p.Providers.Accounts() {
 		accounts = append(accounts, a.Name)
 	}
 	events := notify.Handler{Store: p.Store, Types: notify.NewSenders(p.notifyCfg, nil, nil, nil).Types(), Log: p.Logger}
-	h := api.New(api.Options{
+	return api.Options{
 		Policy:        p.Policy,
 		Authenticator: p.authn,
 		Accounts:      accounts,
@@ -262,15 +316,32 @@ func (p *Platform) API() http.Handler {
 		Mounts: []api.Mount{
 			{Patterns: deployapi.Patterns, Handler: deploy},
 			{Patterns: triggers.Patterns, Handler: p.Triggers.HTTP()},
-			{Patterns: canaryapi.Patterns, Handler: canaryapi.New(p.Store, p.metrics, p.Logger)},
+			{Patterns: canaryapi.Patterns, Handler: canaries},
 			{Patterns: notify.Patterns, Handler: events},
 			{Patterns: []string{notify.SlackInteractionsPattern}, Handler: notify.SlackInteractions{
 				SigningSecret: p.notifyCfg.Slack.SigningSecret, Judge: p.judge,
 			}},
 			{Patterns: web.Patterns, Handler: web.Handler()}, // the UI at "/"
 		},
-	})
-	return cost.HTTP(p.Store.Records(), cost.APIMemoryMB, p.Logger, notify.UserContext(h))
+	}
+}
+
+// readApplication returns nil when the caller of ctx may READ the
+// application (one that does not exist, anyone may), a *auth.Denied when
+// not.
+func (p *Platform) readApplication(ctx context.Context, app string) error {
+	id, _ := auth.FromContext(ctx)
+	if p.Policy.Admin(id) {
+		return nil
+	}
+	a, err := p.Store.Applications().Get(ctx, model.ApplicationName(strings.ToLower(strings.TrimSpace(app))))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return p.Policy.Application(id, a, auth.Read)
 }
 
 // Step is the orchestrator as the function named function serves it, with
