@@ -715,14 +715,14 @@ func TestApi(t *testing.T) {
 				key, _ := r.Properties["RouteKey"].(string)
 				keys[key] = true
 				want := wantAuth
-				if slices.Contains(api.UIRouteKeys, key) {
-					want = "NONE" // the web UI's static page and assets
+				if slices.Contains(api.UIRouteKeys, key) || slices.Contains(api.WebhookRouteKeys, key) {
+					want = "NONE" // the web UI's static page and assets; webhook deliveries, verified by the API
 				}
 				if got := r.Properties["AuthorizationType"]; got != want {
 					t.Errorf("route %s (%s): AuthorizationType = %v, want %s", id, key, got, want)
 				}
 			}
-			for _, key := range append([]string{"$default"}, api.UIRouteKeys...) {
+			for _, key := range append(append([]string{"$default"}, api.UIRouteKeys...), api.WebhookRouteKeys...) {
 				if !keys[key] {
 					t.Errorf("no route %q; routes: %v", key, keys)
 				}

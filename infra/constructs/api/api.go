@@ -5,7 +5,9 @@
 //
 // The web UI's page ("GET /") and assets ("GET /assets/{file}") go to the
 // same function without authorization: they hold no data, and a browser
-// must load them before it can ask for a token. Every other request is
+// must load them before it can ask for a token. So do webhook deliveries
+// ("POST /webhooks/{type}/{source}"), which the API verifies itself (see
+// WebhookRouteKeys). Every other request is
 // authorized, by IAM (SigV4-signed requests from principals
 // allowed execute-api:Invoke) or by a JWT authorizer (an OIDC issuer and
 // audience) as AuthorizerProps says; requests are throttled on the stage; and
@@ -150,6 +152,7 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) *API {
 		CreateDefaultStage: jsii.Bool(false),
 	})
 	uiRoutes(httpAPI, handler)
+	webhookRoutes(httpAPI, handler)
 	accessLogs := awslogs.NewLogGroup(this, jsii.String("AccessLogs"), &awslogs.LogGroupProps{Retention: retention})
 	stage := awsapigatewayv2.NewHttpStage(this, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    httpAPI,
@@ -187,6 +190,32 @@ func uiRoutes(httpAPI awsapigatewayv2.HttpApi, handler awsapigatewayv2.HttpRoute
 					"makes goes through the authorized default route."),
 			}}, jsii.Bool(true))
 		}
+	}
+}
+
+// WebhookRouteKeys are the routes of webhook deliveries: GitHub, GitLab,
+// Bitbucket and generic webhook senders can neither sign requests with IAM
+// nor carry the API's JWT, so they reach the api function without
+// authorization; the API checks each delivery itself (a trigger's secret,
+// GitHub's X-Hub-Signature-256) and starts runs as the pipeline's
+// service account, never as the sender.
+var WebhookRouteKeys = []string{"POST /webhooks/{type}/{source}"}
+
+// webhookRoutes serves webhook deliveries without authorization; see
+// WebhookRouteKeys.
+func webhookRoutes(httpAPI awsapigatewayv2.HttpApi, handler awsapigatewayv2.HttpRouteIntegration) {
+	routes := httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String("/webhooks/{type}/{source}"),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
+		Integration: handler,
+		Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+	})
+	for _, r := range *routes {
+		cdknag.NagSuppressions_AddResourceSuppressions(r, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-APIG4"),
+			Reason: jsii.String("Webhook senders (GitHub, GitLab, Bitbucket, CI systems) cannot use IAM or the API's JWT; " +
+				"the API verifies each delivery's secret or signature and runs start as the pipeline's service account."),
+		}}, jsii.Bool(true))
 	}
 }
 
