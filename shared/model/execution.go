@@ -312,6 +312,19 @@ func (t TaskExecution) MarshalJSON() ([]byte, error) {
 	return encodeWithExtra(taskExecutionJSON(t), t.Extra)
 }
 
+// Header returns the run without its stages, as stores keep it apart from
+// them. An empty list stays an empty list rather than becoming nil, so that
+// a run imported with "stages": [] and fields gennaker does not declare is
+// not written back with "stages": null: the header's encoding is what
+// records how the document wrote its stages.
+func (e *Execution) Header() Execution {
+	h := *e
+	if h.Stages != nil {
+		h.Stages = []StageExecution{}
+	}
+	return h
+}
+
 // StageByRefID returns the stage with the given refId: a top-level one
 // first, else a part a stage runs as (see stages.Expander); nil if none.
 func (e *Execution) StageByRefID(refID string) *StageExecution {

@@ -237,17 +237,30 @@ func (c *stageCall) carrierFor(s *model.StageExecution) string {
 }
 
 // claim records that s is being dispatched, by carrier when it is not "",
-// unless it has started, moved to another attempt, or was dispatched by
-// someone else a moment ago. It writes the copy of s the caller read and
-// reads the stage again only when that write loses.
+// unless it has started, moved to another attempt, or a machine run that
+// will come back to it carries it. A stage already given a machine of its
+// own keeps it: that machine is named for the stage's attempt, so starting
+// it again is harmless (a no-op if it runs, or ran), and claim then reports
+// the stage claimed without writing, so the caller starts it again. This is
+// what starts a stage whose dispatcher died before its machine started,
+// however recently that was. A carried stage is left to its carrier, which
+// a restart resumes in the middle of the invocation that carried it, until
+// the claim is stale. It writes the copy of s the caller read and reads the
+// stage again only when that write loses.
 func (o *Orchestrator) claim(ctx context.Context, id model.ExecutionID, s *model.StageExecution, carrier string) (*model.StageExecution, bool, error) {
 	attempt := s.Orchestration.Attempt
 	now := o.nowMs()
+	own := false
 	take := func(st *model.StageExecution) bool {
+		own = false
 		if st.Status != model.StatusNotStarted || st.Orchestration.Attempt != attempt {
 			return false
 		}
-		if at := st.Orchestration.DispatchedAt; at > 0 && now-at <= redispatchAfter.Milliseconds() && st.Orchestration.Carrier != carrier {
+		if st.Orchestration.DispatchedAt > 0 && st.Orchestration.Carrier == "" {
+			own = true
+			return false
+		}
+		if carriedElsewhere(st, carrier, now) {
 			return false
 		}
 		st.Orchestration.DispatchedAt = now
@@ -256,7 +269,7 @@ func (o *Orchestrator) claim(ctx context.Context, id model.ExecutionID, s *model
 	}
 	mine := *s
 	if !take(&mine) {
-		return s, false, nil
+		return s, own, nil
 	}
 	err := o.store.Executions().PutStage(ctx, id, &mine)
 	if err == nil {
@@ -275,5 +288,30 @@ func (o *Orchestrator) claim(ctx context.Context, id model.ExecutionID, s *model
 		return nil, false, err
 	}
 	*s = *st
-	return s, claimed, nil
+	return s, claimed || own, nil
+}
+
+// carriedElsewhere reports whether a machine run other than carrier took s
+// on less than redispatchAfter ago: it runs s, or will once resumed.
+func carriedElsewhere(s *model.StageExecution, carrier string, now int64) bool {
+	at := s.Orchestration.DispatchedAt
+	return at > 0 && s.Orchestration.Carrier != "" && s.Orchestration.Carrier != carrier &&
+		now-at <= redispatchAfter.Milliseconds()
+}
+
+// mayStart reports whether the machine run of c may start s, a stage that
+// has not started: the stage must be claimed for it, its own machine or the
+// run carrying it. Stages claimed for another machine are that machine's to
+// start (a stale claim taken over, or a carrier that was replaced), which,
+// with the store's conditional writes, is what keeps two machines from both
+// starting a stage. Machines of an earlier definition send no name: they
+// were started only for their own stage.
+func (c *stageCall) mayStart(s *model.StageExecution) bool {
+	if c.req.Name == "" || s.Orchestration.DispatchedAt == 0 {
+		return true
+	}
+	if s.Orchestration.Carrier != "" {
+		return s.Orchestration.Carrier == c.req.Name
+	}
+	return c.req.Name == stageMachineName(s)
 }

@@ -316,7 +316,6 @@ func (o *Orchestrator) advanceRunOf(ctx context.Context, c *stageCall, e *model.
 			continue
 		}
 		dispatched := s.Orchestration.DispatchedAt > 0
-		stale := dispatched && now-s.Orchestration.DispatchedAt > redispatchAfter.Milliseconds()
 		if c.resumes(s) {
 			busy = true // this machine took it before a retry: it goes on with it
 			continue
@@ -329,14 +328,22 @@ func (o *Orchestrator) advanceRunOf(ctx context.Context, c *stageCall, e *model.
 			if !dispatched {
 				continue
 			}
-			if !stale {
-				busy = true // its run will see the stop and cancel it
+			if carriedElsewhere(s, c.carrier(), now) {
+				busy = true // its carrier will see the stop and cancel it
 				continue
 			}
-			// Its machine never ran (the process died between dispatch and
-			// start): nothing else will end it.
+			if s.Orchestration.Carrier == "" {
+				busy = true
+				// Its machine (started again if the process died before
+				// starting it) sees the stop and cancels it.
+				if err := o.startStageMachine(ctx, e.ID, s); err != nil {
+					return err
+				}
+				continue
+			}
+			// Its carrier never came back to it: nothing else will end it.
 			if _, err := o.updateStage(ctx, e.ID, s.ID, func(st *model.StageExecution) (bool, error) {
-				if st.Status != model.StatusNotStarted {
+				if st.Status != model.StatusNotStarted || st.Orchestration.Carrier != s.Orchestration.Carrier {
 					return false, nil
 				}
 				st.Status = model.StatusCanceled
@@ -347,9 +354,13 @@ func (o *Orchestrator) advanceRunOf(ctx context.Context, c *stageCall, e *model.
 			}
 		case requisitesMet(e, s):
 			busy = true
-			if e.Status == model.StatusPaused || (dispatched && !stale) {
+			if e.Status == model.StatusPaused || carriedElsewhere(s, c.carrier(), now) {
 				continue
 			}
+			// A stage dispatched to a machine of its own that has not
+			// started yet is dispatched again: if the process that
+			// dispatched it died first, nothing else would start it, and
+			// if its machine runs, starting it again does nothing.
 			if err := o.dispatch(ctx, c, e.ID, s); err != nil {
 				return err
 			}
@@ -361,16 +372,16 @@ func (o *Orchestrator) advanceRunOf(ctx context.Context, c *stageCall, e *model.
 	return o.sendToken(ctx, e.Orchestration.Token)
 }
 
-// redispatchAfter is how long a dispatched stage may take to record that it
-// runs before its machine is started again (a no-op if it was started).
+// redispatchAfter is how long a stage carried by a machine run may take to
+// record that it runs before another caller takes it over.
 const redispatchAfter = time.Minute
 
 // dispatch records that a stage's machine is being started, then starts it,
 // or hands the stage to the calling stage machine to carry on with. Recording
 // first means a stop that comes meanwhile wakes the stage, and a stage is
-// never running without the run knowing. The record is a claim: a stage
-// another caller dispatched a moment ago is left to it, so no stage runs
-// twice at once.
+// never running without the run knowing. The record is a claim (see claim
+// and stageCall.mayStart): a stage a machine run carries is left to it, and
+// only the machine the claim names starts the stage, so no stage runs twice.
 func (o *Orchestrator) dispatch(ctx context.Context, c *stageCall, id model.ExecutionID, s *model.StageExecution) error {
 	st, claimed, err := o.claim(ctx, id, s, c.carrierFor(s))
 	if err != nil || !claimed {

@@ -13,7 +13,8 @@ import (
 // is running — a process killed between storing a run and starting its
 // machine leaves one — and starts their machines. Machines are named
 // deterministically, so reconciling a run whose machine exists does nothing.
-// It returns the runs it started.
+// It also starts the machines of stages dispatched but not started (see
+// resumeDispatched). It returns the runs whose pipeline machine it started.
 func (o *Orchestrator) Reconcile(ctx context.Context) ([]model.ExecutionID, error) {
 	apps, err := o.store.Applications().List(ctx)
 	if err != nil {
@@ -47,8 +48,12 @@ func (o *Orchestrator) Reconcile(ctx context.Context) ([]model.ExecutionID, erro
 }
 
 func (o *Orchestrator) reconcileRun(ctx context.Context, r *model.Execution) (bool, error) {
-	if r.Orchestration.Finalized || r.Orchestration.Token != "" {
-		return false, nil // its machine reached StartPipeline: it exists
+	if r.Orchestration.Finalized {
+		return false, nil
+	}
+	if r.Orchestration.Token != "" {
+		// Its machine reached StartPipeline: it exists.
+		return false, o.resumeDispatched(ctx, r.ID)
 	}
 	attempt := max(r.Orchestration.Attempt, 1)
 	name := string(r.ID)
@@ -79,4 +84,33 @@ func ExecutionArn(machine, name string) string {
 		}
 	}
 	return machine + ":" + name
+}
+
+// resumeDispatched advances a running run that has a stage dispatched to a
+// machine of its own and not started: a process killed between recording
+// the dispatch and starting the machine leaves one, and when the dispatch
+// came from an API request (a restart of a stage, say) no machine calls
+// the orchestrator again to start it. Starting a stage's machine again is a
+// no-op if it runs.
+func (o *Orchestrator) resumeDispatched(ctx context.Context, id model.ExecutionID) error {
+	e, err := o.store.Executions().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reconcile %s: %w", id, err)
+	}
+	if e.Status != model.StatusRunning || e.Orchestration.Finalized {
+		return nil
+	}
+	for i := range e.Stages {
+		s := &e.Stages[i]
+		if scheduled(s) && s.Status == model.StatusNotStarted && s.Orchestration.DispatchedAt > 0 && s.Orchestration.Carrier == "" {
+			if err := o.advanceRun(ctx, e); err != nil {
+				return fmt.Errorf("reconcile %s: %w", id, err)
+			}
+			return nil
+		}
+	}
+	return nil
 }

@@ -74,3 +74,47 @@ func TestReconcileStartsOnlyRunsWithoutAMachine(t *testing.T) {
 	}
 	var _ store.Store = st
 }
+
+// A stage dispatched a moment ago to a machine of its own that never
+// started (the process died in between) has its machine started by
+// Reconcile; a stage a machine run carries is left to that run, which a
+// restart resumes.
+func TestReconcileStartsStagesDispatchedToNoMachine(t *testing.T) {
+	ctx := context.Background()
+	st, err := embedded.Open(t.TempDir() + "/g.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const pipeline = "arn:aws:states:local:000000000000:stateMachine:pipeline"
+	const stage = "arn:aws:states:local:000000000000:stateMachine:stage"
+	eng := &fakeEngine{known: map[string]bool{}}
+	o := New(Options{Store: st, Engine: eng, Machines: Machines{Pipeline: pipeline, Stage: stage}, Registry: builtin.New()})
+	if err := st.Applications().Put(ctx, &model.Application{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &model.Pipeline{ID: "p1", Application: "app", Name: "p", Stages: []model.Stage{
+		{RefID: "1", Type: "wait", Name: "Own"},
+		{RefID: "2", Type: "wait", Name: "Carried"},
+	}}
+	e, err := o.newExecution(p, model.ExecutionTrigger{Type: "manual"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Status = model.StatusRunning
+	e.Orchestration.Token = "token" // its machine reached StartPipeline
+	now := time.Now().UnixMilli()
+	e.Stages[0].Orchestration.DispatchedAt = now
+	e.Stages[1].Orchestration.DispatchedAt = now
+	e.Stages[1].Orchestration.Carrier = "another-stage-1"
+	if err := st.Executions().Create(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := stageMachineName(&e.Stages[0])
+	if len(eng.started) != 1 || eng.started[0] != want {
+		t.Fatalf("reconcile started %v, want only the machine of the stage dispatched to its own, %s", eng.started, want)
+	}
+}

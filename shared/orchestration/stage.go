@@ -80,6 +80,9 @@ func (o *Orchestrator) runStageOnce(ctx context.Context, c *stageCall) (Response
 	if s.Status.IsComplete() {
 		return done, o.afterStageOf(ctx, c, e.ID)
 	}
+	if s.Status == model.StatusNotStarted && !c.mayStart(s) {
+		return done, nil // the stage was given to another machine, which starts it
+	}
 	if s.Orchestration.Token != "" || s.Orchestration.WakePending {
 		s.Orchestration.Token = ""
 		s.Orchestration.WakePending = false

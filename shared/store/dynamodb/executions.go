@@ -450,8 +450,7 @@ func (x executions) Delete(ctx context.Context, id model.ExecutionID) error {
 
 // headerItem is the item of e's header at the given revision, measured.
 func headerItem(e *model.Execution, revision int64) (item, error) {
-	h := *e
-	h.Stages = nil
+	h := e.Header()
 	doc, err := json.Marshal(&h)
 	if err != nil {
 		return nil, err

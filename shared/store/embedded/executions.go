@@ -91,8 +91,7 @@ func checkHeader(e *model.Execution) error {
 
 // encodeHeader returns the header's JSON: the run without its stages.
 func encodeHeader(e *model.Execution) ([]byte, error) {
-	h := *e
-	h.Stages = nil
+	h := e.Header()
 	b, err := json.Marshal(&h)
 	if err != nil {
 		return nil, fmt.Errorf("header: %w", err)
