@@ -8,6 +8,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/gennaker/gennaker/shared/store/dynamodb"
 )
 
 // capacity asks DynamoDB for the capacity each request consumes and adds it
@@ -22,23 +23,7 @@ func (c *capacity) measure(o *sdk.Options) {
 	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("measureCapacity",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				total := types.ReturnConsumedCapacityTotal
-				switch p := in.Parameters.(type) {
-				case *sdk.GetItemInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.PutItemInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.UpdateItemInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.DeleteItemInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.QueryInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.BatchGetItemInput:
-					p.ReturnConsumedCapacity = total
-				case *sdk.BatchWriteItemInput:
-					p.ReturnConsumedCapacity = total
-				}
+				dynamodb.AskCapacity(in.Parameters)
 				out, md, err := next.HandleInitialize(ctx, in)
 				c.add(awsmiddleware.GetOperationName(ctx), out.Result)
 				return out, md, err

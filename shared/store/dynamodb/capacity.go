@@ -22,7 +22,7 @@ func MeterCapacity(o *sdk.Options) {
 				if m == nil {
 					return next.HandleInitialize(ctx, in)
 				}
-				askCapacity(in.Parameters)
+				AskCapacity(in.Parameters)
 				out, md, err := next.HandleInitialize(ctx, in)
 				reads, writes := consumed(out.Result)
 				m.Add(cost.Usage{ReadUnits: reads, WriteUnits: writes})
@@ -31,7 +31,9 @@ func MeterCapacity(o *sdk.Options) {
 	})
 }
 
-func askCapacity(params any) {
+// AskCapacity asks DynamoDB to report the capacity the request consumes,
+// for the request kinds the store sends.
+func AskCapacity(params any) {
 	total := types.ReturnConsumedCapacityTotal
 	switch p := params.(type) {
 	case *sdk.GetItemInput:
